@@ -1,0 +1,120 @@
+"""The ``yswd`` command: serve, demo data, users, projections."""
+
+from __future__ import annotations
+
+import logging
+from typing import Annotated
+
+import typer
+
+from yswd.settings import Settings
+
+cli = typer.Typer(help="yswd: You Said, We Did. Feedback tracking for mental-health services.")
+users_cli = typer.Typer(help="Manage staff users.")
+projections_cli = typer.Typer(help="Read models.")
+cli.add_typer(users_cli, name="users")
+cli.add_typer(projections_cli, name="projections")
+
+
+@cli.command()
+def serve(
+    host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="port to listen on")] = 8000,
+    demo: Annotated[bool, typer.Option(help="load the demo data first (once)")] = False,
+) -> None:
+    """Start the web service."""
+    import uvicorn
+
+    from yswd.adapters.http.app import create_app
+    from yswd.bootstrap import build
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    settings = Settings()
+    container = build(settings)
+    if demo:
+        from yswd.demo import load_demo
+
+        typer.echo(load_demo(container))
+        if settings.admin_token:
+            typer.echo(f"demo admin token: {settings.admin_token}")
+    typer.echo(f"yswd is serving on http://{host}:{port}/ (public board: /public)")
+    uvicorn.run(create_app(container), host=host, port=port, log_level="info")
+
+
+@cli.command("demo")
+def demo_command() -> None:
+    """Load realistic demo data drawn from the seed documents (safe to repeat)."""
+    from yswd.bootstrap import build
+    from yswd.demo import load_demo
+
+    container = build(Settings())
+    typer.echo(load_demo(container))
+    container.close()
+
+
+@users_cli.command("add")
+def add_user(
+    name: Annotated[str, typer.Option(help="the person's name")],
+    role: Annotated[str, typer.Option(help="admin, secretary, manager, moderator or auditor")],
+    scope: Annotated[list[str] | None, typer.Option(help="a unit id; repeat for several")] = None,
+) -> None:
+    """Add a user and print their token (shown only now)."""
+    from yswd.access import SYSTEM
+    from yswd.aggregates.errors import DomainError
+    from yswd.aggregates.users import Role
+    from yswd.bootstrap import build
+
+    try:
+        chosen = Role(role)
+    except ValueError:
+        raise typer.BadParameter(
+            f"role must be one of {', '.join(r.value for r in Role)}"
+        ) from None
+    container = build(Settings())
+    try:
+        written = container.app.create_user(SYSTEM, name, chosen, scope or [])
+    except DomainError as error:
+        typer.echo(f"error: {error.message}", err=True)
+        raise typer.Exit(2) from None
+    finally:
+        container.close()
+    typer.echo(f"user id: {written.value.user.user_id}")
+    typer.echo(f"token:   {written.value.token}")
+
+
+@projections_cli.command("rebuild")
+def rebuild(
+    name: Annotated[str | None, typer.Argument(help="one read model; all by default")] = None,
+) -> None:
+    """Drop read models and rebuild them from every stored event."""
+    from yswd.bootstrap import build
+
+    container = build(Settings())
+    names = [name] if name else None
+    if name and name not in container.read_models:
+        typer.echo(f"unknown read model {name!r}; known: {', '.join(container.read_models)}")
+        raise typer.Exit(2)
+    total = container.runner.head()
+    with typer.progressbar(length=total, label="rebuilding") as bar:
+        applied = container.runner.rebuild(names, progress=bar.update)
+    typer.echo(f"applied {applied} events")
+    container.close()
+
+
+@projections_cli.command("status")
+def projection_status() -> None:
+    """Print each read model's position and lag."""
+    from yswd.bootstrap import build
+
+    container = build(Settings())
+    for model, lag in container.runner.lag().items():
+        typer.echo(f"{model}: position {lag['position']} of {lag['head']} (lag {lag['lag']})")
+    container.close()
+
+
+def main() -> None:
+    cli()
+
+
+if __name__ == "__main__":
+    main()

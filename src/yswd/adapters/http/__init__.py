@@ -1,0 +1,1 @@
+"""The HTTP edge: FastAPI routers, server-rendered pages and their templates."""

@@ -1,0 +1,85 @@
+"""Request-scoped helpers shared by the routers: the container, the caller, headers."""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Annotated, Any
+
+from fastapi import Depends, Header, Request, Response
+from pydantic import BaseModel
+
+from yswd.access import Principal
+from yswd.aggregates.errors import InvalidInput, Unauthenticated
+from yswd.aggregates.item import Item
+from yswd.application import IdempotencyKey, Written
+from yswd.bootstrap import Container
+from yswd.views import item_view
+
+POSITION_HEADER = "X-Yswd-Position"
+
+
+def get_container(request: Request) -> Container:
+    container: Container = request.app.state.container
+    return container
+
+
+def get_principal(
+    request: Request, authorization: Annotated[str | None, Header()] = None
+) -> Principal:
+    container = get_container(request)
+    if authorization is None:
+        raise Unauthenticated("Send 'Authorization: Bearer <token>'.")
+    scheme, _, token = authorization.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthenticated("Use 'Authorization: Bearer <token>'.")
+    principal = container.app.authenticate(token.strip())
+    request.state.principal = principal
+    return principal
+
+
+def expected_version(if_match: Annotated[str | None, Header()] = None) -> int | None:
+    """If-Match carries the item version the caller saw: 3, "3" or W/"3"."""
+    if if_match is None:
+        return None
+    raw = if_match.strip().removeprefix("W/").strip('"')
+    if not raw.isdigit() or len(raw) > 12:
+        raise InvalidInput("If-Match must be the item's version, a whole number.")
+    return int(raw)
+
+
+def idempotency_key(
+    idempotency_key: Annotated[str | None, Header()] = None,
+) -> str | None:
+    if idempotency_key is None:
+        return None
+    if not 1 <= len(idempotency_key) <= 255:
+        raise InvalidInput("Idempotency-Key must be 1 to 255 characters.")
+    return idempotency_key
+
+
+def keyed(key: str | None, request: Request, payload: BaseModel) -> IdempotencyKey | None:
+    """Bind an Idempotency-Key to this exact request (method, path and body)."""
+    if key is None:
+        return None
+    material = f"{request.method} {request.url.path}\n{payload.model_dump_json()}"
+    return IdempotencyKey(key, hashlib.sha256(material.encode()).hexdigest())
+
+
+def mark_written(container: Container, response: Response, written: Written[Any]) -> None:
+    """Headers for a write: its log position; also brings embedded read models up to it."""
+    if written.position is not None:
+        response.headers[POSITION_HEADER] = str(written.position)
+        container.after_write(written.position)
+    if written.replayed:
+        response.headers["Idempotent-Replayed"] = "true"
+
+
+def item_response(response: Response, item: Item) -> dict[str, Any]:
+    response.headers["ETag"] = f'"{item.version}"'
+    return item_view(item)
+
+
+ContainerDep = Annotated[Container, Depends(get_container)]
+PrincipalDep = Annotated[Principal, Depends(get_principal)]
+ExpectedVersion = Annotated[int | None, Depends(expected_version)]
+IdempotencyKeyDep = Annotated[str | None, Depends(idempotency_key)]

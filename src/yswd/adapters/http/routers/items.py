@@ -1,0 +1,212 @@
+"""Feedback items: raise, list, read, and every transition of the lifecycle."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request, Response
+
+from yswd.access import Action
+from yswd.adapters.http.deps import (
+    ContainerDep,
+    ExpectedVersion,
+    IdempotencyKeyDep,
+    PrincipalDep,
+    item_response,
+    keyed,
+    mark_written,
+)
+from yswd.adapters.http.schemas import (
+    CompleteIn,
+    DeclineIn,
+    ItemIn,
+    ProgressIn,
+    PublishIn,
+    ReferIn,
+    ReopenIn,
+    RespondIn,
+    VerifyIn,
+)
+from yswd.aggregates.item import Item, Status
+from yswd.application import Written
+
+router = APIRouter(prefix="/api/v1/items", tags=["items"])
+
+MinPosition = Annotated[
+    int | None,
+    Query(ge=0, description="wait until read models have applied this log position"),
+]
+
+
+def _answer(container: ContainerDep, response: Response, written: Written[Item]) -> dict[str, Any]:
+    mark_written(container, response, written)
+    return item_response(response, written.value)
+
+
+@router.post("", status_code=201)
+def raise_item(
+    body: ItemIn,
+    request: Request,
+    response: Response,
+    container: ContainerDep,
+    principal: PrincipalDep,
+    key: IdempotencyKeyDep,
+) -> dict[str, Any]:
+    written = container.app.raise_item(
+        principal,
+        forum_id=body.forum_id,
+        channel=body.channel,
+        raised_on=body.raised_on,
+        title=body.title,
+        you_said=body.you_said,
+        detail=body.detail,
+        contributor=body.contributor,
+        themes=list(dict.fromkeys(body.themes)),
+        idempotency=keyed(key, request, body),
+    )
+    response.headers["Location"] = f"/api/v1/items/{written.value.item_id}"
+    return _answer(container, response, written)
+
+
+@router.get("")
+def list_items(
+    container: ContainerDep,
+    principal: PrincipalDep,
+    status: Status | None = None,
+    unit_id: str | None = None,
+    forum_id: str | None = None,
+    referred_to: str | None = None,
+    overdue: bool | None = None,
+    order: Annotated[str, Query(pattern="^(newest|due)$")] = "newest",
+    limit: Annotated[int, Query(ge=1, le=1000)] = 500,
+    offset: Annotated[int, Query(ge=0)] = 0,
+    min_position: MinPosition = None,
+) -> dict[str, Any]:
+    principal.require(Action.READ_ITEMS)
+    if min_position:
+        container.runner.wait_for(min_position)
+    found = container.staff_items.list_items(
+        principal,
+        status=status.value if status else None,
+        unit_id=unit_id,
+        forum_id=forum_id,
+        referred_to=referred_to,
+        overdue=overdue,
+        limit=limit,
+        offset=offset,
+        order=order,
+    )
+    return {"items": found, "limit": limit, "offset": offset}
+
+
+@router.get("/{item_id}")
+def get_item(
+    item_id: str, response: Response, container: ContainerDep, principal: PrincipalDep
+) -> dict[str, Any]:
+    return item_response(response, container.app.get_item(principal, item_id))
+
+
+@router.post("/{item_id}/publish")
+def publish(
+    item_id: str,
+    body: PublishIn,
+    response: Response,
+    container: ContainerDep,
+    principal: PrincipalDep,
+    version: ExpectedVersion,
+) -> dict[str, Any]:
+    written = container.app.publish(principal, item_id, body.you_said, version)
+    return _answer(container, response, written)
+
+
+@router.post("/{item_id}/refer")
+def refer(
+    item_id: str,
+    body: ReferIn,
+    response: Response,
+    container: ContainerDep,
+    principal: PrincipalDep,
+    version: ExpectedVersion,
+) -> dict[str, Any]:
+    written = container.app.refer(
+        principal, item_id, body.to_unit_id, body.due_on, body.note, version
+    )
+    return _answer(container, response, written)
+
+
+@router.post("/{item_id}/respond")
+def respond(
+    item_id: str,
+    body: RespondIn,
+    response: Response,
+    container: ContainerDep,
+    principal: PrincipalDep,
+    version: ExpectedVersion,
+) -> dict[str, Any]:
+    written = container.app.respond(principal, item_id, body.response, version)
+    return _answer(container, response, written)
+
+
+@router.post("/{item_id}/complete")
+def complete(
+    item_id: str,
+    body: CompleteIn,
+    response: Response,
+    container: ContainerDep,
+    principal: PrincipalDep,
+    version: ExpectedVersion,
+) -> dict[str, Any]:
+    written = container.app.complete(principal, item_id, body.we_did, version)
+    return _answer(container, response, written)
+
+
+@router.post("/{item_id}/decline")
+def decline(
+    item_id: str,
+    body: DeclineIn,
+    response: Response,
+    container: ContainerDep,
+    principal: PrincipalDep,
+    version: ExpectedVersion,
+) -> dict[str, Any]:
+    written = container.app.decline(principal, item_id, body.because, body.instead, version)
+    return _answer(container, response, written)
+
+
+@router.post("/{item_id}/progress")
+def progress(
+    item_id: str,
+    body: ProgressIn,
+    response: Response,
+    container: ContainerDep,
+    principal: PrincipalDep,
+    version: ExpectedVersion,
+) -> dict[str, Any]:
+    written = container.app.note_progress(principal, item_id, body.note, version)
+    return _answer(container, response, written)
+
+
+@router.post("/{item_id}/verify")
+def verify(
+    item_id: str,
+    body: VerifyIn,
+    response: Response,
+    container: ContainerDep,
+    principal: PrincipalDep,
+    version: ExpectedVersion,
+) -> dict[str, Any]:
+    written = container.app.verify(principal, item_id, body.confirmed, body.note, version)
+    return _answer(container, response, written)
+
+
+@router.post("/{item_id}/reopen")
+def reopen(
+    item_id: str,
+    body: ReopenIn,
+    response: Response,
+    container: ContainerDep,
+    principal: PrincipalDep,
+    version: ExpectedVersion,
+) -> dict[str, Any]:
+    written = container.app.reopen(principal, item_id, body.reason, version)
+    return _answer(container, response, written)

@@ -1,0 +1,120 @@
+"""Units, forums and users (admin)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+
+from yswd.adapters.http.deps import (
+    ContainerDep,
+    IdempotencyKeyDep,
+    PrincipalDep,
+    keyed,
+    mark_written,
+)
+from yswd.adapters.http.schemas import ForumIn, UnitIn, UserIn
+from yswd.aggregates.organisation import Forum, Unit
+from yswd.aggregates.users import User
+
+router = APIRouter(prefix="/api/v1", tags=["organisation"])
+
+
+def unit_view(unit: Unit) -> dict[str, Any]:
+    return {
+        "id": unit.unit_id,
+        "name": unit.name,
+        "parent_id": unit.parent_id,
+        "path": list(unit.path),
+        "created_at": unit.created_on.isoformat(),
+    }
+
+
+def forum_view(forum: Forum) -> dict[str, Any]:
+    return {
+        "id": forum.forum_id,
+        "name": forum.name,
+        "unit_id": forum.unit_id,
+        "kind": forum.kind.value,
+        "created_at": forum.created_on.isoformat(),
+    }
+
+
+def user_view(user: User, token: str | None = None) -> dict[str, Any]:
+    view: dict[str, Any] = {
+        "id": user.user_id,
+        "name": user.name,
+        "role": user.role.value,
+        "scopes": list(user.scopes),
+        "created_at": user.created_on.isoformat(),
+    }
+    view["token"] = token
+    return view
+
+
+@router.post("/units", status_code=201)
+def create_unit(
+    body: UnitIn,
+    request: Request,
+    response: Response,
+    container: ContainerDep,
+    principal: PrincipalDep,
+    key: IdempotencyKeyDep,
+) -> dict[str, Any]:
+    written = container.app.create_unit(
+        principal, body.id, body.name, body.parent_id, keyed(key, request, body)
+    )
+    mark_written(container, response, written)
+    return unit_view(written.value)
+
+
+@router.get("/units/{unit_id}")
+def get_unit(unit_id: str, container: ContainerDep, principal: PrincipalDep) -> dict[str, Any]:
+    return unit_view(container.app.unit(unit_id))
+
+
+@router.post("/forums", status_code=201)
+def create_forum(
+    body: ForumIn,
+    request: Request,
+    response: Response,
+    container: ContainerDep,
+    principal: PrincipalDep,
+    key: IdempotencyKeyDep,
+) -> dict[str, Any]:
+    written = container.app.create_forum(
+        principal, body.id, body.name, body.unit_id, body.kind, keyed(key, request, body)
+    )
+    mark_written(container, response, written)
+    return forum_view(written.value)
+
+
+@router.get("/forums/{forum_id}")
+def get_forum(forum_id: str, container: ContainerDep, principal: PrincipalDep) -> dict[str, Any]:
+    return forum_view(container.app.forum(forum_id))
+
+
+@router.post("/users", status_code=201)
+def create_user(
+    body: UserIn,
+    request: Request,
+    response: Response,
+    container: ContainerDep,
+    principal: PrincipalDep,
+    key: IdempotencyKeyDep,
+) -> dict[str, Any]:
+    written = container.app.create_user(
+        principal, body.name, body.role, body.scopes, keyed(key, request, body)
+    )
+    mark_written(container, response, written)
+    return user_view(written.value.user, written.value.token)
+
+
+@router.get("/me")
+def who_am_i(principal: PrincipalDep) -> dict[str, Any]:
+    return {
+        "id": principal.user_id,
+        "name": principal.name,
+        "role": principal.role.value,
+        "scopes": sorted(principal.scopes),
+    }

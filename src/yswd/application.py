@@ -1,0 +1,534 @@
+"""The application layer: one method per command, each turning a request into
+aggregate calls and saving the result atomically.
+
+The HTTP edge, the CLI and the demo loader all come through here, so every
+rule (roles, scopes, transitions, optimistic concurrency, idempotency) is
+enforced in one place.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import threading
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Any, Generic, TypeVar
+
+from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.persistence import IntegrityError, JSONTranscoder, Transcoding
+from eventsourcing.utils import Environment, EnvType
+
+from yswd.access import SYSTEM, Action, Principal
+from yswd.aggregates.base import Aggregate
+from yswd.aggregates.errors import (
+    AlreadyExists,
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    Unauthenticated,
+    VersionConflict,
+)
+from yswd.aggregates.idempotency import IdempotentRequest
+from yswd.aggregates.item import Channel, Item, item_aggregate_id
+from yswd.aggregates.organisation import (
+    Forum,
+    ForumKind,
+    Unit,
+    forum_aggregate_id,
+    unit_aggregate_id,
+)
+from yswd.aggregates.users import Role, Token, User, token_aggregate_id, user_aggregate_id
+
+T = TypeVar("T")
+A = TypeVar("A", bound=Aggregate)
+
+Clock = Callable[[], datetime]
+IdFactory = Callable[[], str]
+
+#: how often a command without If-Match is retried when another writer got there first
+MAX_RETRIES = 8
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def new_id() -> str:
+    """A random, URL-safe id with 64 bits of entropy."""
+    return secrets.token_hex(8)
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def new_token() -> str:
+    return "yswd_" + secrets.token_urlsafe(32)
+
+
+class DateAsISO(Transcoding):
+    """Stores ``datetime.date`` values as ``YYYY-MM-DD``."""
+
+    type = date
+    name = "date_iso"
+
+    def encode(self, obj: date) -> str:
+        return obj.isoformat()
+
+    def decode(self, data: str) -> date:
+        return date.fromisoformat(data)
+
+
+@dataclass(frozen=True)
+class Written(Generic[T]):
+    """What a command produced, and where in the event log it was written.
+
+    ``position`` lets a client wait for read models to catch up (read your
+    writes); ``replayed`` is true when an Idempotency-Key returned an earlier answer.
+    """
+
+    value: T
+    position: int | None
+    replayed: bool = False
+
+
+@dataclass(frozen=True)
+class IdempotencyKey:
+    """A caller's Idempotency-Key and a fingerprint of the request it came with."""
+
+    key: str
+    fingerprint: str
+
+    def record_id(self, actor: Principal) -> str:
+        return hashlib.sha256(f"{actor.user_id}\0{self.key}".encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class NewUser:
+    user: User
+    token: str | None
+
+
+class Yswd(Application[str]):
+    """The event store and the commands of yswd."""
+
+    name = "yswd"
+
+    def __init__(
+        self,
+        env: EnvType | None = None,
+        *,
+        clock: Clock = utc_now,
+        ids: IdFactory = new_id,
+        target_days: int = 28,
+    ) -> None:
+        super().__init__(env)
+        self.clock = clock
+        self.ids = ids
+        self.target_days = target_days
+        self._units: dict[str, Unit] = {}
+        self._principals: dict[str, Principal] = {}
+        self._cache_lock = threading.Lock()
+
+    def construct_env(self, name: str, env: EnvType | None = None) -> Environment:
+        """Only the settings the composition root passes, never stray os.environ keys."""
+        return Environment(name, dict(env or {}))
+
+    def register_transcodings(self, transcoder: JSONTranscoder) -> None:
+        super().register_transcodings(transcoder)
+        transcoder.register(DateAsISO())
+
+    # -- authentication ---------------------------------------------------
+
+    def authenticate(self, token: str | None) -> Principal:
+        if not token:
+            raise Unauthenticated("Send 'Authorization: Bearer <token>'.")
+        token_hash = hash_token(token)
+        principal = self._principals.get(token_hash)
+        if principal is not None:
+            return principal
+        try:
+            index = self.repository.get(token_aggregate_id(token_hash))
+            user: User = self.repository.get(user_aggregate_id(index.user_id))
+        except AggregateNotFoundError:
+            raise Unauthenticated("That token is not valid.") from None
+        principal = Principal(user.user_id, user.name, user.role, frozenset(user.scopes))
+        with self._cache_lock:
+            self._principals[token_hash] = principal
+        return principal
+
+    def ensure_admin(self, token: str) -> bool:
+        """Create the bootstrap admin for ``token`` unless it exists. True if created."""
+        token_hash = hash_token(token)
+        if self._exists(token_aggregate_id(token_hash)):
+            return False
+        user_id = "admin-" + token_hash[:12]
+        now = self.clock()
+        user = User.create(
+            user_id, "Administrator", Role.ADMIN, (), token_hash, SYSTEM.user_id, now
+        )
+        try:
+            self.save(user, Token.issue(token_hash, user_id, SYSTEM.user_id, now))
+        except IntegrityError:
+            return False  # another process created it first
+        return True
+
+    # -- organisation ---------------------------------------------------------
+
+    def create_unit(
+        self,
+        actor: Principal,
+        unit_id: str,
+        name: str,
+        parent_id: str | None,
+        idempotency: IdempotencyKey | None = None,
+    ) -> Written[Unit]:
+        actor.require(Action.MANAGE_ORGANISATION)
+        replay = self._replay(actor, idempotency)
+        if replay is not None:
+            return replay
+        parent = self.unit(parent_id) if parent_id is not None else None
+        if parent is None and not actor.covers_everything:
+            raise Forbidden("Only an administrator with no scope limits may add a top-level unit.")
+        if parent is not None and not actor.covers(parent.path):
+            raise Forbidden(f"Unit '{parent_id}' is outside your scope.")
+        if self._exists(unit_aggregate_id(unit_id)):
+            raise AlreadyExists(f"A unit with id '{unit_id}' already exists.")
+        unit = Unit.create(unit_id, name, parent, actor.user_id, self.clock())
+        return self._save_new(actor, unit, "unit", idempotency)
+
+    def create_forum(
+        self,
+        actor: Principal,
+        forum_id: str,
+        name: str,
+        unit_id: str,
+        kind: ForumKind,
+        idempotency: IdempotencyKey | None = None,
+    ) -> Written[Forum]:
+        actor.require(Action.MANAGE_ORGANISATION)
+        replay = self._replay(actor, idempotency)
+        if replay is not None:
+            return replay
+        unit = self.unit(unit_id)
+        if not actor.covers(unit.path):
+            raise Forbidden(f"Unit '{unit_id}' is outside your scope.")
+        if self._exists(forum_aggregate_id(forum_id)):
+            raise AlreadyExists(f"A forum with id '{forum_id}' already exists.")
+        forum = Forum.create(forum_id, name, unit_id, kind, actor.user_id, self.clock())
+        return self._save_new(actor, forum, "forum", idempotency)
+
+    def create_user(
+        self,
+        actor: Principal,
+        name: str,
+        role: Role,
+        scopes: Iterable[str],
+        idempotency: IdempotencyKey | None = None,
+    ) -> Written[NewUser]:
+        """Add a member of staff. The token is returned once and stored only as a hash."""
+        actor.require(Action.MANAGE_USERS)
+        replay = self._replay(actor, idempotency)
+        if replay is not None:
+            return Written(NewUser(replay.value, None), replay.position, replayed=True)
+        scopes = list(dict.fromkeys(scopes))
+        for unit_id in scopes:
+            if not actor.covers(self.unit(unit_id).path):
+                raise Forbidden(f"Unit '{unit_id}' is outside your scope.")
+        if not scopes and not actor.covers_everything:
+            raise Forbidden("Only an administrator with no scope limits may add unlimited users.")
+        token = new_token()
+        token_hash = hash_token(token)
+        user_id = self.ids()
+        now = self.clock()
+        user = User.create(user_id, name, role, scopes, token_hash, actor.user_id, now)
+        index = Token.issue(token_hash, user_id, actor.user_id, now)
+        written = self._save_new(actor, user, "user", idempotency, also=(index,))
+        return Written(NewUser(user, token), written.position, written.replayed)
+
+    def unit(self, unit_id: str) -> Unit:
+        """A unit by its id (cached: units never change once created)."""
+        unit = self._units.get(unit_id)
+        if unit is None:
+            unit = self._get(unit_aggregate_id(unit_id), f"There is no unit '{unit_id}'.")
+            with self._cache_lock:
+                self._units[unit_id] = unit
+        return unit
+
+    def forum(self, forum_id: str) -> Forum:
+        forum: Forum = self._get(forum_aggregate_id(forum_id), f"There is no forum '{forum_id}'.")
+        return forum
+
+    def user(self, user_id: str) -> User:
+        user: User = self._get(user_aggregate_id(user_id), f"There is no user '{user_id}'.")
+        return user
+
+    # -- items: creating ----------------------------------------------------------
+
+    def raise_item(
+        self,
+        actor: Principal,
+        *,
+        forum_id: str,
+        channel: Channel,
+        raised_on: date,
+        title: str,
+        you_said: str,
+        detail: str | None = None,
+        contributor: str | None = None,
+        themes: Iterable[str] = (),
+        idempotency: IdempotencyKey | None = None,
+    ) -> Written[Item]:
+        actor.require(Action.RAISE)
+        replay = self._replay(actor, idempotency)
+        if replay is not None:
+            return replay
+        forum = self.forum(forum_id)
+        if not actor.covers(self.unit(forum.unit_id).path):
+            raise Forbidden(f"Forum '{forum_id}' is outside your scope.")
+        item = Item.raise_item(
+            self.ids(),
+            forum_id=forum_id,
+            unit_id=forum.unit_id,
+            channel=channel,
+            raised_on=raised_on,
+            title=title,
+            you_said=you_said,
+            detail=detail,
+            contributor=contributor,
+            themes=themes,
+            actor=actor.user_id,
+            now=self.clock(),
+        )
+        return self._save_new(actor, item, "item", idempotency)
+
+    # -- items: moving them on ----------------------------------------------------
+
+    def publish(
+        self, actor: Principal, item_id: str, you_said: str | None, expected_version: int | None
+    ) -> Written[Item]:
+        return self._change_item(
+            actor,
+            item_id,
+            Action.PUBLISH,
+            expected_version,
+            lambda item, now: item.publish(you_said, actor.user_id, now),
+        )
+
+    def refer(
+        self,
+        actor: Principal,
+        item_id: str,
+        to_unit_id: str,
+        due_on: date | None,
+        note: str | None,
+        expected_version: int | None,
+    ) -> Written[Item]:
+        self.unit(to_unit_id)  # 404 for a unit that does not exist
+
+        def refer(item: Item, now: datetime) -> None:
+            if due_on is not None and due_on < item.raised_on:
+                raise InvalidInput("due_on cannot be before the date the item was raised.")
+            item.refer(to_unit_id, due_on, note, actor.user_id, now)
+
+        return self._change_item(actor, item_id, Action.REFER, expected_version, refer)
+
+    def respond(
+        self, actor: Principal, item_id: str, response: str, expected_version: int | None
+    ) -> Written[Item]:
+        return self._change_item(
+            actor,
+            item_id,
+            Action.RESPOND,
+            expected_version,
+            lambda item, now: item.respond(response, actor.user_id, now),
+        )
+
+    def note_progress(
+        self, actor: Principal, item_id: str, note: str, expected_version: int | None
+    ) -> Written[Item]:
+        return self._change_item(
+            actor,
+            item_id,
+            Action.PROGRESS,
+            expected_version,
+            lambda item, now: item.note_progress(note, actor.user_id, now),
+        )
+
+    def complete(
+        self, actor: Principal, item_id: str, we_did: str, expected_version: int | None
+    ) -> Written[Item]:
+        return self._change_item(
+            actor,
+            item_id,
+            Action.COMPLETE,
+            expected_version,
+            lambda item, now: item.complete(we_did, actor.user_id, now),
+        )
+
+    def decline(
+        self,
+        actor: Principal,
+        item_id: str,
+        because: str,
+        instead: str | None,
+        expected_version: int | None,
+    ) -> Written[Item]:
+        return self._change_item(
+            actor,
+            item_id,
+            Action.DECLINE,
+            expected_version,
+            lambda item, now: item.decline(because, instead, actor.user_id, now),
+        )
+
+    def verify(
+        self,
+        actor: Principal,
+        item_id: str,
+        confirmed: bool,
+        note: str | None,
+        expected_version: int | None,
+    ) -> Written[Item]:
+        return self._change_item(
+            actor,
+            item_id,
+            Action.VERIFY,
+            expected_version,
+            lambda item, now: item.verify(confirmed, note, actor.user_id, now),
+        )
+
+    def reopen(
+        self, actor: Principal, item_id: str, reason: str, expected_version: int | None
+    ) -> Written[Item]:
+        return self._change_item(
+            actor,
+            item_id,
+            Action.REOPEN,
+            expected_version,
+            lambda item, now: item.reopen(reason, actor.user_id, now),
+        )
+
+    # -- items: reading -------------------------------------------------------------
+
+    def get_item(self, actor: Principal, item_id: str, version: int | None = None) -> Item:
+        actor.require(Action.READ_ITEMS)
+        item = self._load_item(item_id, version)
+        self.require_item_in_scope(actor, item)
+        return item
+
+    def item_in_scope(self, actor: Principal, item: Item) -> bool:
+        if actor.covers(self.unit(item.unit_id).path):
+            return True
+        return item.referred_to is not None and actor.covers(self.unit(item.referred_to).path)
+
+    def require_item_in_scope(self, actor: Principal, item: Item) -> None:
+        if not self.item_in_scope(actor, item):
+            raise Forbidden(f"Item '{item.item_id}' is outside your scope.")
+
+    # -- internals ------------------------------------------------------------------
+
+    def _change_item(
+        self,
+        actor: Principal,
+        item_id: str,
+        action: Action,
+        expected_version: int | None,
+        change: Callable[[Item, datetime], None],
+    ) -> Written[Item]:
+        """Load, check, change and save one item, with optimistic concurrency.
+
+        With ``expected_version`` (If-Match) a stale item is refused. Without it,
+        losing a race to another writer reloads and re-checks the rules.
+        """
+        actor.require(action)
+        for _ in range(MAX_RETRIES):
+            item = self._load_item(item_id)
+            self.require_item_in_scope(actor, item)
+            if expected_version is not None and item.version != expected_version:
+                raise VersionConflict(
+                    f"Item '{item_id}' is at version {item.version}, not {expected_version}."
+                )
+            change(item, self.clock())
+            try:
+                recordings = self.save(item)
+            except IntegrityError:
+                if expected_version is not None:
+                    raise VersionConflict(
+                        f"Item '{item_id}' changed while this request was handled."
+                    ) from None
+                continue
+            return Written(item, recordings[-1].notification.id if recordings else None)
+        raise VersionConflict(f"Item '{item_id}' is changing too often; try again.")
+
+    def _load_item(self, item_id: str, version: int | None = None) -> Item:
+        item: Item = self._get(
+            item_aggregate_id(item_id), f"There is no item '{item_id}'.", version
+        )
+        return item
+
+    def _get(self, aggregate_id: str, missing: str, version: int | None = None) -> Any:
+        try:
+            return self.repository.get(aggregate_id, version=version)
+        except AggregateNotFoundError:
+            raise NotFound(missing) from None
+
+    def _exists(self, aggregate_id: str) -> bool:
+        return bool(self.recorder.select_events(aggregate_id, limit=1))
+
+    def _replay(self, actor: Principal, idempotency: IdempotencyKey | None) -> Written[Any] | None:
+        """The first answer to a request repeated with the same Idempotency-Key, if any."""
+        if idempotency is None:
+            return None
+        try:
+            record: IdempotentRequest = self.repository.get(f"idem:{idempotency.record_id(actor)}")
+        except AggregateNotFoundError:
+            return None
+        if record.fingerprint != idempotency.fingerprint:
+            raise InvalidInput("This Idempotency-Key was already used with a different request.")
+        resource = self.repository.get(record.resource_id, version=record.resource_version)
+        return Written(resource, None, replayed=True)
+
+    def _save_new(
+        self,
+        actor: Principal,
+        aggregate: A,
+        kind: str,
+        idempotency: IdempotencyKey | None,
+        also: tuple[Aggregate, ...] = (),
+    ) -> Written[A]:
+        """Save a new aggregate, with its idempotency record, in one transaction."""
+        extra: list[Aggregate] = list(also)
+        if idempotency is not None:
+            extra.append(
+                IdempotentRequest.record(
+                    idempotency.record_id(actor),
+                    idempotency.fingerprint,
+                    kind,
+                    aggregate.id,
+                    aggregate.version,
+                    actor.user_id,
+                    self.clock(),
+                )
+            )
+        try:
+            recordings = self.save(aggregate, *extra)
+        except IntegrityError:
+            replay = self._replay(actor, idempotency)
+            if replay is not None:
+                return replay
+            raise AlreadyExists(
+                f"The {kind} id '{aggregate.id.split(':', 1)[1]}' is taken."
+            ) from None
+        return Written(aggregate, recordings[-1].notification.id if recordings else None)
+
+
+def principal_for(user: User) -> Principal:
+    return Principal(user.user_id, user.name, user.role, frozenset(user.scopes))
+
+
+def fingerprint(method: str, path: str, body: Mapping[str, Any] | bytes) -> str:
+    raw = body if isinstance(body, bytes) else repr(sorted(body.items())).encode()
+    return hashlib.sha256(method.encode() + b" " + path.encode() + b"\n" + raw).hexdigest()

@@ -1,0 +1,114 @@
+"""The composition root: reads settings and wires store, read models, runner and web app.
+
+Nothing else builds these objects. Tests call ``build`` with their own
+settings (or ``memory=True`` for the in-memory store) and get the same graph.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+
+from sqlalchemy import Engine
+
+from yswd.adapters.persistence import (
+    event_store_env,
+    memory_engine,
+    memory_env,
+    read_model_engine,
+)
+from yswd.application import Clock, IdFactory, Yswd, new_id, utc_now
+from yswd.projections.runner import ProjectionRunner, ReadModel
+from yswd.projections.staff_items import StaffItemQueries, StaffItems
+from yswd.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Container:
+    """Every long-lived object of one yswd process."""
+
+    settings: Settings
+    app: Yswd
+    engine: Engine
+    runner: ProjectionRunner
+    staff_items: StaffItemQueries
+    clock: Clock
+    read_models: dict[str, ReadModel]
+    _stop: threading.Event = field(default_factory=threading.Event)
+    _thread: threading.Thread | None = None
+
+    def today(self) -> date:
+        return self.clock().astimezone(UTC).date()
+
+    def after_write(self, position: int | None) -> None:
+        """Embedded mode: bring read models up to this write before answering.
+
+        That gives read-your-writes on one process. Scaled out, workers do it and
+        clients wait with ``?min_position=``.
+        """
+        if position is not None and self.settings.projections_in_process:
+            self.runner.catch_up()
+
+    def start(self) -> None:
+        """Start background work: the projection runner when it runs in-process."""
+        if self.settings.projections_in_process and self._thread is None:
+            self.runner.catch_up()
+            self._stop.clear()
+            self._thread = threading.Thread(
+                target=self.runner.run_forever,
+                args=(self._stop, self.settings.projection_poll_seconds),
+                name="yswd-projections",
+                daemon=True,
+            )
+            self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            self._thread = None
+
+    def close(self) -> None:
+        self.stop()
+        self.app.close()
+        self.engine.dispose()
+
+
+def build(
+    settings: Settings | None = None,
+    *,
+    memory: bool = False,
+    clock: Clock = utc_now,
+    ids: IdFactory = new_id,
+) -> Container:
+    """Build the object graph for ``settings`` (from the environment by default)."""
+    settings = settings or Settings()
+    env = memory_env() if memory else event_store_env(settings)
+    app = Yswd(env, clock=clock, ids=ids, target_days=settings.target_days)
+    engine = memory_engine() if memory else read_model_engine(settings)
+    staff = StaffItems(app)
+    read_models: dict[str, ReadModel] = {staff.name: staff}
+    runner = ProjectionRunner(app, engine, list(read_models.values()))
+    runner.create_tables()
+    if settings.admin_token and app.ensure_admin(settings.admin_token):
+        log.info("created the bootstrap administrator")
+    container = Container(
+        settings=settings,
+        app=app,
+        engine=engine,
+        runner=runner,
+        staff_items=StaffItemQueries(engine, today=lambda: clock().astimezone(UTC).date()),
+        clock=clock,
+        read_models=read_models,
+    )
+    return container
+
+
+def fixed_clock(instant: datetime) -> Callable[[], datetime]:
+    """A clock that always answers ``instant`` (for tests and demo data)."""
+    return lambda: instant

@@ -1,0 +1,254 @@
+"""The staff item list and inbox: every item with its current staff view.
+
+One row per item holds the filterable columns (unit paths for scope checks,
+status, dates for overdue and due-date ordering) and the full staff view as
+JSON, so a list is one indexed query. The item's state is folded by the
+domain's own events, so the row always equals what ``GET /items/{id}`` shows.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import OrderedDict
+from collections.abc import Callable, Iterable
+from datetime import UTC, date
+from typing import Any
+
+from sqlalchemy import (
+    Boolean,
+    Column,
+    Connection,
+    Engine,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    and_,
+    delete,
+    false,
+    func,
+    or_,
+    select,
+)
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from yswd.access import Principal
+from yswd.aggregates.item import OPEN, Item
+from yswd.application import Yswd
+from yswd.views import item_view
+
+metadata = MetaData()
+
+items = Table(
+    "rm_items",
+    metadata,
+    Column("item_id", String(64), primary_key=True),
+    Column("forum_id", String(64), nullable=False),
+    Column("unit_id", String(64), nullable=False),
+    Column("unit_path", Text, nullable=False),
+    Column("referred_to", String(64)),
+    Column("referred_path", Text),
+    Column("channel", String(32), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("published", Boolean, nullable=False),
+    Column("verified", Boolean, nullable=False),
+    Column("raised_on", String(10), nullable=False),
+    Column("due_on", String(10)),
+    Column("target_on", String(10), nullable=False),
+    Column("first_response_on", String(10)),
+    Column("closed_on", String(10)),
+    Column("themes", Text, nullable=False),
+    Column("contributor", Text),
+    Column("created_at", String(40), nullable=False),
+    Column("updated_at", String(40), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("doc", Text, nullable=False),
+    Index("ix_rm_items_unit_path", "unit_path"),
+    Index("ix_rm_items_status", "status"),
+    Index("ix_rm_items_forum", "forum_id"),
+    Index("ix_rm_items_updated", "updated_at"),
+)
+
+OPEN_STATUSES = sorted(status.value for status in OPEN)
+
+
+def path_text(path: Iterable[str]) -> str:
+    """A unit path as '/region/provider/ward/', so a LIKE finds a subtree."""
+    return "/" + "/".join(path) + "/"
+
+
+def subtree(column: Any, unit_id: str) -> Any:
+    return column.like(f"%/{unit_id}/%")
+
+
+def upsert(conn: Connection, table: Table, row: dict[str, Any], key: str) -> None:
+    dialect_insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
+    statement = dialect_insert(table).values(**row)
+    conn.execute(
+        statement.on_conflict_do_update(
+            index_elements=[key], set_={k: v for k, v in row.items() if k != key}
+        )
+    )
+
+
+class StaffItems:
+    """Read model ``staff_items``: one row per item, in every status."""
+
+    name = "staff_items"
+    metadata = metadata
+
+    def __init__(self, app: Yswd, cache_size: int = 10_000) -> None:
+        self.app = app
+        self.target_days = app.target_days
+        self._cache: OrderedDict[str, Item] = OrderedDict()
+        self._cache_size = cache_size
+
+    # -- writing ------------------------------------------------------------
+
+    def apply(self, conn: Connection, event: Any, position: int) -> None:
+        if not isinstance(event, Item.Event):
+            return
+        item = self._fold(event)
+        conn_row = self.row(item)
+        upsert(conn, items, conn_row, "item_id")
+
+    def reset(self, conn: Connection) -> None:
+        conn.execute(delete(items))
+        self._cache.clear()
+
+    def row(self, item: Item) -> dict[str, Any]:
+        view = item_view(item)
+        unit_path = self.app.unit(item.unit_id).path
+        referred_path = self.app.unit(item.referred_to).path if item.referred_to else None
+        return {
+            "item_id": item.item_id,
+            "forum_id": item.forum_id,
+            "unit_id": item.unit_id,
+            "unit_path": path_text(unit_path),
+            "referred_to": item.referred_to,
+            "referred_path": path_text(referred_path) if referred_path else None,
+            "channel": item.channel.value,
+            "status": item.status.value,
+            "published": item.published,
+            "verified": item.verified,
+            "raised_on": item.raised_on.isoformat(),
+            "due_on": item.due_on.isoformat() if item.due_on else None,
+            "target_on": item.target_on(self.target_days).isoformat(),
+            "first_response_on": _utc_date(item.first_response_at),
+            "closed_on": _utc_date(item.closed_at),
+            "themes": json.dumps(list(item.themes)),
+            "contributor": item.contributor,
+            "created_at": view["created_at"],
+            "updated_at": view["updated_at"],
+            "version": item.version,
+            "doc": json.dumps(view),
+        }
+
+    def _fold(self, event: Item.Event) -> Item:
+        """The item after ``event``, from the cache or the store, folded by the domain."""
+        item_id = event.originator_id
+        item = self._cache.pop(item_id, None)
+        if isinstance(event, Item.Raised):
+            item = event.mutate(None)
+        else:
+            if item is None or item.version != event.originator_version - 1:
+                item = self.app.repository.get(item_id, version=event.originator_version - 1)
+            event.mutate(item)
+        assert item is not None
+        self._cache[item_id] = item
+        if len(self._cache) > self._cache_size:
+            self._cache.popitem(last=False)
+        return item
+
+    def forget_cache(self) -> None:
+        self._cache.clear()
+
+
+def _utc_date(value: Any) -> str | None:
+    if value is None:
+        return None
+    return str(value.astimezone(UTC).date().isoformat())
+
+
+class StaffItemQueries:
+    """Reads of ``staff_items`` for the HTTP edge, always filtered to the caller's scope."""
+
+    def __init__(self, engine: Engine, today: Callable[[], date]) -> None:
+        self.engine = engine
+        self.today = today
+
+    def scope_filter(self, principal: Principal) -> Any:
+        if principal.covers_everything:
+            return None
+        if not principal.scopes:
+            return false()
+        return or_(
+            *(subtree(items.c.unit_path, unit) for unit in principal.scopes),
+            *(subtree(items.c.referred_path, unit) for unit in principal.scopes),
+        )
+
+    def overdue_filter(self) -> Any:
+        return and_(
+            items.c.status.in_(OPEN_STATUSES),
+            items.c.first_response_on.is_(None),
+            items.c.target_on < self.today().isoformat(),
+        )
+
+    def list_items(
+        self,
+        principal: Principal,
+        *,
+        status: str | None = None,
+        unit_id: str | None = None,
+        forum_id: str | None = None,
+        referred_to: str | None = None,
+        overdue: bool | None = None,
+        limit: int = 500,
+        offset: int = 0,
+        order: str = "newest",
+    ) -> list[dict[str, Any]]:
+        query = select(items.c.doc, items.c.target_on)
+        conditions = [self.scope_filter(principal)]
+        if status:
+            conditions.append(items.c.status == status)
+        if unit_id:
+            conditions.append(
+                or_(subtree(items.c.unit_path, unit_id), subtree(items.c.referred_path, unit_id))
+            )
+        if forum_id:
+            conditions.append(items.c.forum_id == forum_id)
+        if referred_to:
+            conditions.append(subtree(items.c.referred_path, referred_to))
+        if overdue is True:
+            conditions.append(self.overdue_filter())
+        elif overdue is False:
+            conditions.append(~self.overdue_filter())
+        for condition in conditions:
+            if condition is not None:
+                query = query.where(condition)
+        if order == "due":
+            query = query.order_by(items.c.target_on, items.c.created_at)
+        else:
+            query = query.order_by(items.c.raised_on.desc(), items.c.created_at.desc())
+        query = query.limit(limit).offset(offset)
+        today = self.today().isoformat()
+        with self.engine.connect() as conn:
+            rows = conn.execute(query).all()
+        docs = []
+        for doc_text, target_on in rows:
+            doc = json.loads(doc_text)
+            doc["overdue"] = is_overdue(doc, target_on, today)
+            docs.append(doc)
+        return docs
+
+    def count(self) -> int:
+        with self.engine.connect() as conn:
+            return int(conn.scalar(select(func.count()).select_from(items)) or 0)
+
+
+def is_overdue(doc: dict[str, Any], target_on: str, today: str) -> bool:
+    """Open, no first response yet, and its target date has passed."""
+    return doc["status"] in OPEN_STATUSES and not doc.get("first_response_at") and target_on < today

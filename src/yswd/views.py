@@ -1,0 +1,81 @@
+"""How an item is shown: the staff representation of the HTTP contract, and the public one.
+
+Both projections and the HTTP edge use these functions, so an item reads the
+same wherever it comes from.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from yswd.aggregates.item import Item
+
+PUBLIC_FIELDS = (
+    "id",
+    "title",
+    "you_said",
+    "status",
+    "raised_on",
+    "responses",
+    "we_did",
+    "because",
+    "instead",
+    "verified",
+    "updated_at",
+)
+
+
+def iso(value: date | datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def _entries(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [
+        {key: iso(value) if isinstance(value, date) else value for key, value in entry.items()}
+        for entry in entries
+    ]
+
+
+def item_view(item: Item) -> dict[str, Any]:
+    """The staff view of an item, exactly the contract's field names."""
+    return {
+        "id": item.item_id,
+        "forum_id": item.forum_id,
+        "unit_id": item.unit_id,
+        "channel": item.channel.value,
+        "raised_on": iso(item.raised_on),
+        "title": item.title,
+        "you_said": item.you_said,
+        "original_you_said": item.original_you_said,
+        "detail": item.detail,
+        "contributor": item.contributor,
+        "themes": list(item.themes),
+        "status": item.status.value,
+        "version": item.version,
+        "published": item.published,
+        "referred_to": item.referred_to,
+        "due_on": iso(item.due_on),
+        "responses": _entries(item.responses),
+        "progress": _entries(item.progress),
+        "referrals": _entries(item.referrals),
+        "we_did": item.we_did,
+        "because": item.because,
+        "instead": item.instead,
+        "verified": item.verified,
+        "first_response_at": iso(item.first_response_at),
+        "closed_at": iso(item.closed_at),
+        "created_at": iso(item.created_on),
+        "updated_at": iso(item.modified_on),
+    }
+
+
+def public_view(staff_view: dict[str, Any]) -> dict[str, Any]:
+    """Only approved, impersonal fields. Responses lose everything but text and date."""
+    public = {field: staff_view[field] for field in PUBLIC_FIELDS}
+    public["responses"] = [
+        {"response": entry["response"], "recorded_at": entry["recorded_at"]}
+        for entry in staff_view["responses"]
+    ]
+    public["themes"] = staff_view["themes"]
+    return public
