@@ -43,6 +43,9 @@ class ReadModel(Protocol):
 
     name: str
     metadata: MetaData
+    #: True: ``apply`` gets the stored Notification (raw bytes, e.g. for hashing)
+    #: instead of the decoded domain event
+    wants_stored_form: bool
 
     def apply(self, conn: Connection, event: Any, position: int) -> None:
         """Apply one event. Called inside the batch's transaction."""
@@ -171,13 +174,15 @@ class ProjectionRunner:
             self._positions = positions
             return 0
         events = [(n.id, self.app.mapper.to_domain_event(n)) for n in notifications]
+        stored = [(n.id, n) for n in notifications]
         last = notifications[-1].id
         with write_transaction(self.engine) as conn:
             for model in self.read_models:
                 seen = positions[model.name]
                 if seen >= last:
                     continue
-                for position, event in events:
+                feed = stored if getattr(model, "wants_stored_form", False) else events
+                for position, event in feed:
                     if position > seen:
                         model.apply(conn, event, position)
                 moved = conn.execute(

@@ -99,6 +99,7 @@ class StaffItems:
 
     name = "staff_items"
     metadata = metadata
+    wants_stored_form = False
 
     def __init__(self, app: Yswd, cache_size: int = 10_000) -> None:
         self.app = app

@@ -6,11 +6,13 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
 
 from yswd import __version__
 from yswd.adapters.http.body_limit import BodyLimitMiddleware
 from yswd.adapters.http.errors import install_error_handlers
-from yswd.adapters.http.routers import health, items, organisation
+from yswd.adapters.http.routers import audit, gap_boxes, health, items, organisation, pages, public
+from yswd.adapters.http.templating import STATIC_DIR
 from yswd.bootstrap import Container
 
 
@@ -35,7 +37,16 @@ def create_app(container: Container, *, manage_lifecycle: bool = True) -> FastAP
     )
     app.state.container = container
     install_error_handlers(app)
-    for router in (health.router, organisation.router, items.router):
+    for router in (
+        health.router,
+        organisation.router,
+        items.router,
+        public.router,
+        audit.router,
+        gap_boxes.router,
+        pages.router,
+    ):
         app.include_router(router)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.add_middleware(BodyLimitMiddleware, max_bytes=container.settings.max_body_bytes)
     return app
