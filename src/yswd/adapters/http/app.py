@@ -11,7 +11,16 @@ from fastapi.staticfiles import StaticFiles
 from yswd import __version__
 from yswd.adapters.http.body_limit import BodyLimitMiddleware
 from yswd.adapters.http.errors import install_error_handlers
-from yswd.adapters.http.routers import audit, gap_boxes, health, items, organisation, pages, public
+from yswd.adapters.http.routers import (
+    audit,
+    feedback,
+    gap_boxes,
+    health,
+    items,
+    organisation,
+    pages,
+    public,
+)
 from yswd.adapters.http.templating import STATIC_DIR
 from yswd.bootstrap import Container
 
@@ -41,6 +50,7 @@ def create_app(container: Container, *, manage_lifecycle: bool = True) -> FastAP
         health.router,
         organisation.router,
         items.router,
+        feedback.router,
         public.router,
         audit.router,
         gap_boxes.router,

@@ -1,0 +1,57 @@
+"""The forum feedback pack (JSON and a printable page) and the commissioners' CSV export."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import HTMLResponse, Response
+
+from yswd.access import Action
+from yswd.adapters.http.deps import ContainerDep, PrincipalDep
+from yswd.adapters.http.templating import templates
+from yswd.aggregates.errors import Forbidden
+from yswd.projections.feedback_pack import feedback_pack, items_csv
+
+router = APIRouter(prefix="/api/v1", tags=["feedback"])
+
+
+@router.get("/forums/{forum_id}/feedback", response_model=None)
+def forum_feedback(
+    forum_id: str,
+    request: Request,
+    container: ContainerDep,
+    principal: PrincipalDep,
+    since: Annotated[date, Query(description="the last meeting's date, YYYY-MM-DD")],
+    format: Annotated[str, Query(pattern="^(json|html)$")] = "json",
+) -> dict[str, Any] | HTMLResponse:
+    """What came back since ``since`` on items raised in this forum, to read out."""
+    principal.require(Action.READ_ITEMS)
+    forum = container.app.forum(forum_id)
+    if not principal.covers(container.app.unit(forum.unit_id).path):
+        raise Forbidden(f"Forum '{forum_id}' is outside your scope.")
+    pack = feedback_pack(container.engine, forum_id, since)
+    body = {
+        "forum": {"id": forum_id, "name": forum.name},
+        "since": since.isoformat(),
+        "items": pack,
+    }
+    if format == "html":
+        return templates().TemplateResponse(request, "feedback_pack.html", body)
+    return body
+
+
+@router.get("/exports/items.csv")
+def export_items(
+    container: ContainerDep,
+    principal: PrincipalDep,
+    unit_id: str | None = None,
+) -> Response:
+    principal.require(Action.READ_ITEMS)
+    docs = container.staff_items.list_items(principal, unit_id=unit_id, limit=1_000_000)
+    return Response(
+        items_csv(docs),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": 'attachment; filename="items.csv"'},
+    )
