@@ -35,8 +35,11 @@ class CreatedEvent(DomainEvent, CanInitAggregate[str]):
 class Aggregate(BaseAggregate[str]):
     """An aggregate with a string id chosen by the application layer."""
 
-    Event = DomainEvent
-    Created = CreatedEvent
+    class Event(DomainEvent):
+        """Base of every event of a yswd aggregate."""
+
+    class Created(Event, CreatedEvent):
+        """Base of every aggregate's first event."""
 
     def __init__(self, **_: Any) -> None:
         """State is assigned by the created event's ``apply``."""

@@ -158,7 +158,7 @@ class StaffItems:
             if item is None or item.version != event.originator_version - 1:
                 item = self.app.repository.get(item_id, version=event.originator_version - 1)
             event.mutate(item)
-        assert item is not None
+        assert isinstance(item, Item)
         self._cache[item_id] = item
         if len(self._cache) > self._cache_size:
             self._cache.popitem(last=False)
