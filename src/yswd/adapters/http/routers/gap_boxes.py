@@ -1,7 +1,322 @@
-"""Router placeholder: filled in by its issue's work (see the issue notes)."""
+"""Gap boxes: the staff API, the public JSON API and the public no-JavaScript page."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+import secrets
+import threading
+from datetime import date
+from typing import Annotated, Any
 
-router = APIRouter()
+from fastapi import APIRouter, Form, Request, Response
+from fastapi.responses import HTMLResponse
+
+from yswd.adapters.http.deps import (
+    ContainerDep,
+    IdempotencyKeyDep,
+    PrincipalDep,
+    keyed,
+    mark_written,
+)
+from yswd.adapters.http.errors import status_for
+from yswd.adapters.http.rate_limit import SlidingWindowLimiter
+from yswd.adapters.http.schemas import Body, IsoDate, LongText, Slug, text
+from yswd.adapters.http.templating import templates
+from yswd.aggregates.errors import DomainError, InvalidInput, NotFound, RateLimited
+from yswd.aggregates.gap_box import GapBox, GapBoxClosed
+from yswd.bootstrap import Container
+from yswd.gap_boxes import SUGGESTION_MAX, GapBoxes
+
+router = APIRouter(tags=["gap boxes"])
+
+CSRF_COOKIE = "yswd_gap_box_csrf"
+CSRF_FIELD = "csrf_token"
+CSRF_PATH = "/public/gap-boxes"
+_service_lock = threading.Lock()
+
+Question = text(1000)
+
+
+class GapBoxIn(Body):
+    id: Slug  # type: ignore[valid-type]
+    unit_id: Slug  # type: ignore[valid-type]
+    forum_id: Slug  # type: ignore[valid-type]
+    question: Question  # type: ignore[valid-type]
+    opens_on: IsoDate
+    closes_on: IsoDate
+
+
+class SuggestionIn(Body):
+    suggestion: LongText  # type: ignore[valid-type]
+
+
+def gap_boxes(request: Request) -> GapBoxes:
+    """The app's one GapBoxes service, with its per-process rate limiter, built on first use."""
+    state = request.app.state
+    service: GapBoxes | None = getattr(state, "gap_boxes", None)
+    if service is None:
+        with _service_lock:
+            service = getattr(state, "gap_boxes", None)
+            if service is None:
+                container: Container = state.container
+                settings = container.settings
+                limiter = SlidingWindowLimiter(
+                    settings.gap_box_rate_limit, settings.gap_box_rate_window_seconds
+                )
+                service = GapBoxes(container.app, limiter)
+                state.gap_boxes = service
+    return service
+
+
+def client_address(request: Request) -> str:
+    return request.client.host if request.client is not None else "unknown"
+
+
+def box_view(box: GapBox, today: date) -> dict[str, Any]:
+    return {
+        "id": box.box_id,
+        "unit_id": box.unit_id,
+        "forum_id": box.forum_id,
+        "question": box.question,
+        "opens_on": box.opens_on.isoformat(),
+        "closes_on": box.closes_on.isoformat(),
+        "open": box.is_open(today),
+        "created_at": box.created_on.isoformat(),
+    }
+
+
+def public_box_view(box: GapBox, today: date) -> dict[str, Any]:
+    return {
+        "id": box.box_id,
+        "question": box.question,
+        "open": box.is_open(today),
+        "opens_on": box.opens_on.isoformat(),
+        "closes_on": box.closes_on.isoformat(),
+    }
+
+
+# -- staff API ------------------------------------------------------------------
+
+
+@router.post("/api/v1/gap-boxes", status_code=201)
+def create_gap_box(
+    body: GapBoxIn,
+    request: Request,
+    response: Response,
+    container: ContainerDep,
+    principal: PrincipalDep,
+    key: IdempotencyKeyDep,
+) -> dict[str, Any]:
+    service = gap_boxes(request)
+    written = service.create_box(
+        principal,
+        box_id=body.id,
+        unit_id=body.unit_id,
+        forum_id=body.forum_id,
+        question=body.question,
+        opens_on=body.opens_on,
+        closes_on=body.closes_on,
+        idempotency=keyed(key, request, body),
+    )
+    mark_written(container, response, written)
+    return box_view(written.value, service.today())
+
+
+# -- public JSON API ----------------------------------------------------------------
+
+
+@router.get("/public/api/v1/gap-boxes/{box_id}")
+def get_public_gap_box(box_id: str, request: Request) -> dict[str, Any]:
+    service = gap_boxes(request)
+    return public_box_view(service.box(box_id), service.today())
+
+
+@router.post("/public/api/v1/gap-boxes/{box_id}/suggestions", status_code=201)
+def suggest(
+    box_id: str, body: SuggestionIn, request: Request, response: Response, container: ContainerDep
+) -> dict[str, Any]:
+    written = gap_boxes(request).suggest(box_id, body.suggestion, client_address(request))
+    mark_written(container, response, written)
+    return {
+        "received": True,
+        "id": written.value.item_id,
+        "gap_box_id": box_id,
+        "message": "Thank you. A moderator will read your suggestion.",
+    }
+
+
+# -- public page --------------------------------------------------------------------
+
+
+def _long_date(day: date) -> str:
+    return f"{day.day} {day:%B %Y}"
+
+
+def _csrf_token(request: Request) -> str:
+    """The browser's current token, or a new one."""
+    token = request.cookies.get(CSRF_COOKIE, "")
+    if 32 <= len(token) <= 128 and token.replace("-", "").replace("_", "").isalnum():
+        return token
+    return secrets.token_urlsafe(32)
+
+
+def _box_page(
+    request: Request,
+    service: GapBoxes,
+    box: GapBox,
+    *,
+    status_code: int = 200,
+    errors: list[dict[str, str]] | None = None,
+    suggestion: str = "",
+) -> HTMLResponse:
+    today = service.today()
+    token = _csrf_token(request)
+    page = templates().TemplateResponse(
+        request,
+        "gap_boxes/box.html",
+        {
+            "box": box,
+            "is_open": box.is_open(today),
+            "not_yet_open": today < box.opens_on,
+            "opens_on": _long_date(box.opens_on),
+            "closes_on": _long_date(box.closes_on),
+            "csrf_token": token,
+            "errors": errors or [],
+            "suggestion": suggestion,
+            "max_length": SUGGESTION_MAX,
+        },
+        status_code=status_code,
+        headers={"Cache-Control": "no-store"},
+    )
+    page.set_cookie(
+        CSRF_COOKIE,
+        token,
+        path=CSRF_PATH,
+        httponly=True,
+        samesite="strict",
+        secure=request.url.scheme == "https",
+    )
+    return page
+
+
+def _problem_page(
+    request: Request,
+    status_code: int,
+    heading: str,
+    message: str,
+    *,
+    back_to: str | None = None,
+    headers: dict[str, str] | None = None,
+) -> HTMLResponse:
+    return templates().TemplateResponse(
+        request,
+        "gap_boxes/problem.html",
+        {"heading": heading, "message": message, "back_to": back_to},
+        status_code=status_code,
+        headers=headers,
+    )
+
+
+def _not_found_page(request: Request) -> HTMLResponse:
+    return _problem_page(request, 404, "Page not found", "There is no gap box at this address.")
+
+
+@router.get("/public/gap-boxes/{box_id}", response_class=HTMLResponse)
+def gap_box_page(box_id: str, request: Request) -> HTMLResponse:
+    service = gap_boxes(request)
+    try:
+        box = service.box(box_id)
+    except NotFound:
+        return _not_found_page(request)
+    return _box_page(request, service, box)
+
+
+@router.post("/public/gap-boxes/{box_id}", response_class=HTMLResponse)
+def gap_box_form(
+    box_id: str,
+    request: Request,
+    container: ContainerDep,
+    suggestion: Annotated[str, Form()] = "",
+    csrf_token: Annotated[str, Form()] = "",
+) -> HTMLResponse:
+    service = gap_boxes(request)
+    back_to = f"/public/gap-boxes/{box_id}"
+    cookie = request.cookies.get(CSRF_COOKIE, "")
+    if (
+        not cookie
+        or not csrf_token
+        or not secrets.compare_digest(cookie.encode(), csrf_token.encode())
+    ):
+        return _problem_page(
+            request,
+            403,
+            "Your suggestion was not sent",
+            "The form had expired or was sent from another site. Please open the gap box "
+            "page again and send your suggestion from there.",
+            back_to=back_to,
+        )
+    try:
+        box = service.box(box_id)
+    except NotFound:
+        return _not_found_page(request)
+    try:
+        written = service.suggest(box_id, suggestion, client_address(request))
+    except InvalidInput as error:
+        return _box_page(
+            request,
+            service,
+            box,
+            status_code=422,
+            errors=[{"field": "suggestion", "message": error.message}],
+            suggestion=suggestion,
+        )
+    except GapBoxClosed:
+        return _box_page(request, service, box, status_code=409)
+    except RateLimited as error:
+        return _problem_page(
+            request,
+            429,
+            "Please wait before sending another suggestion",
+            f"We have had a lot of suggestions from your address. Please try again in "
+            f"{error.retry_after} seconds.",
+            back_to=back_to,
+            headers={"Retry-After": str(error.retry_after)},
+        )
+    except DomainError as error:
+        return _problem_page(request, status_for(error), "Something went wrong", error.message)
+    container.after_write(written.position)
+    return templates().TemplateResponse(
+        request,
+        "gap_boxes/thanks.html",
+        {"box": box, "suggestion": suggestion.strip()},
+        headers={"Cache-Control": "no-store"},
+    )
+
+
+# -- results: what was said in the box, and what was done ---------------------------------
+
+
+@router.get("/public/api/v1/gap-boxes/{box_id}/results")
+def get_public_results(box_id: str, request: Request) -> dict[str, Any]:
+    service = gap_boxes(request)
+    box, items = service.results(box_id)
+    return {**public_box_view(box, service.today()), "items": items}
+
+
+@router.get("/public/gap-boxes/{box_id}/results", response_class=HTMLResponse)
+def results_page(box_id: str, request: Request) -> HTMLResponse:
+    service = gap_boxes(request)
+    try:
+        box, items = service.results(box_id)
+    except NotFound:
+        return _not_found_page(request)
+    return templates().TemplateResponse(
+        request,
+        "gap_boxes/results.html",
+        {
+            "box": box,
+            "items": items,
+            "is_open": box.is_open(service.today()),
+            "opens_on": _long_date(box.opens_on),
+            "closes_on": _long_date(box.closes_on),
+        },
+    )

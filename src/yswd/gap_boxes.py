@@ -1,0 +1,158 @@
+"""Gap boxes: setting one up (moderators) and leaving a suggestion (the public).
+
+A suggestion is recorded as an unpublished ``gap_box`` item in the box's forum,
+raised by the public actor with no contributor, so it enters the same
+you-said-we-did flow as anything said at a meeting. A moderator decides what,
+if anything, is published.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, date
+from typing import Any, Protocol
+
+from eventsourcing.persistence import IntegrityError
+
+from yswd.access import PUBLIC_ACTOR, Action, Principal
+from yswd.aggregates.errors import AlreadyExists, Forbidden, InvalidInput, VersionConflict
+from yswd.aggregates.gap_box import GapBox, gap_box_aggregate_id
+from yswd.aggregates.item import Channel, Item
+from yswd.application import MAX_RETRIES, IdempotencyKey, Written, Yswd
+from yswd.views import item_view, public_view
+
+#: the longest item title made from a suggestion
+TITLE_LENGTH = 80
+SUGGESTION_MAX = 4000
+QUESTION_MAX = 1000
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+class SuggestionLimiter(Protocol):
+    """Admits or refuses one more suggestion from a client (raises ``RateLimited``)."""
+
+    def acquire(self, client: str) -> None: ...
+
+
+def title_from(suggestion: str, length: int = TITLE_LENGTH) -> str:
+    """The first words of a suggestion, cut at a word boundary, as an item title."""
+    words = " ".join(suggestion.split())
+    if len(words) <= length:
+        return words
+    cut = words[: length - 1]
+    space = cut.rfind(" ")
+    if space >= length // 2:
+        cut = cut[:space]
+    return cut.rstrip(" ,.;:-") + "…"
+
+
+class GapBoxes:
+    """The gap box use cases, on top of the application's event store."""
+
+    def __init__(self, app: Yswd, limiter: SuggestionLimiter | None = None) -> None:
+        self.app = app
+        self.limiter = limiter
+
+    def today(self) -> date:
+        return self.app.clock().astimezone(UTC).date()
+
+    def create_box(
+        self,
+        actor: Principal,
+        *,
+        box_id: str,
+        unit_id: str,
+        forum_id: str,
+        question: str,
+        opens_on: date,
+        closes_on: date,
+        idempotency: IdempotencyKey | None = None,
+    ) -> Written[GapBox]:
+        """Open a box for a forum of ``unit_id`` (or of a unit below it)."""
+        actor.require(Action.RUN_GAP_BOXES)
+        replay = self.app._replay(actor, idempotency)
+        if replay is not None:
+            return replay
+        unit = self.app.unit(unit_id)
+        if not actor.covers(unit.path):
+            raise Forbidden(f"Unit '{unit_id}' is outside your scope.")
+        forum = self.app.forum(forum_id)
+        if unit_id not in self.app.unit(forum.unit_id).path:
+            raise InvalidInput(f"Forum '{forum_id}' does not belong to unit '{unit_id}'.")
+        if len(question) > QUESTION_MAX:
+            raise InvalidInput(f"The question must be at most {QUESTION_MAX} characters.")
+        if self.app._exists(gap_box_aggregate_id(box_id)):
+            raise AlreadyExists(f"A gap box with id '{box_id}' already exists.")
+        box = GapBox.open(
+            box_id,
+            unit_id=unit_id,
+            forum_id=forum_id,
+            question=question,
+            opens_on=opens_on,
+            closes_on=closes_on,
+            actor=actor.user_id,
+            now=self.app.clock(),
+        )
+        return self.app._save_new(actor, box, "gap box", idempotency)
+
+    def box(self, box_id: str) -> GapBox:
+        """A box by its id; ``NotFound`` when there is none."""
+        box: GapBox = self.app._get(
+            gap_box_aggregate_id(box_id), f"There is no gap box '{box_id}'."
+        )
+        return box
+
+    def suggest(self, box_id: str, suggestion: str, client: str) -> Written[Item]:
+        """Record an anonymous suggestion as an unpublished item in the box's forum.
+
+        Refused with ``NotFound`` (no box), ``InvalidInput`` (empty or too long),
+        ``GapBoxClosed`` (outside the window) or ``RateLimited`` (too many from
+        ``client``). A refused suggestion writes nothing.
+        """
+        text = suggestion.strip()
+        if not text:
+            raise InvalidInput("Please write a suggestion.")
+        if len(text) > SUGGESTION_MAX:
+            raise InvalidInput(f"A suggestion must be at most {SUGGESTION_MAX} characters.")
+        if _CONTROL.search(text):
+            raise InvalidInput("A suggestion must not contain control characters.")
+        box = self.box(box_id)
+        box.require_open(self.today())
+        if self.limiter is not None:
+            self.limiter.acquire(client)
+        for _ in range(MAX_RETRIES):
+            today = self.today()
+            now = self.app.clock()
+            forum = self.app.forum(box.forum_id)
+            item = Item.raise_item(
+                self.app.ids(),
+                forum_id=forum.forum_id,
+                unit_id=forum.unit_id,
+                channel=Channel.GAP_BOX,
+                raised_on=today,
+                title=title_from(text),
+                you_said=text,
+                detail=f"Left in the gap box '{box.box_id}': {box.question}",
+                contributor=None,
+                themes=(),
+                actor=PUBLIC_ACTOR,
+                now=now,
+            )
+            box.receive(item.item_id, today, PUBLIC_ACTOR, now)
+            try:
+                recordings = self.app.save(item, box)
+            except IntegrityError:  # another suggestion to this box was saved first
+                box = self.box(box_id)
+                continue
+            return Written(item, recordings[-1].notification.id if recordings else None)
+        raise VersionConflict("This gap box is very busy; please try again.")
+
+    def results(self, box_id: str) -> tuple[GapBox, list[dict[str, Any]]]:
+        """The box and the public view of each of its suggestions that was published."""
+        box = self.box(box_id)
+        published = []
+        for item_id in box.item_ids:
+            item = self.app._load_item(item_id)
+            if item.published:
+                published.append(public_view(item_view(item)))
+        return box, published
