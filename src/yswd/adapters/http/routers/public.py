@@ -1,7 +1,302 @@
-"""Router placeholder: filled in by its issue's work (see the issue notes)."""
+"""The public side: boards and metrics as JSON, and the pages, feed and poster built on them.
+
+No token is needed here and nothing personal is shown: items leave the read
+model through ``public_view`` only, and only once a moderator has published them.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+import math
+from datetime import date, datetime
+from typing import Annotated, Any
+from urllib.parse import urlencode
 
-router = APIRouter()
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import HTMLResponse, Response
+
+from yswd.adapters.http.deps import ContainerDep
+from yswd.adapters.http.templating import templates
+from yswd.aggregates.errors import NotFound
+from yswd.aggregates.organisation import Unit
+from yswd.bootstrap import Container
+from yswd.projections.organisation import unit_tree
+from yswd.projections.public_board import STATUSES, BoardPage, PublicBoardQueries
+from yswd.projections.response_times import MetricsQueries, compute_metrics
+
+router = APIRouter(tags=["public"])
+
+STATUS_PATTERN = "^(" + "|".join(STATUSES) + ")$"
+STATUS_LABELS = {
+    "raised": "Raised",
+    "referred": "Passed to the right team",
+    "responded": "Responded",
+    "done": "Done",
+    "couldnt_do": "Couldn't do",
+}
+POSTER_ITEMS = 6
+FEED_ITEMS = 50
+
+Page = Annotated[int, Query(ge=1, le=100_000, description="page number, from 1")]
+Limit = Annotated[int, Query(ge=1, le=100, description="items per page")]
+StatusFilter = Annotated[str | None, Query(pattern=STATUS_PATTERN)]
+ThemeFilter = Annotated[str | None, Query(min_length=1, max_length=100)]
+MinPosition = Annotated[
+    int | None,
+    Query(ge=0, description="wait (up to 5 s) until read models include this log position"),
+]
+FromDate = Annotated[date | None, Query(alias="from", description="raised on or after")]
+ToDate = Annotated[date | None, Query(alias="to", description="raised on or before")]
+
+
+def _wait(container: Container, min_position: int | None) -> None:
+    if min_position is not None:
+        container.runner.wait_for(min_position, timeout=5.0)
+
+
+def _board(container: Container, unit_id: str, **kwargs: Any) -> BoardPage:
+    return PublicBoardQueries(container.engine).board(unit_id, **kwargs)
+
+
+# -- JSON -------------------------------------------------------------------------
+
+
+@router.get("/public/api/v1/boards/{unit_id}")
+def board_json(
+    unit_id: str,
+    container: ContainerDep,
+    page: Page = 1,
+    limit: Limit = 20,
+    status: StatusFilter = None,
+    theme: ThemeFilter = None,
+    min_position: MinPosition = None,
+) -> dict[str, Any]:
+    """Published items of the unit and its descendants, newest activity first."""
+    _wait(container, min_position)
+    unit = container.app.unit(unit_id)
+    board = _board(
+        container,
+        unit_id,
+        statuses=(status,) if status else (),
+        theme=theme,
+        limit=limit,
+        offset=(page - 1) * limit,
+    )
+    return {
+        "unit": {"id": unit_id, "name": unit.name},
+        "counts": board.counts,
+        "items": board.items,
+        "page": page,
+        "limit": limit,
+        "total": board.total,
+    }
+
+
+@router.get("/public/api/v1/metrics")
+def metrics_json(
+    container: ContainerDep,
+    unit_id: str | None = None,
+    from_: FromDate = None,
+    to: ToDate = None,
+    min_position: MinPosition = None,
+) -> dict[str, Any]:
+    """Response-time figures over published items raised in the window (inclusive)."""
+    _wait(container, min_position)
+    if unit_id is not None:
+        container.app.unit(unit_id)
+    return MetricsQueries(container.engine).metrics(
+        container.today(), unit_id=unit_id, raised_from=from_, raised_to=to
+    )
+
+
+# -- pages ------------------------------------------------------------------------
+
+
+def long_date(value: str | date | None) -> str:
+    """'2026-11-02' or an instant → '2 November 2026'."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value).date() if "T" in value else date.fromisoformat(value)
+    return f"{value.day} {value:%B %Y}"
+
+
+def _render(
+    request: Request, name: str, context: dict[str, Any], status_code: int = 200
+) -> HTMLResponse:
+    context = {
+        "status_labels": STATUS_LABELS,
+        "long_date": long_date,
+        **context,
+    }
+    return templates().TemplateResponse(request, name, context, status_code=status_code)
+
+
+def _not_found(request: Request, unit_id: str) -> HTMLResponse:
+    return _render(request, "public/not_found.html", {"unit_id": unit_id}, status_code=404)
+
+
+def _unit_or_none(container: Container, unit_id: str) -> Unit | None:
+    try:
+        return container.app.unit(unit_id)
+    except NotFound:
+        return None
+
+
+def _trail(container: Container, unit: Unit) -> list[dict[str, str]]:
+    return [{"id": part, "name": container.app.unit(part).name} for part in unit.path[:-1]]
+
+
+@router.get("/public", response_class=HTMLResponse)
+def index_page(request: Request, container: ContainerDep) -> HTMLResponse:
+    """Every part of the organisation, as a tree of links to boards and figures."""
+    return _render(request, "public/index.html", {"tree": unit_tree(container.engine)})
+
+
+@router.get("/public/boards/{unit_id}", response_class=HTMLResponse)
+def board_page(
+    unit_id: str,
+    request: Request,
+    container: ContainerDep,
+    page: Page = 1,
+    limit: Limit = 20,
+    status: Annotated[str | None, Query(max_length=20)] = None,
+    theme: Annotated[str | None, Query(max_length=100)] = None,
+    min_position: MinPosition = None,
+) -> HTMLResponse:
+    _wait(container, min_position)
+    unit = _unit_or_none(container, unit_id)
+    if unit is None:
+        return _not_found(request, unit_id)
+    # the filter form sends empty values for "all"; unknown values are ignored
+    status = status if status in STATUSES else None
+    theme = theme or None
+    board = _board(
+        container,
+        unit_id,
+        with_themes=True,
+        statuses=(status,) if status else (),
+        theme=theme,
+        limit=limit,
+        offset=(page - 1) * limit,
+    )
+    pages = max(1, math.ceil(board.total / limit))
+
+    def page_url(number: int) -> str:
+        query = {"status": status, "theme": theme, "page": number}
+        if limit != 20:
+            query["limit"] = limit
+        return f"/public/boards/{unit_id}?" + urlencode(
+            {k: v for k, v in query.items() if v is not None}
+        )
+
+    return _render(
+        request,
+        "public/board.html",
+        {
+            "unit": {"id": unit_id, "name": unit.name},
+            "trail": _trail(container, unit),
+            "board": board,
+            "status": status,
+            "theme": theme,
+            "page": page,
+            "pages": pages,
+            "previous_url": page_url(page - 1) if page > 1 else None,
+            "next_url": page_url(page + 1) if page < pages else None,
+            "statuses": STATUSES,
+        },
+    )
+
+
+def _date_or_error(text: str | None, label: str) -> tuple[date | None, str | None]:
+    if not text:
+        return None, None
+    try:
+        return date.fromisoformat(text), None
+    except ValueError:
+        return None, f"Enter the {label} date as year-month-day, for example 2026-01-31."
+
+
+@router.get("/public/metrics/{unit_id}", response_class=HTMLResponse)
+def metrics_page(
+    unit_id: str,
+    request: Request,
+    container: ContainerDep,
+    from_: Annotated[str | None, Query(alias="from", max_length=40)] = None,
+    to: Annotated[str | None, Query(max_length=40)] = None,
+    min_position: MinPosition = None,
+) -> HTMLResponse:
+    _wait(container, min_position)
+    unit = _unit_or_none(container, unit_id)
+    if unit is None:
+        return _not_found(request, unit_id)
+    from_date, from_error = _date_or_error(from_, "from")
+    to_date, to_error = _date_or_error(to, "up to")
+    rows = MetricsQueries(container.engine).rows(unit_id, from_date, to_date)
+    figures = compute_metrics(rows, container.today())
+    breakdown = [
+        {"status": name, "label": STATUS_LABELS[name], "count": sum(r.status == name for r in rows)}
+        for name in STATUSES
+    ]
+    error = from_error or to_error
+    return _render(
+        request,
+        "public/metrics.html",
+        {
+            "unit": {"id": unit_id, "name": unit.name},
+            "trail": _trail(container, unit),
+            "figures": figures,
+            "breakdown": breakdown,
+            "largest": max((bar["count"] for bar in breakdown), default=0),
+            "from_date": from_date,
+            "to_date": to_date,
+            "from_text": from_ or "",
+            "to_text": to or "",
+            "error": error,
+            "target_days": container.settings.target_days,
+        },
+        status_code=422 if error else 200,
+    )
+
+
+@router.get("/public/boards/{unit_id}/feed.atom")
+def board_feed(unit_id: str, request: Request, container: ContainerDep) -> Response:
+    """The board's latest activity as an Atom feed."""
+    unit = _unit_or_none(container, unit_id)
+    if unit is None:
+        return _not_found(request, unit_id)
+    board = _board(container, unit_id, limit=FEED_ITEMS)
+    base = str(request.base_url).rstrip("/")
+    updated = board.items[0]["updated_at"] if board.items else "1970-01-01T00:00:00+00:00"
+    response = templates().TemplateResponse(
+        request,
+        "public/feed.atom.xml",
+        {
+            "unit": {"id": unit_id, "name": unit.name},
+            "items": board.items,
+            "base": base,
+            "updated": updated,
+            "status_labels": STATUS_LABELS,
+        },
+        media_type="application/atom+xml",
+    )
+    response.headers["content-type"] = "application/atom+xml; charset=utf-8"
+    return response
+
+
+@router.get("/public/boards/{unit_id}/poster", response_class=HTMLResponse)
+def board_poster(unit_id: str, request: Request, container: ContainerDep) -> HTMLResponse:
+    """A printable A4 poster of the latest outcomes, for a ward notice board."""
+    unit = _unit_or_none(container, unit_id)
+    if unit is None:
+        return _not_found(request, unit_id)
+    outcomes = ("done", "couldnt_do", "responded")
+    board = _board(container, unit_id, statuses=outcomes, limit=POSTER_ITEMS)
+    return _render(
+        request,
+        "public/poster.html",
+        {
+            "unit": {"id": unit_id, "name": unit.name},
+            "items": board.items,
+            "today": container.today(),
+        },
+    )

@@ -1,0 +1,191 @@
+"""The public pages in a real browser: they work without JavaScript and pass axe (WCAG 2.2 AA).
+
+Uses Debian's Chromium (never a downloaded one) and axe-core from npm in
+tests/e2e/node_modules (scripts/test.sh installs it). Skips only when the
+browser is missing.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.e2e.conftest import ADMIN_TOKEN, Api
+from yswd.adapters.http.app import create_app
+from yswd.bootstrap import build
+from yswd.settings import Settings
+
+CHROMIUM = Path("/usr/bin/chromium")
+HERE = Path(__file__).parent
+AXE = HERE / "node_modules" / "axe-core" / "axe.min.js"
+ARTIFACTS = HERE / "artifacts"
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+SECRET = "Contributor-Marker-5521"
+
+pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="needs /usr/bin/chromium")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def seed(api: Api) -> None:
+    api.organisation()
+
+    def item(forum: str, title: str, you_said: str, themes: list[str]) -> str:
+        raised = api.raise_item(
+            forum,
+            title=title,
+            you_said=you_said,
+            themes=themes,
+            contributor=SECRET,
+            detail=SECRET,
+            raised_on="2026-10-12",
+        )
+        published = api.post(f"/api/v1/items/{raised['id']}/publish", {})
+        assert published.status_code == 200, published.text
+        return str(raised["id"])
+
+    for number in range(22):
+        item("cedar-cm", f"Board games {number}", "We would like new board games.", ["activities"])
+    laundry = item("cedar-cm", "Laundry", "The washing machine keeps breaking.", ["facilities"])
+    api.post(f"/api/v1/items/{laundry}/respond", {"response": "An engineer is booked."})
+    api.post(f"/api/v1/items/{laundry}/complete", {"we_did": "We bought a new machine."})
+    api.post(f"/api/v1/items/{laundry}/verify", {"confirmed": True})
+    garden = item("willow-cm", "Garden hours", "Open the garden after 8pm.", ["outdoors"])
+    api.post(
+        f"/api/v1/items/{garden}/decline",
+        {"because": "The garden has no lights.", "instead": "We will trial a 9pm close."},
+    )
+    item("cedar-cm", "Menu choice", "More vegetarian meals, please.", ["food"])
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    import uvicorn
+
+    data_dir = tmp_path_factory.mktemp("browser") / "yswd-data"
+    container = build(Settings(data_dir=data_dir, admin_token=ADMIN_TOKEN))
+    port = free_port()
+    config = uvicorn.Config(create_app(container), host="127.0.0.1", port=port, log_level="warning")
+    uvicorn_server = uvicorn.Server(config)
+    thread = threading.Thread(target=uvicorn_server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not uvicorn_server.started:
+        assert time.monotonic() < deadline, "uvicorn did not start"
+        time.sleep(0.05)
+    base = f"http://127.0.0.1:{port}"
+    with httpx.Client(base_url=base, timeout=10) as client:
+        seed(Api(client))  # type: ignore[arg-type]
+    yield base
+    uvicorn_server.should_exit = True
+    thread.join(timeout=10)
+    container.close()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        yield chromium
+        chromium.close()
+
+
+PAGES = [
+    "/public",
+    "/public/boards/north-west",
+    "/public/boards/meadowbank?status=done&theme=facilities",
+    "/public/boards/cedar?page=2",
+    "/public/metrics/meadowbank",
+    "/public/metrics/meadowbank?from=nonsense",
+    "/public/boards/meadowbank/poster",
+    "/public/boards/nowhere",
+]
+
+
+@pytest.mark.parametrize("path", PAGES)
+def test_public_pages_have_no_axe_violations(server: str, browser: Any, path: str) -> None:
+    if not AXE.exists():
+        pytest.fail(f"axe-core is missing: run npm install --prefix {HERE} axe-core@4")
+    context = browser.new_context()
+    page = context.new_page()
+    page.goto(server + path)
+    page.add_script_tag(path=str(AXE))
+    violations = page.evaluate(
+        "async () => (await axe.run(document, {runOnly: {type: 'tag', values: "
+        "['wcag2a', 'wcag2aa', 'wcag21aa', 'wcag22aa']}})).violations"
+    )
+    context.close()
+    report = [(v["id"], v["help"], [node["html"] for node in v["nodes"]][:5]) for v in violations]
+    assert violations == [], f"{path}: {report}"
+
+
+def test_board_works_without_javascript(server: str, browser: Any) -> None:
+    context = browser.new_context(java_script_enabled=False)
+    page = context.new_page()
+    page.set_viewport_size({"width": 1024, "height": 900})
+    page.goto(server + "/public/boards/meadowbank")
+    assert page.locator("h1").inner_text().endswith("Meadowbank")
+    assert page.get_by_text("We bought a new machine.").is_visible()
+    assert page.get_by_text("The garden has no lights.").is_visible()
+    assert page.get_by_text("Checked: people told us the change really happened.").is_visible()
+    assert SECRET not in page.content()
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "board.png"), full_page=True)
+    page.screenshot(path=str(ARTIFACTS / "board-top.png"))
+
+    # the filter form is a plain GET form
+    page.select_option("#status", "couldnt_do")
+    page.click("button[type=submit]")
+    page.wait_for_load_state()
+    assert "status=couldnt_do" in page.url
+    titles = page.locator("article h3").all_inner_texts()
+    assert titles == ["Garden hours"]
+
+    # pagination links work without scripts too
+    page.goto(server + "/public/boards/cedar")
+    assert page.locator("article").count() == 20
+    page.click("a[rel=next]")
+    page.wait_for_load_state()
+    assert "page=2" in page.url and page.locator("article").count() == 4
+    context.close()
+
+
+def test_metrics_and_poster_render_without_javascript(server: str, browser: Any) -> None:
+    context = browser.new_context(java_script_enabled=False)
+    page = context.new_page()
+    page.goto(server + "/public/metrics/meadowbank")
+    assert page.locator("svg.chart title").text_content() == "Bar chart: items by status"
+    rows = page.locator("table.table tbody tr").all_inner_texts()
+    assert any(row.startswith("Raised") and row.endswith("23") for row in rows), rows
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.set_viewport_size({"width": 1024, "height": 1600})
+    page.screenshot(path=str(ARTIFACTS / "metrics.png"), full_page=True)
+
+    page.goto(server + "/public/boards/meadowbank/poster")
+    page.emulate_media(media="print")
+    assert not page.locator(".site-header").is_visible()
+    assert page.get_by_text("We bought a new machine.").is_visible()
+    pdf = page.pdf(format="A4", print_background=True)
+    assert pdf.startswith(b"%PDF")
+    page.screenshot(path=str(ARTIFACTS / "poster.png"), full_page=True)
+    context.close()
