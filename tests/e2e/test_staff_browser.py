@@ -1,0 +1,269 @@
+"""Staff journeys in headless Chromium, with axe-core checking WCAG 2.2 AA on every page.
+
+Each role works through the real pages with JavaScript off-critical forms:
+a secretary logs 3 items, a moderator publishes them, a manager completes one
+and declines one, the public board shows both, and an auditor sees the timeline.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import uvicorn
+
+from tests.e2e.conftest import ADMIN_TOKEN
+from yswd.adapters.http.app import create_app
+from yswd.bootstrap import build
+from yswd.settings import Settings
+
+sync_api = pytest.importorskip("playwright.sync_api")
+
+CHROMIUM = Path("/usr/bin/chromium")
+AXE = Path(__file__).parent / "node_modules" / "axe-core" / "axe.min.js"
+ARTIFACTS = Path(__file__).parent / "artifacts"
+AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
+
+pytestmark = pytest.mark.skipif(
+    not CHROMIUM.exists() or not AXE.exists(),
+    reason="needs /usr/bin/chromium and tests/e2e/node_modules/axe-core "
+    "(npm install --prefix tests/e2e axe-core@4)",
+)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[str]:
+    container = build(Settings(data_dir=tmp_path / "data", admin_token=ADMIN_TOKEN))
+    port = free_port()
+    config = uvicorn.Config(
+        create_app(container), host="127.0.0.1", port=port, log_level="warning"
+    )
+    uv = uvicorn.Server(config)
+    thread = threading.Thread(target=uv.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 15
+    while not uv.started:
+        assert time.monotonic() < deadline, "uvicorn did not start"
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        uv.should_exit = True
+        thread.join(timeout=10)
+        container.close()
+
+
+def setup_organisation(base: str) -> dict[str, str]:
+    """Units, a forum, and one user of each role; returns their tokens."""
+    admin = httpx.Client(base_url=base, headers={"Authorization": f"Bearer {ADMIN_TOKEN}"})
+    for unit in (
+        {"id": "meadowbank", "name": "Meadowbank", "parent_id": None},
+        {"id": "cedar", "name": "Cedar ward", "parent_id": "meadowbank"},
+    ):
+        assert admin.post("/api/v1/units", json=unit).status_code == 201
+    forum = {
+        "id": "cedar-cm",
+        "name": "Cedar community meeting",
+        "unit_id": "cedar",
+        "kind": "community_meeting",
+    }
+    assert admin.post("/api/v1/forums", json=forum).status_code == 201
+    tokens = {}
+    for role, scopes in (
+        ("secretary", ["cedar"]),
+        ("moderator", ["cedar"]),
+        ("manager", ["cedar"]),
+        ("auditor", []),
+    ):
+        answer = admin.post(
+            "/api/v1/users", json={"name": f"Sam {role}", "role": role, "scopes": scopes}
+        )
+        assert answer.status_code == 201, answer.text
+        tokens[role] = answer.json()["token"]
+    admin.close()
+    return tokens
+
+
+def axe_violations(page: Any) -> list[str]:
+    page.add_script_tag(path=str(AXE))
+    result = page.evaluate(
+        "async (tags) => await axe.run(document, {runOnly: {type: 'tag', values: tags}})",
+        AXE_TAGS,
+    )
+    return [
+        f"{v['id']}: {v['help']} at {[n['target'] for n in v['nodes']]}"
+        for v in result["violations"]
+    ]
+
+
+class Checked:
+    """Runs axe on every page it is shown, and keeps the findings."""
+
+    def __init__(self) -> None:
+        self.findings: dict[str, list[str]] = {}
+
+    def __call__(self, page: Any, name: str) -> None:
+        self.findings[name] = axe_violations(page)
+
+
+def sign_in(page: Any, base: str, token: str, check: Checked | None = None) -> None:
+    page.goto(f"{base}/staff")
+    assert "/staff/sign-in" in page.url
+    if check:
+        check(page, "sign-in")
+    page.get_by_label("Access token").fill(token)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(f"{base}/staff")
+
+
+def sign_out(page: Any) -> None:
+    page.get_by_role("button", name="Sign out").click()
+    page.wait_for_url("**/staff/sign-in")
+
+
+def test_each_role_in_the_browser_with_no_accessibility_violations(server: str) -> None:
+    tokens = setup_organisation(server)
+    check = Checked()
+    ARTIFACTS.mkdir(exist_ok=True)
+    with sync_api.sync_playwright() as pw:
+        browser = pw.chromium.launch(
+            executable_path=str(CHROMIUM),
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+            ],
+        )
+        page = browser.new_page(viewport={"width": 1100, "height": 900}, locale="en-GB")
+
+        # secretary: log 3 items from one meeting (rows 1, 2 and 4; 3 and 5 stay empty)
+        sign_in(page, server, tokens["secretary"], check)
+        check(page, "home (secretary)")
+        page.get_by_role("link", name="Log a meeting").first.click()
+        check(page, "meeting log")
+        page.get_by_role("button", name="Save items").click()  # nothing filled in
+        assert page.get_by_role("alert").get_by_text("Enter the forum id").is_visible()
+        check(page, "meeting log with errors")
+        page.get_by_role("link", name="Log a meeting").first.click()
+        page.get_by_label("Forum id").fill("cedar-cm")
+        page.get_by_label("Meeting date").fill("2026-11-02")
+        rows = {
+            1: ("Laundry", "The washing machine is broken. Dave reported it.", "Community meeting"),
+            2: ("Fresh fruit", "We would like fresh fruit at breakfast.", "Diary room"),
+            4: ("Garden", "The garden is locked at weekends.", "Community meeting"),
+        }
+        for n, (title, said, channel) in rows.items():
+            item = page.get_by_role("group", name=f"Item {n}")
+            item.get_by_label("Title").fill(title)
+            item.get_by_label("You said").fill(said)
+            item.get_by_label("Channel").select_option(label=channel)
+        page.get_by_role("group", name="Item 1").get_by_label("Themes (optional)").fill(
+            "laundry, facilities"
+        )
+        page.screenshot(path=str(ARTIFACTS / "staff-meeting-log.png"), full_page=True)
+        page.get_by_role("button", name="Save items").click()
+        page.wait_for_url("**/staff/forums/cedar-cm?logged=3")
+        assert page.get_by_text("3 items saved").is_visible()
+        check(page, "forum open items and feedback pack")
+        sign_out(page)
+
+        # moderator: publish all three, rewording one
+        sign_in(page, server, tokens["moderator"])
+        page.get_by_role("link", name="Moderation queue").first.click()
+        assert page.get_by_text("3 items waiting").is_visible()
+        check(page, "moderation queue")
+        for title in ("Laundry", "Fresh fruit", "Garden"):
+            section = page.get_by_role("region", name=title)
+            if title == "Laundry":
+                section.get_by_label("Public wording").fill("The washing machine is broken.")
+            section.get_by_role("button", name=f"Publish {title}").click()
+            page.wait_for_url("**/staff/moderation?published=1")
+        assert page.get_by_text("There is nothing waiting to be published").is_visible()
+        sign_out(page)
+
+        # an item from an earlier meeting that nobody answered: overdue
+        old = httpx.post(
+            f"{server}/api/v1/items",
+            headers={"Authorization": f"Bearer {ADMIN_TOKEN}"},
+            json={
+                "forum_id": "cedar-cm",
+                "channel": "gap_box",
+                "raised_on": (date.today() - timedelta(days=40)).isoformat(),
+                "title": "Quiet room",
+                "you_said": "There is nowhere quiet to sit in the evening.",
+            },
+        )
+        assert old.status_code == 201, old.text
+
+        # manager: inbox, then complete one and decline one
+        sign_in(page, server, tokens["manager"])
+        page.get_by_role("link", name="Inbox").first.click()
+        assert page.get_by_text("4 open items in your units, 1 overdue").is_visible()
+        first_row = page.locator("table tbody tr").first.inner_text()
+        assert "Quiet room" in first_row and "Overdue" in first_row
+        check(page, "inbox")
+        page.screenshot(path=str(ARTIFACTS / "staff-inbox.png"), full_page=True)
+        page.get_by_role("link", name="Laundry").click()
+        check(page, "item with action forms")
+        page.get_by_label("We did").fill("We bought a new washing machine.")
+        page.get_by_role("button", name="Mark as done").click()
+        assert page.get_by_text("Mark as done saved.").is_visible()
+        check(page, "item after completing")
+        page.get_by_role("link", name="Inbox").first.click()
+        page.get_by_role("link", name="Fresh fruit").click()
+        page.get_by_role("button", name="Mark as could not do").click()  # empty: an error
+        assert page.get_by_role("alert").get_by_text("Enter why we could not do it").is_visible()
+        check(page, "item form with errors")
+        page.get_by_label("Because").fill("The kitchen contract ends in March.")
+        page.get_by_label("Instead (optional)").fill("We will ask the new caterer.")
+        page.get_by_role("button", name="Mark as could not do").click()
+        assert page.get_by_text("Mark as could not do saved.").is_visible()
+        sign_out(page)
+
+        # the public board shows both outcomes
+        if httpx.get(f"{server}/public/boards/cedar").status_code != 404:
+            page.goto(f"{server}/public/boards/cedar")
+            body = page.locator("main").inner_text()
+            assert "We bought a new washing machine." in body
+            assert "The kitchen contract ends in March." in body
+            assert "Dave" not in body  # the moderator's rewording is what is public
+
+        # auditor: the full timeline with actors
+        sign_in(page, server, tokens["auditor"])
+        page.get_by_role("link", name="Inbox").first.click()
+        check(page, "inbox (auditor)")
+        page.goto(page.url.replace("/staff/inbox", "/staff"))
+        laundry_id = httpx.get(
+            f"{server}/api/v1/items",
+            headers={"Authorization": f"Bearer {tokens['auditor']}"},
+            params={"status": "done"},
+        ).json()["items"][0]["id"]
+        page.goto(f"{server}/staff/items/{laundry_id}")
+        timeline = page.locator("ol.timeline").inner_text()
+        for label in ("Raised", "Published", "Marked as done"):
+            assert label in timeline
+        for who in ("Sam secretary", "Sam moderator", "Sam manager"):
+            assert who in timeline
+        check(page, "auditor timeline")
+        page.screenshot(path=str(ARTIFACTS / "staff-auditor-timeline.png"), full_page=True)
+        browser.close()
+
+    failing = {name: found for name, found in check.findings.items() if found}
+    assert not failing, failing
+    assert len(check.findings) >= 10
