@@ -14,6 +14,7 @@ from datetime import UTC, date, datetime
 
 from sqlalchemy import Engine
 
+from yswd.adapters.crypto import install_key_store
 from yswd.adapters.persistence import (
     event_store_env,
     memory_engine,
@@ -21,6 +22,8 @@ from yswd.adapters.persistence import (
     read_model_engine,
 )
 from yswd.application import Clock, IdFactory, Yswd, new_id, utc_now
+from yswd.projections.audit_chain import AuditChain
+from yswd.projections.organisation import Organisation
 from yswd.projections.runner import ProjectionRunner, ReadModel
 from yswd.projections.staff_items import StaffItemQueries, StaffItems
 from yswd.settings import Settings
@@ -90,9 +93,11 @@ def build(
     settings = settings or Settings()
     env = memory_env() if memory else event_store_env(settings)
     app = Yswd(env, clock=clock, ids=ids, target_days=settings.target_days)
+    install_key_store(app, None if memory else settings.data_dir)
     engine = memory_engine() if memory else read_model_engine(settings)
     staff = StaffItems(app)
-    read_models: dict[str, ReadModel] = {staff.name: staff}
+    read_models: dict[str, ReadModel] = {staff.name: staff, Organisation.name: Organisation()}
+    read_models[AuditChain.name] = AuditChain()
     runner = ProjectionRunner(app, engine, list(read_models.values()))
     runner.create_tables()
     if settings.admin_token and app.ensure_admin(settings.admin_token):

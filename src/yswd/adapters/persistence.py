@@ -26,6 +26,8 @@ from sqlalchemy import Connection, Engine, create_engine, event
 from yswd.settings import Settings
 
 SQLITE_FILE = "yswd.sqlite3"
+#: seals contributors' personal fields under keys that erasure destroys
+SHREDDING_MAPPER = "yswd.adapters.crypto:ShreddingMapper"
 WRITE_OPTION = "yswd_write"
 SQLITE_PRAGMAS = (
     "PRAGMA synchronous=FULL",
@@ -69,7 +71,7 @@ def sqlite_path(settings: Settings) -> Path:
 
 def event_store_env(settings: Settings) -> dict[str, str]:
     """The eventsourcing settings for the configured store (and nothing from os.environ)."""
-    env = {"ORIGINATOR_ID_TYPE": "text"}
+    env = {"ORIGINATOR_ID_TYPE": "text", "MAPPER_TOPIC": SHREDDING_MAPPER}
     if settings.database_url:
         url = urlsplit(settings.database_url)
         env.update(
@@ -97,7 +99,11 @@ def event_store_env(settings: Settings) -> dict[str, str]:
 
 def memory_env() -> dict[str, str]:
     """An in-memory store for fast unit tests."""
-    return {"PERSISTENCE_MODULE": "eventsourcing.popo", "ORIGINATOR_ID_TYPE": "text"}
+    return {
+        "PERSISTENCE_MODULE": "eventsourcing.popo",
+        "ORIGINATOR_ID_TYPE": "text",
+        "MAPPER_TOPIC": SHREDDING_MAPPER,
+    }
 
 
 def read_model_engine(settings: Settings) -> Engine:

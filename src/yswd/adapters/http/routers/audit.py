@@ -1,7 +1,44 @@
-"""Router placeholder: filled in by its issue's work (see the issue notes)."""
+"""Audit and privacy: item histories, hash-chain verification, erasure of a contributor."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated, Any
 
-router = APIRouter()
+from fastapi import APIRouter, Query
+from pydantic import BaseModel, ConfigDict, Field
+
+from yswd import audit
+from yswd.adapters.http.deps import ContainerDep, PrincipalDep
+
+router = APIRouter(tags=["audit"])
+
+
+class ForgetIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    contributor: str = Field(min_length=1, max_length=200)
+
+
+@router.get("/api/v1/items/{item_id}/history")
+def item_history(
+    item_id: str,
+    container: ContainerDep,
+    principal: PrincipalDep,
+    as_of: Annotated[str | None, Query(description="an ISO 8601 instant")] = None,
+) -> dict[str, Any]:
+    """Every event of the item up to ``as_of`` (auditor, admin), and its state then."""
+    return audit.history(container, principal, item_id, audit.parse_instant(as_of))
+
+
+@router.get("/api/v1/audit/verify")
+def verify_chain(container: ContainerDep, principal: PrincipalDep) -> dict[str, Any]:
+    """Recompute the hash chain over every stored event; name the first bad one."""
+    return audit.verify(container, principal)
+
+
+@router.post("/api/v1/contributors/forget")
+def forget_contributor(
+    body: ForgetIn, container: ContainerDep, principal: PrincipalDep
+) -> dict[str, Any]:
+    """Crypto-shred a contributor's name and private details (admin)."""
+    return audit.forget(container, principal, body.contributor)

@@ -1,0 +1,132 @@
+"""``yswd audit``: histories, chain verification and exports for auditors, at the console.
+
+Whoever runs these commands can read the data folder (or database) directly,
+so they act as the system principal.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from yswd.settings import Settings
+
+if TYPE_CHECKING:
+    from yswd.bootstrap import Container
+
+audit_cli = typer.Typer(help="Audit trails: histories, tamper checks, exports.")
+
+
+def _container() -> Container:
+    from yswd.bootstrap import build
+
+    return build(Settings())
+
+
+@audit_cli.command("verify")
+def verify_command(
+    against: Annotated[
+        Path | None, typer.Option(help="also re-check a signed checkpoint file")
+    ] = None,
+    trusted_key: Annotated[
+        str | None, typer.Option(help="the checkpoint must be signed by this public key (base64)")
+    ] = None,
+) -> None:
+    """Recompute the hash chain over every stored event; exit 1 if any is bad."""
+    from yswd import audit
+    from yswd.access import SYSTEM
+
+    saved = json.loads(against.read_text()) if against else None
+    container = _container()
+    try:
+        if saved is None:
+            answer = audit.verify(container, SYSTEM)
+        else:
+            answer = audit.verify_against(container, SYSTEM, saved, trusted_key)
+    finally:
+        container.close()
+    typer.echo(json.dumps(answer, indent=2))
+    if not answer["ok"]:
+        raise typer.Exit(1)
+
+
+@audit_cli.command("checkpoint")
+def checkpoint_command(
+    out: Annotated[Path, typer.Option(help="where to write the signed checkpoint (JSON)")],
+    key: Annotated[
+        Path | None,
+        typer.Option(help="Ed25519 signing key (PEM); created if missing. Keep it off the host."),
+    ] = None,
+) -> None:
+    """Sign the log's count and head hash now, so later rewrites can be shown up."""
+    from yswd import audit
+    from yswd.access import SYSTEM
+    from yswd.aggregates.errors import DomainError
+
+    settings = Settings()
+    signing_key = audit.load_or_create_signing_key(
+        key or settings.data_dir.parent / "yswd-audit-signing-key.pem"
+    )
+    container = _container()
+    try:
+        saved = audit.checkpoint(container, SYSTEM, signing_key)
+    except DomainError as error:
+        typer.echo(f"error: {error.message}", err=True)
+        raise typer.Exit(1) from None
+    finally:
+        container.close()
+    out.write_text(json.dumps(saved, indent=2) + "\n")
+    typer.echo(f"checkpoint of {saved['count']} events written to {out}")
+    typer.echo(f"public key: {saved['public_key']}")
+
+
+@audit_cli.command("history")
+def history_command(
+    item_id: Annotated[str, typer.Argument(help="the item's id")],
+    as_of: Annotated[str | None, typer.Option(help="an ISO 8601 instant")] = None,
+) -> None:
+    """Print an item's events up to an instant, and its state then, as JSON."""
+    from yswd import audit
+    from yswd.access import SYSTEM
+    from yswd.aggregates.errors import DomainError
+
+    container = _container()
+    try:
+        answer = audit.history(container, SYSTEM, item_id, audit.parse_instant(as_of))
+    except DomainError as error:
+        typer.echo(f"error: {error.message}", err=True)
+        raise typer.Exit(2) from None
+    finally:
+        container.close()
+    typer.echo(json.dumps(answer, indent=2))
+
+
+@audit_cli.command("export")
+def export_command(
+    output: Annotated[
+        Path | None, typer.Option(help="write JSON Lines to this file (default: stdout)")
+    ] = None,
+) -> None:
+    """Write every stored event, with its hashes, as JSON Lines for an external auditor."""
+    from yswd import audit
+    from yswd.access import SYSTEM
+
+    container = _container()
+    count = 0
+    try:
+        stream = output.open("w", encoding="utf-8") if output else sys.stdout
+        try:
+            for record in audit.export(container, SYSTEM):
+                stream.write(json.dumps(record, sort_keys=True) + "\n")
+                count += 1
+        finally:
+            if output:
+                stream.close()
+    finally:
+        container.close()
+    if output:
+        typer.echo(f"wrote {count} events to {output}")

@@ -1,0 +1,117 @@
+"""Signed checkpoints catch a history that was edited and then fully re-chained."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+
+import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from typer.testing import CliRunner
+
+from yswd import audit
+from yswd.access import SYSTEM
+from yswd.adapters.cli import cli
+from yswd.adapters.crypto import SEAL_SIZE, ShreddingMapper
+from yswd.adapters.persistence import SQLITE_FILE
+from yswd.aggregates.item import Channel
+from yswd.aggregates.organisation import ForumKind
+from yswd.bootstrap import Container, build
+from yswd.settings import Settings
+
+
+@pytest.fixture
+def container(tmp_path: Path) -> Iterator[Container]:
+    built = build(Settings(data_dir=tmp_path / "data"))
+    app = built.app
+    app.create_unit(SYSTEM, "ward", "Ward", None)
+    app.create_forum(SYSTEM, "cm", "Community meeting", "ward", ForumKind.COMMUNITY_MEETING)
+    for n in range(3):
+        item = app.raise_item(
+            SYSTEM,
+            forum_id="cm",
+            channel=Channel.COMMUNITY_MEETING,
+            raised_on=date(2026, 11, 2),
+            title=f"Item {n}",
+            you_said=f"Thing {n} is broken.",
+        ).value
+        app.respond(SYSTEM, item.item_id, f"We fixed thing {n}.", None)
+    built.runner.catch_up()
+    yield built
+    built.close()
+
+
+def rewrite_history(container: Container) -> int:
+    """What someone holding the whole data folder could do: edit, re-seal, re-chain."""
+    mapper = container.app.mapper
+    assert isinstance(mapper, ShreddingMapper)
+    path = container.settings.data_dir / SQLITE_FILE
+    with sqlite3.connect(path) as db:
+        rowid, originator_id, version, topic, state = next(
+            row
+            for row in db.execute(
+                "SELECT rowid, originator_id, originator_version, topic, state"
+                " FROM stored_events ORDER BY rowid"
+            )
+            if b"We fixed thing 1" in row[4]
+        )
+        body = state[SEAL_SIZE:].replace(b"We fixed thing 1", b"We ignored it 1")
+        seal = mapper._seal(originator_id, version, topic, body)
+        db.execute("UPDATE stored_events SET state = ? WHERE rowid = ?", (seal + body, rowid))
+    container.runner.rebuild(["audit_chain"])
+    return int(rowid)
+
+
+def test_rewritten_and_rechained_history_fails_an_earlier_checkpoint(
+    container: Container,
+) -> None:
+    key = Ed25519PrivateKey.generate()
+    saved = audit.checkpoint(container, SYSTEM, key)
+    assert audit.verify_against(container, SYSTEM, saved)["ok"] is True
+
+    rewrite_history(container)
+    assert audit.verify(container, SYSTEM)["ok"] is True  # the chain alone is fooled
+    answer = audit.verify_against(container, SYSTEM, saved)
+    assert answer["ok"] is False
+    assert "changed since it was signed" in answer["checkpoint"]["reason"]
+
+
+def test_a_forged_checkpoint_is_refused(container: Container) -> None:
+    saved = audit.checkpoint(container, SYSTEM, Ed25519PrivateKey.generate())
+    assert audit.verify_against(container, SYSTEM, saved)["ok"] is True
+    edited = {**saved, "count": saved["count"] - 1}
+    answer = audit.verify_against(container, SYSTEM, edited)
+    assert answer["ok"] is False
+    assert "signature" in answer["checkpoint"]["reason"]
+    other = audit.checkpoint(container, SYSTEM, Ed25519PrivateKey.generate())
+    refused = audit.verify_against(container, SYSTEM, other, saved["public_key"])
+    assert refused["ok"] is False
+
+
+def test_later_writes_keep_an_earlier_checkpoint_valid(container: Container) -> None:
+    saved = audit.checkpoint(container, SYSTEM, Ed25519PrivateKey.generate())
+    container.app.create_unit(SYSTEM, "ward-2", "Ward 2", None)
+    assert audit.verify_against(container, SYSTEM, saved)["ok"] is True
+
+
+def test_cli_checkpoint_round_trip(
+    container: Container, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("YSWD_DATA_DIR", str(container.settings.data_dir))
+    monkeypatch.delenv("YSWD_DATABASE_URL", raising=False)
+    runner = CliRunner()
+    out = tmp_path / "checkpoint.json"
+    key = tmp_path / "keys" / "signing.pem"
+    made = runner.invoke(cli, ["audit", "checkpoint", "--out", str(out), "--key", str(key)])
+    assert made.exit_code == 0, made.output
+    assert key.exists()
+    assert json.loads(out.read_text())["count"] > 0
+    ok = runner.invoke(cli, ["audit", "verify", "--against", str(out)])
+    assert ok.exit_code == 0, ok.output
+    rewrite_history(container)
+    caught = runner.invoke(cli, ["audit", "verify", "--against", str(out)])
+    assert caught.exit_code == 1
+    assert json.loads(caught.output)["checkpoint"]["ok"] is False

@@ -1,0 +1,182 @@
+"""Tamper evidence on a real SQLite file: edit stored rows behind the service's back."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from yswd import audit
+from yswd.access import SYSTEM
+from yswd.adapters.persistence import SQLITE_FILE
+from yswd.aggregates.item import Channel
+from yswd.aggregates.organisation import ForumKind
+from yswd.bootstrap import Container, build
+from yswd.settings import Settings
+
+
+@pytest.fixture
+def container(tmp_path: Path) -> Iterator[Container]:
+    built = build(Settings(data_dir=tmp_path / "data", admin_token="tamper-admin"))
+    app = built.app
+    app.create_unit(SYSTEM, "ward", "Ward", None)
+    app.create_forum(SYSTEM, "cm", "Community meeting", "ward", ForumKind.COMMUNITY_MEETING)
+    for n in range(4):
+        item = app.raise_item(
+            SYSTEM,
+            forum_id="cm",
+            channel=Channel.COMMUNITY_MEETING,
+            raised_on=date(2026, 11, 2),
+            title=f"Item {n}",
+            you_said=f"Thing number {n} is broken.",
+            detail=f"detail {n}",
+            contributor=f"Person {n}",
+        ).value
+        app.publish(SYSTEM, item.item_id, None, None)
+        app.respond(SYSTEM, item.item_id, f"We fixed thing {n}.", None)
+    built.runner.catch_up()
+    yield built
+    built.close()
+
+
+def rows(container: Container) -> list[tuple[int, str, int]]:
+    with sqlite3.connect(container.settings.data_dir / SQLITE_FILE) as db:
+        return list(
+            db.execute(
+                "SELECT rowid, originator_id, originator_version FROM stored_events ORDER BY rowid"
+            )
+        )
+
+
+def tamper(container: Container, sql: str, *args: object) -> None:
+    db = sqlite3.connect(container.settings.data_dir / SQLITE_FILE)
+    with db:
+        db.execute(sql, args)
+    db.close()
+
+
+def test_untampered_log_verifies(container: Container) -> None:
+    answer = audit.verify(container, SYSTEM)
+    assert answer == {"ok": True, "events_checked": len(rows(container))}
+    assert answer["events_checked"] >= 4 * 3
+
+
+def test_altered_state_is_named(container: Container) -> None:
+    position, originator_id, version = rows(container)[7]
+    with sqlite3.connect(container.settings.data_dir / SQLITE_FILE) as db:
+        (state,) = db.execute(
+            "SELECT state FROM stored_events WHERE rowid = ?", (position,)
+        ).fetchone()
+    edited = state.replace(b"fixed", b"broke") if b"fixed" in state else state + b" "
+    assert edited != state
+    tamper(container, "UPDATE stored_events SET state = ? WHERE rowid = ?", edited, position)
+    answer = audit.verify(container, SYSTEM)
+    assert answer["ok"] is False
+    assert answer["events_checked"] == 7
+    bad = answer["first_bad"]
+    assert (bad["position"], bad["originator_id"], bad["version"]) == (
+        position,
+        originator_id,
+        version,
+    )
+    assert "altered" in bad["reason"]
+
+
+def test_altered_topic_is_named(container: Container) -> None:
+    position, originator_id, version = rows(container)[9]
+    tamper(
+        container,
+        "UPDATE stored_events SET topic = 'yswd.aggregates.item:Item.Completed' WHERE rowid = ?",
+        position,
+    )
+    bad = audit.verify(container, SYSTEM)["first_bad"]
+    assert (bad["position"], bad["originator_id"], bad["version"]) == (
+        position,
+        originator_id,
+        version,
+    )
+
+
+def test_deleted_row_is_named(container: Container) -> None:
+    position, originator_id, version = rows(container)[5]
+    tamper(container, "DELETE FROM stored_events WHERE rowid = ?", position)
+    answer = audit.verify(container, SYSTEM)
+    assert answer["ok"] is False
+    bad = answer["first_bad"]
+    assert (bad["position"], bad["originator_id"], bad["version"]) == (
+        position,
+        originator_id,
+        version,
+    )
+    assert "deleted" in bad["reason"]
+
+
+def test_deleted_last_row_is_named(container: Container) -> None:
+    position, originator_id, _ = rows(container)[-1]
+    tamper(container, "DELETE FROM stored_events WHERE rowid = ?", position)
+    bad = audit.verify(container, SYSTEM)["first_bad"]
+    assert (bad["position"], bad["originator_id"]) == (position, originator_id)
+
+
+def test_swapped_states_are_named_at_the_first(container: Container) -> None:
+    listed = rows(container)
+    first, second = listed[8][0], listed[11][0]
+    tamper(
+        container,
+        "UPDATE stored_events SET state = CASE rowid"
+        " WHEN ? THEN (SELECT state FROM stored_events WHERE rowid = ?)"
+        " ELSE (SELECT state FROM stored_events WHERE rowid = ?) END"
+        " WHERE rowid IN (?, ?)",
+        first,
+        second,
+        first,
+        first,
+        second,
+    )
+    answer = audit.verify(container, SYSTEM)
+    assert answer["ok"] is False
+    assert answer["first_bad"]["position"] == first
+    assert answer["events_checked"] == 8
+
+
+def test_inserted_undecodable_row_is_named(container: Container) -> None:
+    """A forged row copied from a real item: its sealed fields do not even decrypt."""
+    source = next(r for r in rows(container) if r[1].startswith("item:") and r[2] == 1)
+    tamper(
+        container,
+        "INSERT INTO stored_events (originator_id, originator_version, topic, state)"
+        " SELECT 'item:forged', 1, topic, state FROM stored_events WHERE rowid = ?",
+        source[0],
+    )
+    forged = rows(container)[-1]
+    answer = audit.verify(container, SYSTEM)
+    assert answer["ok"] is False
+    assert answer["first_bad"]["position"] == forged[0]
+    assert answer["first_bad"]["originator_id"] == "item:forged"
+    assert answer["events_checked"] == len(rows(container)) - 1
+
+
+def test_inserted_well_formed_row_is_caught_by_its_seal(container: Container) -> None:
+    """A forged row that decodes (so the chain takes it in) still fails its seal."""
+    source = next(r for r in rows(container) if r[1].startswith("token:"))
+    tamper(
+        container,
+        "INSERT INTO stored_events (originator_id, originator_version, topic, state)"
+        " SELECT 'token:forged', 1, topic, state FROM stored_events WHERE rowid = ?",
+        source[0],
+    )
+    forged = rows(container)[-1]
+    answer = audit.verify(container, SYSTEM)
+    assert answer["ok"] is False
+    assert answer["first_bad"]["position"] == forged[0]
+    assert "seal" in answer["first_bad"]["reason"]
+
+
+def test_verify_after_later_writes_still_ok(container: Container) -> None:
+    """The chain keeps extending as the service writes; nothing is flagged."""
+    container.app.create_unit(SYSTEM, "ward-2", "Second ward", None)
+    answer = audit.verify(container, SYSTEM)
+    assert answer == {"ok": True, "events_checked": len(rows(container))}

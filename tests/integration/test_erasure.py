@@ -1,0 +1,128 @@
+"""Crypto-shredding on a real SQLite data folder: no byte of the erased data survives."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from yswd import audit
+from yswd.access import SYSTEM
+from yswd.adapters.crypto import ERASED
+from yswd.aggregates.item import Channel
+from yswd.aggregates.organisation import ForumKind
+from yswd.bootstrap import Container, build
+from yswd.settings import Settings
+from yswd.views import public_view
+
+GONE_NAME = "Zebedee Quixotica-Marwood"
+GONE_DETAIL = "Xylophone-keeper told me about the locked garden on Tuesday"
+KEPT_NAME = "Philippa Oddlyunique"
+KEPT_DETAIL = "Vermilion notebook story about the kettle"
+
+
+def every_file_contains(folder: Path, needle: str) -> list[str]:
+    """Paths of files in ``folder`` holding ``needle`` in UTF-8, UTF-16 or any letter case."""
+    needles = {
+        needle.encode(),
+        needle.lower().encode(),
+        needle.upper().encode(),
+        needle.encode("utf-16-le"),
+        needle.encode("utf-16-be"),
+    }
+    hits = []
+    for path in sorted(folder.rglob("*")):
+        if path.is_file():
+            data = path.read_bytes()
+            if any(n in data for n in needles):
+                hits.append(path.name)
+    return hits
+
+
+@pytest.fixture
+def container(tmp_path: Path) -> Iterator[Container]:
+    built = build(Settings(data_dir=tmp_path / "data", admin_token="erasure-admin"))
+    yield built
+    built.close()
+
+
+def raise_item(container: Container, name: str | None, detail: str, title: str) -> str:
+    return container.app.raise_item(
+        SYSTEM,
+        forum_id="cm",
+        channel=Channel.COMMUNITY_MEETING,
+        raised_on=date(2026, 11, 2),
+        title=title,
+        you_said=f"{title}: please sort it out.",
+        detail=detail,
+        contributor=name,
+    ).value.item_id
+
+
+def test_forgetting_leaves_no_byte_of_the_contributor(container: Container) -> None:
+    app = container.app
+    data_dir = container.settings.data_dir
+    app.create_unit(SYSTEM, "ward", "Ward", None)
+    app.create_forum(SYSTEM, "cm", "Community meeting", "ward", ForumKind.COMMUNITY_MEETING)
+    gone_1 = raise_item(container, GONE_NAME, GONE_DETAIL, "Garden")
+    gone_2 = raise_item(container, GONE_NAME.upper(), GONE_DETAIL + " again", "Garden again")
+    kept = raise_item(container, KEPT_NAME, KEPT_DETAIL, "Kettle")
+    anonymous = raise_item(container, None, "no name here", "Windows")
+    app.publish(SYSTEM, gone_1, "The garden is locked too often.", None)
+    app.respond(SYSTEM, gone_1, "We will keep it open in the afternoons.", None)
+    container.runner.catch_up()
+    public_before = public_view(app_view(container, gone_1))
+    events_before = len(audit.history(container, SYSTEM, gone_1)["events"])
+    # the staff read model held the plaintext before (it is what forget must purge)
+    assert every_file_contains(data_dir, GONE_NAME) or every_file_contains(
+        data_dir, GONE_NAME.upper()
+    )
+
+    answer = audit.forget(container, SYSTEM, "zebedee  quixotica-marwood")
+    assert answer == {"contributor_erased": True, "items_affected": 2}
+
+    # while the service still runs, with its connections open (WAL files included)
+    assert sorted(p.name for p in data_dir.iterdir() if p.name.endswith("-wal"))
+    for needle in (GONE_NAME, GONE_DETAIL, "Zebedee", "Xylophone-keeper"):
+        assert every_file_contains(data_dir, needle) == [], needle
+    container.close()  # and after a clean shutdown
+    for needle in (GONE_NAME, GONE_DETAIL, "Zebedee", "Xylophone-keeper"):
+        assert every_file_contains(data_dir, needle) == [], needle
+    assert any(data_dir.iterdir())
+
+    reopened = build(Settings(data_dir=data_dir, admin_token="erasure-admin"))
+    try:
+        reopened.runner.catch_up()
+        history = audit.history(reopened, SYSTEM, gone_1)
+        assert len(history["events"]) == events_before
+        assert history["events"][0]["data"]["contributor"] == ERASED
+        assert history["events"][0]["data"]["detail"] == ERASED
+        assert history["state"]["contributor"] == ERASED
+        assert history["state"]["detail"] == ERASED
+        assert app_view(reopened, gone_2)["contributor"] == ERASED
+        assert public_view(app_view(reopened, gone_1)) == public_before
+        kept_view = app_view(reopened, kept)
+        assert (kept_view["contributor"], kept_view["detail"]) == (KEPT_NAME, KEPT_DETAIL)
+        assert app_view(reopened, anonymous)["detail"] == "no name here"
+        listed = {row["id"]: row for row in reopened.staff_items.list_items(SYSTEM)}
+        assert listed[gone_1]["contributor"] == ERASED
+        assert listed[gone_1]["detail"] == ERASED
+        assert listed[kept]["contributor"] == KEPT_NAME
+        verified = audit.verify(reopened, SYSTEM)
+        assert verified["ok"] is True, verified
+        # a rebuild from the events cannot bring the name back either
+        reopened.runner.rebuild()
+        listed = {row["id"]: row for row in reopened.staff_items.list_items(SYSTEM)}
+        assert listed[gone_2]["detail"] == ERASED
+    finally:
+        reopened.close()
+    assert every_file_contains(data_dir, GONE_NAME) == []
+    assert every_file_contains(data_dir, KEPT_NAME) != []
+
+
+def app_view(container: Container, item_id: str) -> dict[str, object]:
+    from yswd.views import item_view
+
+    return item_view(container.app.get_item(SYSTEM, item_id))
