@@ -9,8 +9,10 @@ enforced in one place.
 from __future__ import annotations
 
 import hashlib
+import random
 import secrets
 import threading
+import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -48,7 +50,10 @@ Clock = Callable[[], datetime]
 IdFactory = Callable[[], str]
 
 #: how often a command without If-Match is retried when another writer got there first
-MAX_RETRIES = 8
+#: (each round at least one writer wins, so this bounds the writers that may pile up)
+MAX_RETRIES = 64
+#: no aggregate id is longer; longer ones are unknown without asking the store
+MAX_ID_LENGTH = 300
 
 
 def utc_now() -> datetime:
@@ -150,7 +155,7 @@ class Yswd(Application[str]):
         if principal is not None:
             return principal
         try:
-            index = self.repository.get(token_aggregate_id(token_hash))
+            index: Token = self.repository.get(token_aggregate_id(token_hash))
             user: User = self.repository.get(user_aggregate_id(index.user_id))
         except AggregateNotFoundError:
             raise Unauthenticated("That token is not valid.") from None
@@ -285,6 +290,7 @@ class Yswd(Application[str]):
         replay = self._replay(actor, idempotency)
         if replay is not None:
             return replay
+        _require_plausible("raised_on", raised_on)
         forum = self.forum(forum_id)
         if not actor.covers(self.unit(forum.unit_id).path):
             raise Forbidden(f"Forum '{forum_id}' is outside your scope.")
@@ -326,7 +332,11 @@ class Yswd(Application[str]):
         note: str | None,
         expected_version: int | None,
     ) -> Written[Item]:
+        actor.require(Action.REFER)  # a role that may not refer learns nothing about units
         self.unit(to_unit_id)  # 404 for a unit that does not exist
+
+        if due_on is not None:
+            _require_plausible("due_on", due_on)
 
         def refer(item: Item, now: datetime) -> None:
             if due_on is not None and due_on < item.raised_on:
@@ -444,7 +454,9 @@ class Yswd(Application[str]):
         losing a race to another writer reloads and re-checks the rules.
         """
         actor.require(action)
-        for _ in range(MAX_RETRIES):
+        for attempt in range(MAX_RETRIES):
+            if attempt:
+                time.sleep(random.uniform(0, min(0.002 * attempt, 0.05)))  # spread retries out
             item = self._load_item(item_id)
             self.require_item_in_scope(actor, item)
             if expected_version is not None and item.version != expected_version:
@@ -470,6 +482,8 @@ class Yswd(Application[str]):
         return item
 
     def _get(self, aggregate_id: str, missing: str, version: int | None = None) -> Any:
+        if len(aggregate_id) > MAX_ID_LENGTH or "\x00" in aggregate_id:
+            raise NotFound(missing[:200])  # no such id is ever made; PostgreSQL refuses NUL
         try:
             return self.repository.get(aggregate_id, version=version)
         except AggregateNotFoundError:
@@ -488,7 +502,9 @@ class Yswd(Application[str]):
             return None
         if record.fingerprint != idempotency.fingerprint:
             raise InvalidInput("This Idempotency-Key was already used with a different request.")
-        resource = self.repository.get(record.resource_id, version=record.resource_version)
+        resource: Aggregate = self.repository.get(
+            record.resource_id, version=record.resource_version
+        )
         return Written(resource, None, replayed=True)
 
     def _save_new(
@@ -523,6 +539,16 @@ class Yswd(Application[str]):
                 f"The {kind} id '{aggregate.id.split(':', 1)[1]}' is taken."
             ) from None
         return Written(aggregate, recordings[-1].notification.id if recordings else None)
+
+
+#: dates outside this window are typing mistakes, and would overflow date arithmetic
+EARLIEST_DATE = date(1900, 1, 1)
+LATEST_DATE = date(2999, 12, 31)
+
+
+def _require_plausible(name: str, value: date) -> None:
+    if not EARLIEST_DATE <= value <= LATEST_DATE:
+        raise InvalidInput(f"{name} must be between {EARLIEST_DATE} and {LATEST_DATE}.")
 
 
 def principal_for(user: User) -> Principal:

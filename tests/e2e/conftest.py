@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -86,6 +88,24 @@ class Api:
 @pytest.fixture
 def data_dir(tmp_path: Path) -> Path:
     return tmp_path / "yswd-data"
+
+
+@pytest.fixture
+def shm_data_dir(tmp_path: Path) -> Iterator[Path]:
+    """A real SQLite data folder on memory-backed /dev/shm where there is one.
+
+    Still the real store, only without the disk's fsync cost; a module opts in
+    by overriding ``data_dir`` with it.
+    """
+    shm = Path("/dev/shm")
+    if not shm.is_dir():
+        yield tmp_path / "yswd-data"
+        return
+    folder = Path(tempfile.mkdtemp(prefix="yswd-test-", dir=shm))
+    try:
+        yield folder / "yswd-data"
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 @pytest.fixture

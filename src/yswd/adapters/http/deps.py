@@ -38,8 +38,8 @@ def get_principal(
 
 
 def expected_version(if_match: Annotated[str | None, Header()] = None) -> int | None:
-    """If-Match carries the item version the caller saw: 3, "3" or W/"3"."""
-    if if_match is None:
+    """If-Match carries the item version the caller saw: 3, "3" or W/"3" (``*``: any)."""
+    if if_match is None or if_match.strip() == "*":
         return None
     raw = if_match.strip().removeprefix("W/").strip('"')
     if not raw.isdigit() or len(raw) > 12:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -48,8 +51,29 @@ def install_error_handlers(app: FastAPI) -> None:
             headers=headers,
         )
 
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(_: Request, error: RequestValidationError) -> JSONResponse:
+        return JSONResponse({"detail": validation_details(error.errors())}, status_code=422)
+
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_: Request, error: StarletteHTTPException) -> JSONResponse:
         return JSONResponse(
             {"detail": error.detail}, status_code=error.status_code, headers=error.headers
         )
+
+
+def validation_details(errors: Any) -> list[dict[str, Any]]:
+    """FastAPI's error list, without echoing the input back.
+
+    The input may be large, personal, or not representable in JSON at all (NaN,
+    Infinity), which would turn a 422 into a 500.
+    """
+    details = []
+    for entry in errors:
+        detail: dict[str, Any] = {
+            "type": str(entry.get("type", "invalid")),
+            "loc": [part if isinstance(part, int) else str(part) for part in entry.get("loc", ())],
+            "msg": str(entry.get("msg", "invalid value")),
+        }
+        details.append(detail)
+    return details

@@ -46,6 +46,11 @@ LongText = text(4000)
 Theme = text(60)
 
 
+#: dates outside this window are typing mistakes, and would overflow date arithmetic
+EARLIEST_DATE = date(1900, 1, 1)
+LATEST_DATE = date(2999, 12, 31)
+
+
 def _iso_date_text(value: object) -> object:
     if isinstance(value, date):
         return value
@@ -54,7 +59,13 @@ def _iso_date_text(value: object) -> object:
     return value
 
 
-IsoDate = Annotated[date, BeforeValidator(_iso_date_text)]
+def _plausible_date(value: date) -> date:
+    if not EARLIEST_DATE <= value <= LATEST_DATE:
+        raise ValueError(f"must be between {EARLIEST_DATE} and {LATEST_DATE}")
+    return value
+
+
+IsoDate = Annotated[date, BeforeValidator(_iso_date_text), AfterValidator(_plausible_date)]
 
 
 class Body(BaseModel):

@@ -34,7 +34,7 @@ router = APIRouter(prefix="/api/v1/items", tags=["items"])
 
 MinPosition = Annotated[
     int | None,
-    Query(ge=0, description="wait until read models have applied this log position"),
+    Query(ge=0, le=2**62, description="wait until read models have applied this log position"),
 ]
 
 
@@ -79,12 +79,12 @@ def list_items(
     overdue: bool | None = None,
     order: Annotated[str, Query(pattern="^(newest|due)$")] = "newest",
     limit: Annotated[int, Query(ge=1, le=1000)] = 500,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=1_000_000_000)] = 0,
     min_position: MinPosition = None,
 ) -> dict[str, Any]:
     principal.require(Action.READ_ITEMS)
-    if min_position:
-        container.runner.wait_for(min_position)
+    if min_position and min_position <= container.runner.head():
+        container.runner.wait_for(min_position)  # a position not yet written: do not wait
     found = container.staff_items.list_items(
         principal,
         status=status.value if status else None,
@@ -109,13 +109,15 @@ def get_item(
 @router.post("/{item_id}/publish")
 def publish(
     item_id: str,
-    body: PublishIn,
     response: Response,
     container: ContainerDep,
     principal: PrincipalDep,
     version: ExpectedVersion,
+    body: PublishIn | None = None,
 ) -> dict[str, Any]:
-    written = container.app.publish(principal, item_id, body.you_said, version)
+    """Approve the item for public boards. The body is optional: no body keeps the wording."""
+    you_said = body.you_said if body is not None else None
+    written = container.app.publish(principal, item_id, you_said, version)
     return _answer(container, response, written)
 
 

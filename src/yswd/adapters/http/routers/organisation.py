@@ -14,6 +14,7 @@ from yswd.adapters.http.deps import (
     mark_written,
 )
 from yswd.adapters.http.schemas import ForumIn, UnitIn, UserIn
+from yswd.aggregates.errors import Forbidden
 from yswd.aggregates.organisation import Forum, Unit
 from yswd.aggregates.users import User
 
@@ -70,7 +71,10 @@ def create_unit(
 
 @router.get("/units/{unit_id}")
 def get_unit(unit_id: str, container: ContainerDep, principal: PrincipalDep) -> dict[str, Any]:
-    return unit_view(container.app.unit(unit_id))
+    unit = container.app.unit(unit_id)
+    if not principal.covers(unit.path):
+        raise Forbidden(f"Unit '{unit_id}' is outside your scope.")
+    return unit_view(unit)
 
 
 @router.post("/forums", status_code=201)
@@ -91,7 +95,10 @@ def create_forum(
 
 @router.get("/forums/{forum_id}")
 def get_forum(forum_id: str, container: ContainerDep, principal: PrincipalDep) -> dict[str, Any]:
-    return forum_view(container.app.forum(forum_id))
+    forum = container.app.forum(forum_id)
+    if not principal.covers(container.app.unit(forum.unit_id).path):
+        raise Forbidden(f"Forum '{forum_id}' is outside your scope.")
+    return forum_view(forum)
 
 
 @router.post("/users", status_code=201)
