@@ -54,8 +54,14 @@ class Container:
         That gives read-your-writes on one process. Scaled out, workers do it and
         clients wait with ``?min_position=``.
         """
-        if position is not None and self.settings.projections_in_process:
+        if position is None or not self.settings.projections_in_process:
+            return
+        try:
             self.runner.catch_up()
+        except Exception:
+            # The write is already durable: answering 500 would make a client
+            # retry an acknowledged change. The background runner retries and logs.
+            log.exception("read models could not catch up to position %s", position)
 
     def start(self) -> None:
         """Start background work: the projection runner when it runs in-process."""

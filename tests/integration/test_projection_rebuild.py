@@ -125,3 +125,29 @@ def test_a_crash_mid_run_applies_nothing_twice_and_recovers(container: Container
 
     container.runner.rebuild()
     assert dump(container) == recovered
+
+
+def test_a_failing_read_model_never_fails_an_acknowledged_write(tmp_path: Path) -> None:
+    container = build(Settings(data_dir=tmp_path / "data"))
+    try:
+        container.app.create_unit(SYSTEM, "trust", "A trust", None)
+        container.app.create_forum(SYSTEM, "cm", "Meeting", "trust", ForumKind.COMMUNITY_MEETING)
+        staff = container.read_models["staff_items"]
+
+        def broken(conn: Any, event: Any, position: int) -> None:
+            raise Crash("a read model bug")
+
+        staff.apply = broken  # type: ignore[method-assign]
+        written = container.app.raise_item(
+            SYSTEM,
+            forum_id="cm",
+            channel=Channel.COMMUNITY_MEETING,
+            raised_on=date(2026, 11, 2),
+            title="Laundry",
+            you_said="Broken machine",
+        )
+        container.after_write(written.position)  # must not raise
+
+        assert container.app.get_item(SYSTEM, written.value.item_id).title == "Laundry"
+    finally:
+        container.close()
