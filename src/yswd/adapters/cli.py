@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from yswd.adapters.audit_cli import audit_cli
 from yswd.settings import Settings
 
 cli = typer.Typer(help="yswd: You Said, We Did. Feedback tracking for mental-health services.")
@@ -14,6 +15,7 @@ users_cli = typer.Typer(help="Manage staff users.")
 projections_cli = typer.Typer(help="Read models.")
 cli.add_typer(users_cli, name="users")
 cli.add_typer(projections_cli, name="projections")
+cli.add_typer(audit_cli, name="audit")
 
 
 @cli.command()
@@ -110,6 +112,39 @@ def projection_status() -> None:
     for model, lag in container.runner.lag().items():
         typer.echo(f"{model}: position {lag['position']} of {lag['head']} (lag {lag['lag']})")
     container.close()
+
+
+nats_cli = typer.Typer(help="The NATS JetStream event relay.")
+cli.add_typer(nats_cli, name="nats")
+
+
+@cli.command()
+def worker() -> None:
+    """Run the projections and the NATS relay (if YSWD_NATS_URL is set) until stopped."""
+    from yswd.adapters.worker import Worker
+    from yswd.bootstrap import build
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    container = build(Settings())
+    try:
+        Worker(container).run_until_signalled()
+    finally:
+        container.close()
+
+
+@nats_cli.command("tail")
+def nats_tail(
+    subject: Annotated[str, typer.Option(help="subject filter")] = "yswd.events.>",
+    count: Annotated[int | None, typer.Option(help="stop after this many messages")] = None,
+) -> None:
+    """Print events from the YSWD_EVENTS stream as they arrive."""
+    from yswd.adapters.nats_relay import tail
+
+    url = Settings().nats_url
+    if not url:
+        typer.echo("YSWD_NATS_URL is not set", err=True)
+        raise typer.Exit(2)
+    tail(url, subject, count)
 
 
 def main() -> None:

@@ -82,6 +82,8 @@ def event_store_env(settings: Settings) -> dict[str, str]:
             POSTGRES_USER=unquote(url.username or ""),
             POSTGRES_PASSWORD=unquote(url.password or ""),
             POSTGRES_CONNECT_TIMEOUT="5",
+            # a connection that died with the server is replaced, not handed out
+            POSTGRES_PRE_PING="y",
             POSTGRES_LOCK_TIMEOUT="5",
             POSTGRES_IDLE_IN_TRANSACTION_SESSION_TIMEOUT="10",
             POSTGRES_POOL_SIZE="5",
@@ -110,7 +112,14 @@ def read_model_engine(settings: Settings) -> Engine:
     """The SQLAlchemy engine for read models, in the same database as the events."""
     if settings.database_url:
         url = settings.database_url.replace("postgresql://", "postgresql+psycopg://", 1)
-        return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
+        return create_engine(
+            url,
+            pool_pre_ping=True,
+            pool_size=5,
+            max_overflow=10,
+            pool_timeout=5,
+            connect_args={"connect_timeout": 5},
+        )
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     engine = create_engine(
         f"sqlite:///{sqlite_path(settings)}",

@@ -6,7 +6,15 @@ and each model's tracking position is moved last, with a compare-and-set on
 the old position. So either a whole batch lands with its position, or none of
 it does; a crash just means the batch is read again. A second runner that
 races this one fails its compare-and-set and rolls back instead of applying
-anything twice.
+anything twice, and backs off quietly until its next poll.
+
+Several workers may run the same read models. On PostgreSQL each batch
+transaction first takes a transaction-scoped advisory lock keyed on the
+runner's group (the names of its read models), with ``pg_try_advisory_xact_lock``,
+so only one worker applies a batch at a time and the others skip that poll
+instead of queueing behind it. On SQLite the write transaction (``BEGIN
+IMMEDIATE``) already serialises runners. Either way the compare-and-set on
+``projection_tracking`` stays the final guard.
 
 The eventsourcing library's own ``ProjectionRunner`` needs a recorder that
 can ``subscribe()``, which its SQLite recorder cannot, and it commits once per
@@ -15,6 +23,7 @@ event; this runner polls and batches instead, for either store.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import threading
 import time
@@ -22,7 +31,18 @@ from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
 from eventsourcing.persistence import Notification
-from sqlalchemy import Column, Connection, Engine, Integer, MetaData, String, Table, select, update
+from sqlalchemy import (
+    Column,
+    Connection,
+    Engine,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    select,
+    text,
+    update,
+)
 
 from yswd.adapters.persistence import write_transaction
 from yswd.application import Yswd
@@ -58,6 +78,16 @@ class ConcurrentRunner(RuntimeError):
     """Another runner moved a read model's position while this one was applying."""
 
 
+#: advisory lock key serialising table creation across processes
+SCHEMA_LOCK_KEY = 0x7973_7764_0000_0001  # "yswd" + 1
+
+
+def advisory_key(names: Sequence[str]) -> int:
+    """A stable signed 64-bit key for a group of read models (PostgreSQL's bigint)."""
+    digest = hashlib.sha256(("yswd-projections:" + ",".join(sorted(names))).encode()).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)
+
+
 class ProjectionRunner:
     """Keeps a set of read models up to date with the event store."""
 
@@ -75,14 +105,24 @@ class ProjectionRunner:
         self._lock = threading.Lock()
         self._caught_up = threading.Condition()
         self._positions: dict[str, int] = {}
+        self.lock_key = advisory_key([model.name for model in self.read_models])
+        #: batches this runner skipped because another runner held the group or
+        #: moved a position first (for tests and metrics)
+        self.backoffs = 0
 
     # -- set-up ---------------------------------------------------------------
 
     def create_tables(self) -> None:
-        tracking_metadata.create_all(self.engine)
-        for model in self.read_models:
-            model.metadata.create_all(self.engine)
         with write_transaction(self.engine) as conn:
+            # DDL inside the write transaction: on SQLite a deferred one fails
+            # at once with "database is locked" while another process writes;
+            # on PostgreSQL workers starting together queue on a lock instead
+            # of racing to CREATE the same tables
+            if conn.dialect.name == "postgresql":
+                conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": SCHEMA_LOCK_KEY})
+            tracking_metadata.create_all(conn)
+            for model in self.read_models:
+                model.metadata.create_all(conn)
             known = set(conn.scalars(select(projection_tracking.c.name)))
             for model in self.read_models:
                 if model.name not in known:
@@ -176,22 +216,43 @@ class ProjectionRunner:
         events = [(n.id, self.app.mapper.to_domain_event(n)) for n in notifications]
         stored = [(n.id, n) for n in notifications]
         last = notifications[-1].id
-        with write_transaction(self.engine) as conn:
-            for model in self.read_models:
-                seen = positions[model.name]
-                if seen >= last:
-                    continue
-                feed = stored if getattr(model, "wants_stored_form", False) else events
-                for position, event in feed:
-                    if position > seen:
-                        model.apply(conn, event, position)
-                moved = conn.execute(
-                    update(projection_tracking)
-                    .where(projection_tracking.c.name == model.name)
-                    .where(projection_tracking.c.position == seen)
-                    .values(position=last)
-                )
-                if moved.rowcount != 1:
-                    raise ConcurrentRunner(f"read model {model.name} was moved by another runner")
+        try:
+            with write_transaction(self.engine) as conn:
+                if not self._lock_group(conn):
+                    raise ConcurrentRunner("another runner holds this group's advisory lock")
+                for model in self.read_models:
+                    seen = positions[model.name]
+                    if seen >= last:
+                        continue
+                    feed = stored if getattr(model, "wants_stored_form", False) else events
+                    for position, event in feed:
+                        if position > seen:
+                            model.apply(conn, event, position)
+                    moved = conn.execute(
+                        update(projection_tracking)
+                        .where(projection_tracking.c.name == model.name)
+                        .where(projection_tracking.c.position == seen)
+                        .values(position=last)
+                    )
+                    if moved.rowcount != 1:
+                        raise ConcurrentRunner(
+                            f"read model {model.name} was moved by another runner"
+                        )
+        except ConcurrentRunner as reason:
+            # The transaction rolled back: nothing of this batch was applied.
+            self.backoffs += 1
+            log.debug("projection batch skipped: %s", reason)
+            self._positions = self.positions()
+            return 0
         self._positions = {name: max(pos, last) for name, pos in positions.items()}
         return len(notifications)
+
+    def _lock_group(self, conn: Connection) -> bool:
+        """Take this group's advisory lock for the transaction (PostgreSQL only)."""
+        if conn.dialect.name != "postgresql":
+            return True
+        return bool(
+            conn.execute(
+                text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": self.lock_key}
+            ).scalar()
+        )

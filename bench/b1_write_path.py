@@ -1,0 +1,178 @@
+"""B1: the in-process write path (raise, refer, respond, complete) with projections inline.
+
+yswd: the ``Yswd`` application on a file SQLite data dir, calling
+``container.runner.catch_up()`` after each command as ``Container.after_write`` does.
+Baselines, same run: raw eventsourcing ``Application.save`` of an equivalent simple
+aggregate (load, change, save) on the same SQLite settings; and a CRUD row updated
+in place with plain sqlite3 (WAL, synchronous=FULL), the cost of keeping no history.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from datetime import date, timedelta
+from pathlib import Path
+
+from bench.common import ADMIN_TOKEN, Report, Ticket, raw_app, tempdir
+from yswd.aggregates.item import Channel
+from yswd.aggregates.organisation import ForumKind
+from yswd.bootstrap import build
+from yswd.settings import Settings
+
+TITLE = "Evening food"
+SAID = "There is nothing to eat after six in the evening."
+
+
+class Variant:
+    """One way of writing; ``step(k)`` writes ``k`` items and returns the seconds taken."""
+
+    def step(self, k: int) -> float:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        pass
+
+
+class YswdWrites(Variant):
+    def __init__(self, data_dir: Path, inline: bool) -> None:
+        self.container = build(Settings(data_dir=data_dir, admin_token=ADMIN_TOKEN))
+        app = self.app = self.container.app
+        self.admin = app.authenticate(ADMIN_TOKEN)
+        app.create_unit(self.admin, "trust", "Trust", None)
+        app.create_unit(self.admin, "ward", "Ward", "trust")
+        app.create_forum(self.admin, "ward-cm", "Ward meeting", "ward", ForumKind.COMMUNITY_MEETING)
+        self.container.runner.catch_up()
+        self.project = self.container.runner.catch_up if inline else (lambda: 0)
+
+    def step(self, k: int) -> float:
+        app, admin, project = self.app, self.admin, self.project
+        day = date(2024, 1, 8)
+        t0 = time.perf_counter()
+        for _ in range(k):
+            item = app.raise_item(
+                admin,
+                forum_id="ward-cm",
+                channel=Channel.COMMUNITY_MEETING,
+                raised_on=day,
+                title=TITLE,
+                you_said=SAID,
+                themes=["food"],
+            ).value
+            project()
+            app.refer(admin, item.item_id, "trust", day + timedelta(days=28), "Passed on.", None)
+            project()
+            app.respond(admin, item.item_id, "Catering is looking at it.", None)
+            project()
+            app.complete(admin, item.item_id, "A supper menu runs until nine.", None)
+            project()
+        return time.perf_counter() - t0
+
+    def close(self) -> None:
+        self.container.close()
+
+
+class RawWrites(Variant):
+    def __init__(self, data_dir: Path) -> None:
+        self.app = raw_app(data_dir)
+
+    def step(self, k: int) -> float:
+        app = self.app
+        day = date(2024, 1, 8).isoformat()
+        t0 = time.perf_counter()
+        for _ in range(k):
+            ticket = Ticket(TITLE, SAID, "ward-cm", day)
+            app.save(ticket)
+            ticket = app.repository.get(ticket.id)
+            ticket.refer("trust", "Passed on.")
+            app.save(ticket)
+            ticket = app.repository.get(ticket.id)
+            ticket.respond("Catering is looking at it.")
+            app.save(ticket)
+            ticket = app.repository.get(ticket.id)
+            ticket.complete("A supper menu runs until nine.")
+            app.save(ticket)
+        return time.perf_counter() - t0
+
+    def close(self) -> None:
+        self.app.close()
+
+
+class CrudWrites(Variant):
+    def __init__(self, data_dir: Path) -> None:
+        data_dir.mkdir(parents=True, exist_ok=True)
+        db = self.db = sqlite3.connect(data_dir / "crud.sqlite3", isolation_level=None)
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA synchronous=FULL")
+        db.execute(
+            "CREATE TABLE items (id INTEGER PRIMARY KEY, forum_id TEXT, title TEXT, "
+            "you_said TEXT, status TEXT, referred_to TEXT, response TEXT, we_did TEXT, "
+            "version INTEGER)"
+        )
+
+    def tx(self, sql: str, *args: object) -> int:
+        self.db.execute("BEGIN IMMEDIATE")
+        cur = self.db.execute(sql, args)
+        self.db.execute("COMMIT")
+        return int(cur.lastrowid or 0)
+
+    def step(self, k: int) -> float:
+        tx = self.tx
+        t0 = time.perf_counter()
+        for _ in range(k):
+            row = tx(
+                "INSERT INTO items (forum_id, title, you_said, status, version) "
+                "VALUES (?, ?, ?, 'raised', 1)",
+                "ward-cm",
+                TITLE,
+                SAID,
+            )
+            tx(
+                "UPDATE items SET status='referred', referred_to=?, version=version+1 WHERE id=?",
+                "trust",
+                row,
+            )
+            tx(
+                "UPDATE items SET status='responded', response=?, version=version+1 WHERE id=?",
+                "Catering is looking at it.",
+                row,
+            )
+            tx(
+                "UPDATE items SET status='done', we_did=?, version=version+1 WHERE id=?",
+                "A supper menu runs until nine.",
+                row,
+            )
+        return time.perf_counter() - t0
+
+    def close(self) -> None:
+        self.db.close()
+
+
+def run(quick: bool, items: int | None = None) -> Report:
+    n = items or (40 if quick else 200)
+    rounds = 4 if quick else 10
+    report = Report("B1", f"in-process write path, {n} items x 4 commands (commands/s)")
+    print(f"B1 {report.title}", flush=True)
+    with tempdir("b1") as tmp:
+        variants: dict[str, Variant] = {
+            "raw": RawWrites(tmp / "raw"),
+            "crud": CrudWrites(tmp / "crud"),
+            "inline": YswdWrites(tmp / "yswd", inline=True),
+            "bare": YswdWrites(tmp / "yswd-bare", inline=False),
+        }
+        seconds = dict.fromkeys(variants, 0.0)
+        try:
+            # Interleaved rounds, so that the shared machine's noise hits every variant.
+            for r in range(rounds):
+                k = n // rounds + (1 if r < n % rounds else 0)
+                for name, variant in variants.items():
+                    seconds[name] += variant.step(k)
+        finally:
+            for variant in variants.values():
+                variant.close()
+    rate = {name: 4 * n / s for name, s in seconds.items()}
+    report.add("yswd, projections inline vs raw save", rate["inline"], rate["raw"], "cmd/s")
+    report.add("yswd, projections inline vs CRUD row", rate["inline"], rate["crud"], "cmd/s")
+    report.add("yswd, no inline projection vs raw save", rate["bare"], rate["raw"], "cmd/s")
+    report.add("raw eventsourcing save vs CRUD row", rate["raw"], rate["crud"], "cmd/s")
+    return report

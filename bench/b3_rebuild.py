@@ -1,0 +1,90 @@
+"""B3: projection rebuild from scratch vs a raw scan of the notification log.
+
+yswd: ``container.runner.rebuild()`` (drops every read model and replays the log).
+Baseline, same run and same store: ``app.recorder.select_notifications`` in batches
+of 500 plus ``app.mapper.to_domain_event`` for each, which is the ceiling any
+projection can reach. Each side runs in its own child process so that its peak
+memory (``ru_maxrss``) is its own.
+"""
+
+from __future__ import annotations
+
+import json
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from bench.common import ROOT, Report, tempdir
+from bench.generate import generate
+from yswd.bootstrap import build
+from yswd.settings import Settings
+
+BATCH = 500
+
+
+def child(kind: str, data_dir: Path) -> dict[str, float]:
+    container = build(Settings(data_dir=data_dir))
+    try:
+        app = container.app
+        base_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        t0 = time.perf_counter()
+        if kind == "rebuild":
+            count = container.runner.rebuild()
+        else:
+            count, start = 0, 1
+            while True:
+                batch = app.recorder.select_notifications(start=start, limit=BATCH)
+                if not batch:
+                    break
+                for notification in batch:
+                    app.mapper.to_domain_event(notification)
+                count += len(batch)
+                start = batch[-1].id + 1
+        elapsed = time.perf_counter() - t0
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        return {
+            "events": count,
+            "seconds": elapsed,
+            "rate": count / elapsed,
+            "peak_mb": peak / 1024,
+            "base_mb": base_rss / 1024,
+        }
+    finally:
+        container.close()
+
+
+def measure(kind: str, data_dir: Path) -> dict[str, float]:
+    out = subprocess.run(
+        [sys.executable, "-m", "bench.b3_rebuild", kind, str(data_dir)],
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    return dict(json.loads(out.stdout.strip().splitlines()[-1]))
+
+
+def run(quick: bool, events: int | None = None, data_dir: Path | None = None) -> Report:
+    n = events or (5_000 if quick else 40_000)
+    size = f"~{n:,} events" if data_dir is None else "the big store"
+    report = Report("B3", f"projection rebuild from scratch over {size}")
+    print(f"B3 {report.title}", flush=True)
+    with tempdir("b3") as tmp:
+        store = data_dir or tmp / "store"
+        if data_dir is None:
+            generate(store, events=n)
+        scan = measure("scan", store)
+        rebuilt = measure("rebuild", store)
+    report.add("rebuild vs raw log scan", rebuilt["rate"], scan["rate"], "events/s")
+    report.add("peak RSS, rebuild vs scan", rebuilt["peak_mb"], scan["peak_mb"], "MB")
+    report.note(
+        f"{int(rebuilt['events']):,} events; rebuild {rebuilt['seconds']:.1f}s, "
+        f"scan {scan['seconds']:.2f}s; RSS after start-up {rebuilt['base_mb']:.0f} MB"
+    )
+    return report
+
+
+if __name__ == "__main__":
+    print(json.dumps(child(sys.argv[1], Path(sys.argv[2]))))

@@ -1,0 +1,87 @@
+"""``yswd worker``: projections and the NATS relay, outside the web processes.
+
+Any number of workers may run against one PostgreSQL database. The projection
+runner takes an advisory lock per batch and moves positions with a
+compare-and-set, so each event is applied once; the relay fences its publishes
+with ``Nats-Expected-Last-Msg-Id``, so each event is published once.
+Both stop cleanly on SIGTERM or SIGINT.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from collections.abc import Callable
+from types import FrameType
+
+from yswd.bootstrap import Container
+
+log = logging.getLogger(__name__)
+
+
+class Worker:
+    """The worker's threads: one for projections, one for the relay (if configured)."""
+
+    def __init__(self, container: Container) -> None:
+        self.container = container
+        self.stop_event = threading.Event()
+        self.threads: list[threading.Thread] = []
+        self.relay = None
+        if container.settings.nats_url:
+            from yswd.adapters.nats_relay import NatsRelay
+
+            self.relay = NatsRelay(
+                container.app,
+                container.engine,
+                container.settings.nats_url,
+                poll_seconds=container.settings.projection_poll_seconds,
+            )
+
+    def start(self) -> None:
+        runner = self.container.runner
+        self.threads.append(
+            threading.Thread(
+                target=runner.run_forever,
+                args=(self.stop_event, self.container.settings.projection_poll_seconds),
+                name="yswd-projections",
+                daemon=True,
+            )
+        )
+        if self.relay is not None:
+            self.threads.append(
+                threading.Thread(
+                    target=self.relay.run_forever,
+                    args=(self.stop_event,),
+                    name="yswd-nats-relay",
+                    daemon=True,
+                )
+            )
+        for thread in self.threads:
+            thread.start()
+        log.info("worker started: %s", ", ".join(t.name for t in self.threads))
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self.stop_event.set()
+        for thread in self.threads:
+            thread.join(timeout=timeout)
+        self.threads.clear()
+
+    def run_until_signalled(self) -> None:
+        """Start, block until SIGTERM/SIGINT, then stop."""
+
+        def on_signal(signum: int, _frame: FrameType | None) -> None:
+            log.info("worker got signal %s; stopping", signum)
+            self.stop_event.set()
+
+        previous: dict[int, Callable[..., object] | int | None] = {}
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            previous[signum] = signal.signal(signum, on_signal)
+        try:
+            self.start()
+            while not self.stop_event.wait(1.0):
+                pass
+        finally:
+            self.stop()
+            for signum, handler in previous.items():
+                signal.signal(signum, handler)  # type: ignore[arg-type]

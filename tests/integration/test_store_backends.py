@@ -1,0 +1,226 @@
+"""The same behaviour on both stores: embedded SQLite and a real PostgreSQL server.
+
+PostgreSQL is started once for this module on a free loopback port (see
+``servers.py``); each test gets its own fresh database in it.
+"""
+
+from __future__ import annotations
+
+import itertools
+import random
+import threading
+from collections.abc import Iterator
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import Column, Connection, Integer, MetaData, Table, delete, func, select
+
+from yswd.access import SYSTEM
+from yswd.aggregates.errors import TransitionNotAllowed
+from yswd.aggregates.item import Channel
+from yswd.aggregates.organisation import ForumKind
+from yswd.bootstrap import Container, build
+from yswd.projections.runner import ProjectionRunner
+from yswd.projections.staff_items import StaffItems, items
+from yswd.settings import Settings
+
+from .servers import Postgres, postgres_or_skip
+
+_databases = itertools.count(1)
+
+
+@pytest.fixture(scope="module")
+def postgres() -> Iterator[Postgres]:
+    yield from postgres_or_skip()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def settings(request: pytest.FixtureRequest, tmp_path: Path) -> Settings:
+    if request.param == "sqlite":
+        return Settings(data_dir=tmp_path / "data", run_projections=False)
+    server: Postgres = request.getfixturevalue("postgres")
+    name = f"yswd_t{next(_databases)}"
+    server.psql(f"CREATE DATABASE {name} OWNER {server.user}")
+    url = server.url.rsplit("/", 1)[0] + f"/{name}"
+    return Settings(database_url=url, data_dir=tmp_path / "unused", run_projections=False)
+
+
+@pytest.fixture
+def container(settings: Settings) -> Iterator[Container]:
+    built = build(settings)
+    yield built
+    built.close()
+
+
+def organisation(container: Container) -> None:
+    app = container.app
+    app.create_unit(SYSTEM, "trust", "A trust", None)
+    for ward in ("oak", "ash"):
+        app.create_unit(SYSTEM, ward, f"{ward.title()} ward", "trust")
+        app.create_forum(SYSTEM, f"{ward}-cm", f"{ward} meeting", ward, ForumKind.COMMUNITY_MEETING)
+
+
+def raise_one(container: Container, forum: str, n: int) -> str:
+    return container.app.raise_item(
+        SYSTEM,
+        forum_id=forum,
+        channel=Channel.COMMUNITY_MEETING,
+        raised_on=date(2026, 3, 1) + timedelta(days=n % 200),
+        title=f"Issue {n}",
+        you_said=f"Something to fix, number {n}",
+        contributor="A patient" if n % 2 else None,
+        themes=["food"],
+    ).value.item_id
+
+
+def random_history(container: Container, seed: int, commands: int) -> None:
+    rng = random.Random(seed)
+    app = container.app
+    item_ids: list[str] = []
+    for step in range(commands):
+        if not item_ids or rng.random() < 0.35:
+            item_ids.append(raise_one(container, rng.choice(("oak-cm", "ash-cm")), step))
+            continue
+        item_id = rng.choice(item_ids)
+        try:
+            match rng.choice(("refer", "respond", "complete", "progress", "publish")):
+                case "refer":
+                    app.refer(SYSTEM, item_id, rng.choice(("oak", "trust")), None, "over", None)
+                case "respond":
+                    app.respond(SYSTEM, item_id, f"response {step}", None)
+                case "complete":
+                    app.complete(SYSTEM, item_id, f"we did {step}", None)
+                case "progress":
+                    app.note_progress(SYSTEM, item_id, f"progress {step}", None)
+                case _:
+                    app.publish(SYSTEM, item_id, None, None)
+        except TransitionNotAllowed:
+            pass
+
+
+def dump(container: Container) -> list[tuple[Any, ...]]:
+    with container.engine.connect() as conn:
+        return [tuple(row) for row in conn.execute(select(items).order_by(items.c.item_id))]
+
+
+def test_the_store_in_use_is_the_one_configured(container: Container) -> None:
+    if container.settings.database_url:
+        assert container.engine.dialect.name == "postgresql"
+        assert type(container.app.recorder).__module__ == "eventsourcing.postgres"
+        with container.engine.connect() as conn:
+            tables = set(
+                conn.scalars(
+                    select(func.lower(Column("tablename")))
+                    .select_from(Table("pg_tables", MetaData()))
+                    .where(Column("schemaname") == "public")
+                )
+            )
+        assert {"yswd_events", items.name, "projection_tracking"} <= tables
+    else:
+        assert container.engine.dialect.name == "sqlite"
+
+
+def test_raise_respond_complete_and_the_staff_list(container: Container) -> None:
+    organisation(container)
+    raised = raise_one(container, "oak-cm", 1)
+    responded = raise_one(container, "oak-cm", 2)
+    done = raise_one(container, "ash-cm", 3)
+    container.app.respond(SYSTEM, responded, "We will look at it", None)
+    container.app.respond(SYSTEM, done, "We will fix it", None)
+    container.app.complete(SYSTEM, done, "Fixed the kettle", None)
+
+    applied = container.runner.catch_up()
+
+    assert applied == container.runner.head()
+    listed = {doc["id"]: doc["status"] for doc in container.staff_items.list_items(SYSTEM)}
+    assert listed == {raised: "raised", responded: "responded", done: "done"}
+    oak = container.staff_items.list_items(SYSTEM, unit_id="oak")
+    assert {doc["id"] for doc in oak} == {raised, responded}
+    assert [d["we_did"] for d in container.staff_items.list_items(SYSTEM, status="done")] == [
+        "Fixed the kettle"
+    ]
+    # a later change is an update of the same row (the dialect's upsert), not a new row
+    container.app.note_progress(SYSTEM, raised, "Asked the kitchen", None)
+    container.runner.catch_up()
+    assert container.staff_items.count() == 3
+    assert container.runner.lag()["staff_items"]["lag"] == 0
+
+
+def test_a_rebuild_gives_identical_rows(container: Container) -> None:
+    organisation(container)
+    container.runner.batch_size = 11
+    random_history(container, seed=3, commands=120)
+    container.runner.catch_up()
+    incremental = dump(container)
+    assert len(incremental) > 20
+
+    assert container.runner.rebuild() == container.runner.head()
+
+    assert dump(container) == incremental
+
+
+class AppliedLog:
+    """A test read model that appends one row per event it is given, no key at all.
+
+    If any runner ever applied an event twice, a position would appear twice.
+    """
+
+    name = "applied_log"
+    wants_stored_form = True
+    metadata = MetaData()
+    table = Table("test_applied_log", metadata, Column("position", Integer, nullable=False))
+
+    def apply(self, conn: Connection, event: Any, position: int) -> None:
+        conn.execute(self.table.insert().values(position=position))
+
+    def reset(self, conn: Connection) -> None:
+        conn.execute(delete(self.table))
+
+
+def test_two_racing_runners_never_apply_an_event_twice(
+    container: Container, settings: Settings
+) -> None:
+    organisation(container)
+    second = build(settings)  # another worker process's own objects
+    try:
+        runners = [
+            ProjectionRunner(c.app, c.engine, [StaffItems(c.app), AppliedLog()], batch_size=7)
+            for c in (container, second)
+        ]
+        runners[0].create_tables()
+        runners[1].create_tables()
+        stop = threading.Event()
+        errors: list[BaseException] = []
+
+        def race(runner: ProjectionRunner) -> None:
+            try:
+                while not stop.is_set():
+                    runner.catch_up()
+            except BaseException as error:
+                errors.append(error)
+
+        threads = [threading.Thread(target=race, args=(r,)) for r in runners]
+        for thread in threads:
+            thread.start()
+        random_history(container, seed=5, commands=80)
+        random_history(second, seed=6, commands=80)
+        stop.set()
+        for thread in threads:
+            thread.join(timeout=30)
+        assert errors == []
+        for runner in runners:
+            runner.catch_up()
+
+        head = runners[0].head()
+        with container.engine.connect() as conn:
+            positions = list(conn.scalars(select(AppliedLog.table.c.position)))
+        assert sorted(positions) == list(range(1, head + 1))  # each exactly once
+        raced = dump(container)
+        assert len(raced) > 10
+
+        runners[0].rebuild()
+        assert dump(container) == raced
+    finally:
+        second.close()
