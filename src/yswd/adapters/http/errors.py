@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
+from eventsourcing.persistence import PersistenceError
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from yswd.aggregates.errors import (
@@ -18,6 +21,8 @@ from yswd.aggregates.errors import (
     RateLimited,
     Unauthenticated,
 )
+
+log = logging.getLogger(__name__)
 
 STATUS_FOR: tuple[tuple[type[DomainError], int], ...] = (
     (Unauthenticated, 401),
@@ -37,6 +42,18 @@ def status_for(error: DomainError) -> int:
 
 
 def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(PersistenceError)
+    @app.exception_handler(DBAPIError)
+    async def store_unavailable(_: Request, error: Exception) -> JSONResponse:
+        # IntegrityError is handled inside the application layer; reaching here
+        # means the store could not be used at all. That is an outage, not a bug.
+        log.warning("store unavailable: %s", type(error).__name__)
+        return JSONResponse(
+            {"detail": "The service cannot reach its database. Please try again shortly."},
+            status_code=503,
+            headers={"Retry-After": "5"},
+        )
+
     @app.exception_handler(DomainError)
     async def domain_error(_: Request, error: DomainError) -> JSONResponse:
         status = status_for(error)
