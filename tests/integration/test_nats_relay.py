@@ -11,6 +11,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import suppress
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -58,9 +59,8 @@ async def _delete_stream(url: str) -> None:
 
     nc = await nats.connect(url)
     try:
-        await nc.jetstream().delete_stream(STREAM)
-    except NotFoundError:
-        pass
+        with suppress(NotFoundError):  # nothing to delete is fine
+            await nc.jetstream().delete_stream(STREAM)
     finally:
         await nc.close()
 
@@ -277,11 +277,9 @@ def test_the_worker_command_projects_and_relays_until_sigterm(
             assert time.monotonic() < deadline, "the worker did not project the events"
             time.sleep(0.05)
         while True:
-            try:
+            with suppress(Exception):  # the stream is not there yet
                 if len(stream_contents(nats_server.url)[1]) == head:
                     break
-            except Exception:  # the stream is not there yet
-                pass
             if time.monotonic() > deadline:
                 worker.kill()
                 pytest.fail(worker.communicate()[1].decode()[-3000:])

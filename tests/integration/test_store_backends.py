@@ -10,6 +10,7 @@ import itertools
 import random
 import threading
 from collections.abc import Iterator
+from contextlib import suppress
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -84,7 +85,7 @@ def random_history(container: Container, seed: int, commands: int) -> None:
             item_ids.append(raise_one(container, rng.choice(("oak-cm", "ash-cm")), step))
             continue
         item_id = rng.choice(item_ids)
-        try:
+        with suppress(TransitionNotAllowed):  # refusals belong in a random history
             match rng.choice(("refer", "respond", "complete", "progress", "publish")):
                 case "refer":
                     app.refer(SYSTEM, item_id, rng.choice(("oak", "trust")), None, "over", None)
@@ -96,8 +97,6 @@ def random_history(container: Container, seed: int, commands: int) -> None:
                     app.note_progress(SYSTEM, item_id, f"progress {step}", None)
                 case _:
                     app.publish(SYSTEM, item_id, None, None)
-        except TransitionNotAllowed:
-            pass
 
 
 def dump(container: Container) -> list[tuple[Any, ...]]:

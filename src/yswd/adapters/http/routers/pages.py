@@ -178,9 +178,7 @@ def refused(request: Request, session: Session | None, error: DomainError) -> HT
     )
 
 
-def guarded(
-    request: Request, form: dict[str, str] | None = None
-) -> Session | Response:
+def guarded(request: Request, form: dict[str, str] | None = None) -> Session | Response:
     """The signed-in session, or the response to send instead.
 
     Not signed in: a redirect to sign-in. A POST without the session's CSRF
@@ -198,6 +196,14 @@ def guarded(
             "The form was not sent from this service, or your session changed. "
             "Go back, reload the page and try again.",
         )
+    return session
+
+
+def guarded_for(request: Request, action: Action, refusal: str) -> Session | Response:
+    """The signed-in session, if its role may do ``action``; else the page to show instead."""
+    session = guarded(request)
+    if isinstance(session, Session) and not session.principal.may(action):
+        return refused(request, session, Forbidden(refusal))
     return session
 
 
@@ -363,11 +369,9 @@ def meeting_page(
 
 @router.get("/meetings/new", response_class=HTMLResponse)
 def meeting_form(request: Request, forum: str | None = None) -> Response:
-    session = guarded(request)
+    session = guarded_for(request, Action.RAISE, "Your role cannot log meetings.")
     if not isinstance(session, Session):
         return session
-    if not session.principal.may(Action.RAISE):
-        return refused(request, session, Forbidden("Your role cannot log meetings."))
     today = _container(request).today().isoformat()
     return meeting_page(
         request,
@@ -514,7 +518,6 @@ def with_answer_due(container: Container, docs: list[dict[str, Any]]) -> list[di
         target = (date.fromisoformat(doc["raised_on"]) + days).isoformat()
         doc["answer_due"] = doc.get("due_on") or target
     return docs
-
 
 
 @router.get("/inbox", response_class=HTMLResponse)
@@ -706,9 +709,7 @@ def command_for(
         if answer not in ("yes", "no"):
             errors.append(FieldError("verify-confirmed", "Choose whether the change happened"))
         note = optional(form, "note")
-        return (
-            lambda: app.verify(principal, item_id, answer == "yes", note, version)
-        ), errors
+        return (lambda: app.verify(principal, item_id, answer == "yes", note, version)), errors
     if command == "reopen":
         reason = need("reason", "Enter why the item is reopened")
         return (lambda: app.reopen(principal, item_id, reason, version)), errors
@@ -793,9 +794,7 @@ def moderation_page(
 
 @router.get("/moderation", response_class=HTMLResponse)
 def moderation(request: Request, published: int | None = None) -> Response:
-    session = guarded(request)
+    session = guarded_for(request, Action.PUBLISH, "Your role cannot publish items.")
     if not isinstance(session, Session):
         return session
-    if not session.principal.may(Action.PUBLISH):
-        return refused(request, session, Forbidden("Your role cannot publish items."))
     return moderation_page(request, session, [], None, {}, published=bool(published))
