@@ -9,10 +9,12 @@ import sys
 import time
 
 from bench import b1_write_path, b2_http_write, b3_rebuild, b4_reads, b5_audit
-from bench.common import Report, fmt, now_iso, ratio, tempdir
+from bench.common import PG_ENV, Report, fmt, now_iso, ratio, tempdir
 from bench.generate import generate
 
-ALL = ("B1", "B2", "B3", "B4", "B5")
+ALL = ("B1", "B2", "B3", "B4", "B5", "B6")
+#: what B6 runs again on PostgreSQL
+ON_PG = ("B1", "B2", "B3", "B4")
 
 
 def machine() -> str:
@@ -23,27 +25,7 @@ def machine() -> str:
     )
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
-    parser.add_argument("benches", nargs="*", metavar="B", help=f"any of {', '.join(ALL)}")
-    parser.add_argument("--quick", action="store_true", help="small sizes, under a minute")
-    parser.add_argument("--items", type=int, help="B1: items written (4 commands each)")
-    parser.add_argument("--requests", type=int, help="B2: requests per concurrency level")
-    parser.add_argument("--small", type=int, help="B4/B5: items in the small store")
-    parser.add_argument("--big", type=int, help="B3/B4/B5: items in the big store")
-    parser.add_argument(
-        "--events", type=int, help="B3/B4/B5: make the big store about this many events instead"
-    )
-    args = parser.parse_args(argv)
-    chosen = [b.upper() for b in args.benches] or list(ALL)
-    unknown = set(chosen) - set(ALL)
-    if unknown:
-        parser.error(f"unknown benchmark(s): {', '.join(sorted(unknown))}")
-    small_n = args.small or (100 if args.quick else 1_000)
-    big_n = args.big or (300 if args.quick else 3_000)
-    print(f"machine: {machine()}")
-    print(f"command: python -m bench {' '.join(sys.argv[1:] if argv is None else argv)}")
-    started = time.perf_counter()
+def suite(chosen: list[str], args: argparse.Namespace, small_n: int, big_n: int) -> list[Report]:
     reports: list[Report] = []
     with tempdir("stores") as tmp:
         small, big = tmp / "small", tmp / "big"
@@ -74,6 +56,63 @@ def main(argv: list[str] | None = None) -> int:
                 reports.append(b4_reads.run(args.quick, small, big, (small_n, big_n)))
             if "B5" in chosen:
                 reports.append(b5_audit.run(args.quick, small, big, (small_n, big_n)))
+    return reports
+
+
+def on_postgres(
+    chosen: list[str], args: argparse.Namespace, small_n: int, big_n: int
+) -> list[Report]:
+    """B6: the same benchmarks and baselines with every store in a PostgreSQL 15 cluster
+    that this command starts on loopback (and stops and deletes afterwards)."""
+    from tests.integration.servers import postgres_available, running_postgres
+
+    if not postgres_available():
+        print("B6: no PostgreSQL binaries found (YSWD_PG_BIN); skipped", flush=True)
+        return []
+    print(f"B6: starting PostgreSQL on loopback for {', '.join(chosen)}", flush=True)
+    with running_postgres() as pg:
+        pg.psql(f"ALTER ROLE {pg.user} CREATEDB")
+        os.environ[PG_ENV] = pg.url
+        try:
+            reports = suite(chosen, args, small_n, big_n)
+        finally:
+            os.environ.pop(PG_ENV, None)
+    for report in reports:
+        report.bench = f"B6/{report.bench}"
+    return reports
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("benches", nargs="*", metavar="B", help=f"any of {', '.join(ALL)}")
+    parser.add_argument("--quick", action="store_true", help="small sizes, under a minute")
+    parser.add_argument("--items", type=int, help="B1: items written (4 commands each)")
+    parser.add_argument("--requests", type=int, help="B2: requests per concurrency level")
+    parser.add_argument("--small", type=int, help="B4/B5: items in the small store")
+    parser.add_argument("--big", type=int, help="B3/B4/B5: items in the big store")
+    parser.add_argument(
+        "--events", type=int, help="B3/B4/B5: make the big store about this many events instead"
+    )
+    parser.add_argument(
+        "--pg", action="store_true", help="run the chosen B1-B4 on PostgreSQL only (as B6)"
+    )
+    args = parser.parse_args(argv)
+    chosen = [b.upper() for b in args.benches] or [b for b in ALL if b != "B6"]
+    unknown = set(chosen) - set(ALL)
+    if unknown:
+        parser.error(f"unknown benchmark(s): {', '.join(sorted(unknown))}")
+    small_n = args.small or (100 if args.quick else 1_000)
+    big_n = args.big or (300 if args.quick else 3_000)
+    print(f"machine: {machine()}")
+    print(f"command: python -m bench {' '.join(sys.argv[1:] if argv is None else argv)}")
+    started = time.perf_counter()
+    reports: list[Report] = []
+    on_sqlite = [b for b in chosen if b != "B6"]
+    if on_sqlite and not args.pg:
+        reports += suite(on_sqlite, args, small_n, big_n)
+    if "B6" in chosen or args.pg:
+        wanted = [b for b in on_sqlite if b in ON_PG] if args.pg else list(ON_PG)
+        reports += on_postgres(wanted, args, small_n, big_n)
     print(f"\nsummary ({time.perf_counter() - started:.0f}s)")
     print("| id | what | yswd | baseline | ratio |\n|---|---|---|---|---|")
     for report in reports:

@@ -13,12 +13,20 @@ import sqlite3
 import time
 from datetime import date, timedelta
 from pathlib import Path
+from typing import Any
 
-from bench.common import ADMIN_TOKEN, Report, Ticket, raw_app, tempdir
+from bench.common import (
+    ADMIN_TOKEN,
+    Report,
+    Ticket,
+    pg_database,
+    raw_app,
+    store_settings,
+    tempdir,
+)
 from yswd.aggregates.item import Channel
 from yswd.aggregates.organisation import ForumKind
 from yswd.bootstrap import build
-from yswd.settings import Settings
 
 TITLE = "Evening food"
 SAID = "There is nothing to eat after six in the evening."
@@ -36,7 +44,7 @@ class Variant:
 
 class YswdWrites(Variant):
     def __init__(self, data_dir: Path, inline: bool) -> None:
-        self.container = build(Settings(data_dir=data_dir, admin_token=ADMIN_TOKEN))
+        self.container = build(store_settings(data_dir, admin_token=ADMIN_TOKEN))
         app = self.app = self.container.app
         self.admin = app.authenticate(ADMIN_TOKEN)
         app.create_unit(self.admin, "trust", "Trust", None)
@@ -101,16 +109,29 @@ class RawWrites(Variant):
 class CrudWrites(Variant):
     def __init__(self, data_dir: Path) -> None:
         data_dir.mkdir(parents=True, exist_ok=True)
+        self.pg = pg_database(data_dir)  # B6: the same row in PostgreSQL
+        columns = (
+            "forum_id TEXT, title TEXT, you_said TEXT, status TEXT, referred_to TEXT, "
+            "response TEXT, we_did TEXT, version INTEGER"
+        )
+        if self.pg is not None:
+            import psycopg
+
+            self.db: Any = psycopg.connect(self.pg, autocommit=True)
+            self.db.execute(f"CREATE TABLE items (id SERIAL PRIMARY KEY, {columns})")
+            return
         db = self.db = sqlite3.connect(data_dir / "crud.sqlite3", isolation_level=None)
         db.execute("PRAGMA journal_mode=WAL")
         db.execute("PRAGMA synchronous=FULL")
-        db.execute(
-            "CREATE TABLE items (id INTEGER PRIMARY KEY, forum_id TEXT, title TEXT, "
-            "you_said TEXT, status TEXT, referred_to TEXT, response TEXT, we_did TEXT, "
-            "version INTEGER)"
-        )
+        db.execute(f"CREATE TABLE items (id INTEGER PRIMARY KEY, {columns})")
 
     def tx(self, sql: str, *args: object) -> int:
+        if self.pg is not None:  # one transaction per statement (autocommit)
+            sql = sql.replace("?", "%s")
+            if sql.startswith("INSERT"):
+                return int(self.db.execute(sql + " RETURNING id", args).fetchone()[0])
+            self.db.execute(sql, args)
+            return 0
         self.db.execute("BEGIN IMMEDIATE")
         cur = self.db.execute(sql, args)
         self.db.execute("COMMIT")

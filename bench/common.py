@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import socket
 import statistics
@@ -120,9 +121,51 @@ class RawApp(Application):
     name = "raw"
 
 
+# -- where a store lives: a SQLite data dir, or (B6) a PostgreSQL database -------------
+
+#: set (to the URL of the bench cluster's first database) while B6 runs; inherited
+#: by every child process, so each side of a benchmark finds the same database
+PG_ENV = "YSWD_BENCH_PG_URL"
+
+
+def pg_database(data_dir: Path) -> str | None:
+    """B6: the PostgreSQL URL of the database standing for ``data_dir`` (made once)."""
+    base = os.environ.get(PG_ENV)
+    if not base:
+        return None
+    import psycopg
+
+    name = "b_" + hashlib.sha1(str(data_dir.resolve()).encode()).hexdigest()[:16]
+    with psycopg.connect(base, autocommit=True) as conn:
+        found = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
+        if found is None:
+            conn.execute(f'CREATE DATABASE "{name}"')
+    return base.rsplit("/", 1)[0] + "/" + name
+
+
+def store_settings(data_dir: Path, **settings: Any) -> Settings:
+    """Settings for a store at ``data_dir``, or in its PostgreSQL database during B6."""
+    url = pg_database(data_dir)
+    if url is not None:
+        settings.setdefault("database_url", url)
+        # projections inline, as in the embedded runs, so the figures compare
+        settings.setdefault("run_projections", True)
+    data_dir.mkdir(parents=True, exist_ok=True)
+    return Settings(data_dir=data_dir, **settings)
+
+
+def store_env(data_dir: Path) -> dict[str, str]:
+    """The environment a child yswd process needs for the store at ``data_dir``."""
+    env = {"YSWD_DATA_DIR": str(data_dir)}
+    url = pg_database(data_dir)
+    if url is not None:
+        env.update(YSWD_DATABASE_URL=url, YSWD_RUN_PROJECTIONS="true")
+    return env
+
+
 def raw_env(data_dir: Path) -> dict[str, str]:
     """The same persistence settings yswd uses (durable pool, WAL, synchronous=FULL)."""
-    env = event_store_env(Settings(data_dir=data_dir))
+    env = event_store_env(store_settings(data_dir))
     env.pop("ORIGINATOR_ID_TYPE", None)  # Ticket uses the default UUID ids
     env.pop("MAPPER_TOPIC", None)  # plain eventsourcing mapper
     return env
@@ -145,7 +188,7 @@ def free_port() -> int:
 def server(mode: str, data_dir: Path, *extra: str) -> Iterator[str]:
     """Run ``bench.server`` under uvicorn in its own process; yield its base URL."""
     port = free_port()
-    env = {**os.environ, "YSWD_DATA_DIR": str(data_dir), "YSWD_ADMIN_TOKEN": ADMIN_TOKEN}
+    env = {**os.environ, **store_env(data_dir), "YSWD_ADMIN_TOKEN": ADMIN_TOKEN}
     proc = subprocess.Popen(
         [sys.executable, "-m", "bench.server", mode, str(port), *extra],
         cwd=ROOT,

@@ -24,12 +24,11 @@ from datetime import time as dtime
 from pathlib import Path
 
 import yswd.adapters.persistence as persistence
-from bench.common import ADMIN_TOKEN
+from bench.common import ADMIN_TOKEN, store_settings
 from yswd.access import Principal
 from yswd.aggregates.item import Channel
 from yswd.aggregates.organisation import ForumKind
 from yswd.bootstrap import Container, build
-from yswd.settings import Settings
 
 THEMES = [
     "food",
@@ -264,7 +263,7 @@ def generate(
     clock = MovingClock()
     with fast_sqlite():
         container = build(
-            Settings(data_dir=data_dir, admin_token=ADMIN_TOKEN),
+            store_settings(data_dir, admin_token=ADMIN_TOKEN),
             clock=clock,
             ids=id_factory(seed),
         )

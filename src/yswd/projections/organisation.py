@@ -27,6 +27,8 @@ class Organisation:
     name = "organisation"
     metadata = metadata
     wants_stored_form = False
+    #: only organisation events are decoded for this model
+    topic_prefixes = (f"{Unit.__module__}:",)
 
     def apply(self, conn: Connection, event: Any, position: int) -> None:
         if not isinstance(event, Unit.Created):

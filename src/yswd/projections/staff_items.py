@@ -14,6 +14,8 @@ from collections.abc import Callable, Iterable
 from datetime import UTC, date
 from typing import Any
 
+import orjson
+from eventsourcing.application import AggregateNotFoundError
 from sqlalchemy import (
     Boolean,
     Column,
@@ -31,11 +33,10 @@ from sqlalchemy import (
     func,
     or_,
     select,
-    text,
 )
 
 from yswd.access import Principal
-from yswd.aggregates.item import OPEN, Item
+from yswd.aggregates.item import OPEN, Item, item_aggregate_id
 from yswd.application import Yswd
 from yswd.views import item_view
 
@@ -74,6 +75,12 @@ items = Table(
 OPEN_STATUSES = sorted(status.value for status in OPEN)
 
 
+
+#: the stored topic of ``yswd.audit.ContributorErased`` events (matched as text: the
+#: audit module builds on this read model, so importing it here would be circular)
+ERASURE_TOPIC_PREFIX = "yswd.audit:ContributorErased."
+
+
 def path_text(path: Iterable[str]) -> str:
     """A unit path as '/region/provider/ward/', so a LIKE finds a subtree."""
     return "/" + "/".join(path) + "/"
@@ -83,29 +90,42 @@ def subtree(column: Any, unit_id: str) -> Any:
     return column.like(f"%/{unit_id}/%")
 
 
-_UPSERTS: dict[tuple[str, str, tuple[str, ...]], Any] = {}
+_UPSERTS: dict[tuple[str, str, str, tuple[str, ...]], str] = {}
 
 
-def upsert(conn: Connection, table: Table, row: dict[str, Any], key: str) -> None:
-    """Insert or replace one row by ``key``.
+def driver_sql(conn: Connection, sql: str) -> str:
+    """``sql`` written with ``?`` placeholders, in the driver's own paramstyle."""
+    if conn.dialect.paramstyle in ("format", "pyformat"):
+        return sql.replace("?", "%s")
+    return sql
 
-    The statement is built once per table and column set and the row is passed
-    as parameters, so SQLAlchemy's compiled cache is hit: building it with the
-    values inlined recompiled it for every event (about 5 ms each).
+
+def upsert(
+    conn: Connection, table: Table, row: dict[str, Any] | list[dict[str, Any]], key: str
+) -> None:
+    """Insert or replace one row (or a list of rows with the same columns) by ``key``.
+
+    The SQL is built once per table and column set and the rows go straight to
+    the driver as parameters (one ``executemany`` for a list): building the
+    statement with the values inlined recompiled it for every event (about
+    5 ms each), and SQLAlchemy's per-row parameter handling was the next cost.
+    The same SQL is valid on SQLite and PostgreSQL.
     """
-    columns = tuple(sorted(row))
-    cache_key = (table.name, key, columns)
-    statement = _UPSERTS.get(cache_key)
-    if statement is None:
-        # The same SQL is valid on SQLite and PostgreSQL.
+    rows = row if isinstance(row, list) else [row]
+    if not rows:
+        return
+    columns = tuple(sorted(rows[0]))
+    cache_key = (conn.dialect.name, table.name, key, columns)
+    sql = _UPSERTS.get(cache_key)
+    if sql is None:
         updates = ", ".join(f"{name} = excluded.{name}" for name in columns if name != key)
-        statement = text(
+        sql = _UPSERTS[cache_key] = driver_sql(
+            conn,
             f"INSERT INTO {table.name} ({', '.join(columns)}) "
-            f"VALUES ({', '.join(':' + name for name in columns)}) "
-            f"ON CONFLICT ({key}) DO UPDATE SET {updates}"
+            f"VALUES ({', '.join('?' for _ in columns)}) "
+            f"ON CONFLICT ({key}) DO UPDATE SET {updates}",
         )
-        _UPSERTS[cache_key] = statement
-    conn.execute(statement, row)
+    conn.exec_driver_sql(sql, [tuple(r[name] for name in columns) for r in rows])
 
 
 class StaffItems:
@@ -114,21 +134,31 @@ class StaffItems:
     name = "staff_items"
     metadata = metadata
     wants_stored_form = False
+    #: only item events, and erasures, are decoded for this model
+    topic_prefixes = (f"{Item.__module__}:", ERASURE_TOPIC_PREFIX)
 
     def __init__(self, app: Yswd, cache_size: int = 10_000) -> None:
         self.app = app
         self.target_days = app.target_days
         self._cache: OrderedDict[str, Item] = OrderedDict()
         self._cache_size = cache_size
+        self._paths: dict[str, str] = {}
 
     # -- writing ------------------------------------------------------------
 
     def apply(self, conn: Connection, event: Any, position: int) -> None:
-        if not isinstance(event, Item.Event):
-            return
-        item = self._fold(event)
-        conn_row = self.row(item)
-        upsert(conn, items, conn_row, "item_id")
+        self.apply_batch(conn, [(position, event)])
+
+    def apply_batch(self, conn: Connection, events: list[tuple[int, Any]]) -> None:
+        """Fold every event of the batch first, then write each touched item once."""
+        touched: dict[str, Item] = {}
+        for _, event in events:
+            if isinstance(event, Item.Event):
+                touched[event.originator_id] = self._fold(event)
+            elif _is_erasure(event):
+                touched.update(self._render_erased(event.item_ids))
+        if touched:
+            upsert(conn, items, [self.row(item) for item in touched.values()], "item_id")
 
     def reset(self, conn: Connection) -> None:
         conn.execute(delete(items))
@@ -136,15 +166,13 @@ class StaffItems:
 
     def row(self, item: Item) -> dict[str, Any]:
         view = item_view(item)
-        unit_path = self.app.unit(item.unit_id).path
-        referred_path = self.app.unit(item.referred_to).path if item.referred_to else None
         return {
             "item_id": item.item_id,
             "forum_id": item.forum_id,
             "unit_id": item.unit_id,
-            "unit_path": path_text(unit_path),
+            "unit_path": self._path(item.unit_id),
             "referred_to": item.referred_to,
-            "referred_path": path_text(referred_path) if referred_path else None,
+            "referred_path": self._path(item.referred_to) if item.referred_to else None,
             "channel": item.channel.value,
             "status": item.status.value,
             "published": item.published,
@@ -159,8 +187,15 @@ class StaffItems:
             "created_at": view["created_at"],
             "updated_at": view["updated_at"],
             "version": item.version,
-            "doc": json.dumps(view),
+            "doc": orjson.dumps(view).decode(),
         }
+
+    def _path(self, unit_id: str) -> str:
+        """A unit's path text (units never move once created, so it is kept)."""
+        found = self._paths.get(unit_id)
+        if found is None:
+            found = self._paths[unit_id] = path_text(self.app.unit(unit_id).path)
+        return found
 
     def _fold(self, event: Item.Event) -> Item:
         """The item after ``event``, from the cache or the store, folded by the domain."""
@@ -178,8 +213,29 @@ class StaffItems:
             self._cache.popitem(last=False)
         return item
 
+    def _render_erased(self, item_ids: list[str]) -> dict[str, Item]:
+        """Items of an erased contributor, loaded afresh (their key is gone).
+
+        Another process may have folded one of them from a cached, decrypted copy
+        after the key was destroyed; loading from the store again shows the fields
+        as erased, whatever any cache held.
+        """
+        fresh: dict[str, Item] = {}
+        for item_id in item_ids:
+            aggregate_id = item_aggregate_id(item_id)
+            self._cache.pop(aggregate_id, None)
+            try:
+                fresh[aggregate_id] = self.app.repository.get(aggregate_id)
+            except AggregateNotFoundError:
+                continue
+        return fresh
+
     def forget_cache(self) -> None:
         self._cache.clear()
+
+
+def _is_erasure(event: Any) -> bool:
+    return type(event).__qualname__ == "ContributorErased.Recorded" and hasattr(event, "item_ids")
 
 
 def _utc_date(value: Any) -> str | None:
