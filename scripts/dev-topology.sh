@@ -10,7 +10,9 @@
 #
 # Settings (environment): YSWD_TOPOLOGY_DIR (default /tmp/yswd-topology),
 # PG_PORT (55432), NATS_PORT (54222), API_PORTS ("8101 8102"),
+# WORKER_METRICS_PORT (9101; the worker's Prometheus metrics),
 # YSWD_ADMIN_TOKEN (default: a random one, printed), PG_BIN.
+# Contributors' keys live in PostgreSQL (schema yswd_keys), like everything else.
 set -euo pipefail
 
 DIR="${YSWD_TOPOLOGY_DIR:-/tmp/yswd-topology}"
@@ -18,6 +20,7 @@ PG_BIN="${PG_BIN:-/usr/lib/postgresql/15/bin}"
 PG_PORT="${PG_PORT:-55432}"
 NATS_PORT="${NATS_PORT:-54222}"
 API_PORTS="${API_PORTS:-8101 8102}"
+WORKER_METRICS_PORT="${WORKER_METRICS_PORT:-9101}"
 DB_PASSWORD_FILE="$DIR/db-password"
 
 as_postgres() {
@@ -50,7 +53,7 @@ service_env() {
 
 start_worker() { # (again), e.g. after it was killed
     service_env
-    start_bg worker yswd worker
+    start_bg worker yswd worker --metrics-port "$WORKER_METRICS_PORT" --metrics-host 127.0.0.1
 }
 
 up() {
@@ -90,7 +93,7 @@ up() {
 
     # one worker, then the API replicas (projections are not run in `serve`
     # when a database URL is set)
-    start_bg worker yswd worker
+    start_worker
     local port
     for port in $API_PORTS; do
         start_bg "api-$port" yswd serve --host 127.0.0.1 --port "$port"
@@ -99,7 +102,8 @@ up() {
 
     echo "PostgreSQL  $YSWD_DATABASE_URL"
     echo "NATS        $YSWD_NATS_URL (stream YSWD_EVENTS)"
-    for port in $API_PORTS; do echo "API         http://127.0.0.1:$port/"; done
+    for port in $API_PORTS; do echo "API         http://127.0.0.1:$port/ (/readyz, /metrics)"; done
+    echo "worker      http://127.0.0.1:$WORKER_METRICS_PORT/metrics"
     echo "admin token $admin_token"
     echo "logs        $DIR/*.log and $DIR/pg/server.log"
 }

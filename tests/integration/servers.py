@@ -1,4 +1,5 @@
-"""Real servers on loopback for integration tests: PostgreSQL 15 and nats-server.
+"""Real servers on loopback for integration tests: PostgreSQL 15, nats-server, and
+yswd's own ``serve`` and ``worker`` processes.
 
 Each helper starts the server on a free port in a private temporary folder and
 stops it (and deletes the folder) afterwards. Nothing is left running. Tests
@@ -13,8 +14,10 @@ from __future__ import annotations
 import os
 import secrets
 import shutil
+import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Iterator
@@ -99,6 +102,10 @@ class Postgres:
 
     def stop(self, mode: str = "fast") -> None:
         self.pg_ctl("-w", "-m", mode, "stop")
+
+    def crash(self) -> None:
+        """Stop at once, as a crash would: ``pg_ctl -m immediate`` (recovery on start)."""
+        self.stop("immediate")
 
     def psql(self, sql: str, database: str = "postgres") -> str:
         done = subprocess.run(
@@ -200,6 +207,7 @@ class Nats:
         wait_for_port(self.port)
 
     def stop(self) -> None:
+        """Stop the server; ``start`` brings it back on the same port with the same store."""
         if self.process is not None:
             self.process.terminate()
             try:
@@ -208,6 +216,76 @@ class Nats:
                 self.process.kill()
                 self.process.wait()
             self.process = None
+
+
+@dataclass
+class YswdProcess:
+    """``yswd serve`` or ``yswd worker`` as a real OS process, its output in a log file.
+
+    ``stop`` sends SIGTERM (a clean stop); ``kill`` sends SIGKILL (a crash).
+    ``start`` may be called again after either.
+    """
+
+    args: list[str]
+    env: dict[str, str]
+    log_path: Path
+    port: int | None = None
+    process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        assert self.port is not None
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, timeout: float = 60.0) -> None:
+        with self.log_path.open("ab") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "yswd.adapters.cli", *self.args],
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        if self.port is not None:
+            wait_for_port(self.port, timeout)
+
+    def stop(self, timeout: float = 20.0) -> None:
+        if self.process is None:
+            return
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            self.process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.kill()
+        self.process = None
+
+    def kill(self) -> None:
+        if self.process is not None:
+            self.process.kill()
+            self.process.wait()
+            self.process = None
+
+    def log_text(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+
+def yswd_env(**settings: str) -> dict[str, str]:
+    """The environment for a yswd process: this one's, minus any YSWD_* of its own."""
+    env = {key: value for key, value in os.environ.items() if not key.startswith("YSWD_")}
+    env.update({f"YSWD_{key.upper()}": value for key, value in settings.items()})
+    return env
+
+
+@contextmanager
+def running_yswd(
+    args: list[str], env: dict[str, str], log_path: Path, port: int | None = None
+) -> Iterator[YswdProcess]:
+    """Start a yswd process (``serve`` listens on ``port``); stop it afterwards."""
+    process = YswdProcess(args=args, env=env, log_path=log_path, port=port)
+    try:
+        process.start()
+        yield process
+    finally:
+        process.stop()
 
 
 @contextmanager

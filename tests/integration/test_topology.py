@@ -40,6 +40,7 @@ class Topology:
             "PG_PORT": str(free_port()),
             "NATS_PORT": str(self.nats_port),
             "API_PORTS": " ".join(map(str, self.api_ports)),
+            "WORKER_METRICS_PORT": str(free_port()),
             "YSWD_ADMIN_TOKEN": "topology-admin-token-0123456789",
             "YSWD_PROJECTION_POLL_SECONDS": "0.1",
         }

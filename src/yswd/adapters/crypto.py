@@ -7,8 +7,11 @@
   service secret (so the name itself is never stored next to the key);
 - one key per item when there is no contributor.
 
-The keys live apart from the events (``keys.sqlite3`` in the data folder, with
-``secure_delete``; a dict for the in-memory store). Destroying a contributor's
+The keys live apart from the events: ``keys.sqlite3`` in the data folder (with
+``secure_delete``) for the embedded default; the schema ``yswd_keys`` in
+PostgreSQL when ``YSWD_DATABASE_URL`` is set, so that every API replica and
+worker uses the same keys and one erasure destroys a key for all of them; a dict
+for the in-memory store. Destroying a contributor's
 key makes their name and details unreadable in every stored event, while the
 stored bytes, and so the audit hash chain, stay exactly as they were. An event
 whose key is gone reads back with those fields set to ``ERASED``.
@@ -25,6 +28,7 @@ import base64
 import hashlib
 import hmac
 import json
+import logging
 import os
 import sqlite3
 import threading
@@ -39,10 +43,19 @@ from eventsourcing.persistence import (
     StoredEvent,
 )
 from eventsourcing.utils import get_topic, resolve_topic
+from sqlalchemy import Engine, text
+from sqlalchemy.exc import SQLAlchemyError
 
 from yswd.aggregates.item import Item
 
+log = logging.getLogger(__name__)
+
 KEYS_FILE = "keys.sqlite3"
+#: the PostgreSQL schema holding the service secret and the data keys, apart from
+#: the events and read models (own grants, own backup policy)
+KEY_SCHEMA = "yswd_keys"
+#: advisory lock key serialising the key schema's creation across processes
+KEY_SCHEMA_LOCK = 0x7973_7764_0000_0002  # "yswd" + 2
 #: what an erased personal field reads as, everywhere (views, histories, exports)
 ERASED = "[erased]"
 #: the fields sealed under the contributor's (or item's) key
@@ -67,6 +80,8 @@ class KeyStore(Protocol):
 
     def destroy(self, key_id: str) -> bool: ...
 
+    def close(self) -> None: ...
+
 
 class MemoryKeyStore:
     """Keys in a dict, for the in-memory event store."""
@@ -90,6 +105,9 @@ class MemoryKeyStore:
         with self._lock:
             return self._keys.pop(key_id, None) is not None
 
+    def close(self) -> None:
+        """Nothing to release."""
+
 
 class SQLiteKeyStore:
     """Keys in their own SQLite file, overwritten on delete and vacuumed after."""
@@ -99,6 +117,7 @@ class SQLiteKeyStore:
         path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
         self._cache: dict[str, bytes] = {}
+        self._data_version: int | None = None
         self._conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
         for pragma in (
             "PRAGMA secure_delete=ON",
@@ -123,10 +142,11 @@ class SQLiteKeyStore:
         return self._secret
 
     def get(self, key_id: str) -> bytes | None:
-        key = self._cache.get(key_id)
-        if key is not None:
-            return key
         with self._lock:
+            self._drop_cache_if_changed_elsewhere()
+            key = self._cache.get(key_id)
+            if key is not None:
+                return key
             row = self._conn.execute(
                 "SELECT key FROM data_keys WHERE key_id = ?", (key_id,)
             ).fetchone()
@@ -160,6 +180,172 @@ class SQLiteKeyStore:
 
     def close(self) -> None:
         self._conn.close()
+
+    def _drop_cache_if_changed_elsewhere(self) -> None:
+        """Another process (a CLI command, a second server) may have destroyed a key.
+
+        SQLite's ``data_version`` moves whenever another connection commits to the
+        file, so cached keys are trusted only while it stands still.
+        """
+        version = self._conn.execute("PRAGMA data_version").fetchone()[0]
+        if version != self._data_version:
+            self._cache.clear()
+            self._data_version = version
+
+
+class PostgresKeyStore:
+    """Keys in PostgreSQL (schema ``yswd_keys``), shared by every replica and worker.
+
+    Nothing but the service secret is cached: a key destroyed through one process
+    must stop decrypting in every other one at once, and a key read is one
+    primary-key lookup. Two processes creating the same contributor's key at
+    the same moment both end up with the one that was inserted first
+    (``INSERT ... ON CONFLICT DO NOTHING``, then read it back).
+
+    On first use, when the schema holds no secret yet and a ``keys.sqlite3``
+    from an earlier embedded or single-host deployment is given, its secret and
+    keys are copied in, so existing events stay readable and their seals valid.
+    """
+
+    def __init__(self, engine: Engine, *, import_from: Path | None = None) -> None:
+        self.engine = engine
+        self._secret = self._set_up(import_from)
+
+    def _set_up(self, import_from: Path | None) -> bytes:
+        with self.engine.begin() as conn:
+            conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": KEY_SCHEMA_LOCK})
+            exists = conn.scalar(
+                text("SELECT 1 FROM pg_namespace WHERE nspname = :name"), {"name": KEY_SCHEMA}
+            )
+            if not exists:
+                conn.execute(text(f"CREATE SCHEMA {KEY_SCHEMA}"))
+            conn.execute(
+                text(
+                    f"CREATE TABLE IF NOT EXISTS {KEY_SCHEMA}.service_secrets "
+                    "(name TEXT PRIMARY KEY, value BYTEA NOT NULL)"
+                )
+            )
+            conn.execute(
+                text(
+                    f"CREATE TABLE IF NOT EXISTS {KEY_SCHEMA}.contributor_keys ("
+                    "key_id TEXT PRIMARY KEY, key BYTEA NOT NULL, "
+                    "created_at TIMESTAMPTZ NOT NULL DEFAULT now())"
+                )
+            )
+            secret = conn.scalar(
+                text(f"SELECT value FROM {KEY_SCHEMA}.service_secrets WHERE name = 'service'")
+            )
+            if secret is None and import_from is not None and import_from.exists():
+                secret = self._import_sqlite(conn, import_from)
+            if secret is None:
+                secret = os.urandom(32)
+                conn.execute(
+                    text(
+                        f"INSERT INTO {KEY_SCHEMA}.service_secrets (name, value) "
+                        "VALUES ('service', :value)"
+                    ),
+                    {"value": secret},
+                )
+            elif import_from is not None and import_from.exists():
+                _warn_if_the_file_differs(bytes(secret), import_from)
+        return bytes(secret)
+
+    @staticmethod
+    def _import_sqlite(conn: Any, path: Path) -> bytes:
+        source = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        try:
+            secret = bytes(
+                source.execute("SELECT value FROM secrets WHERE name = 'service'").fetchone()[0]
+            )
+            keys = source.execute("SELECT key_id, key FROM data_keys").fetchall()
+        finally:
+            source.close()
+        conn.execute(
+            text(f"INSERT INTO {KEY_SCHEMA}.service_secrets (name, value) VALUES ('service', :v)"),
+            {"v": secret},
+        )
+        if keys:
+            conn.execute(
+                text(
+                    f"INSERT INTO {KEY_SCHEMA}.contributor_keys (key_id, key) VALUES (:k, :v) "
+                    "ON CONFLICT (key_id) DO NOTHING"
+                ),
+                [{"k": key_id, "v": bytes(key)} for key_id, key in keys],
+            )
+        log.warning(
+            "imported the service secret and %d data keys from %s into PostgreSQL; "
+            "delete that file once every process runs with YSWD_DATABASE_URL",
+            len(keys),
+            path,
+        )
+        return secret
+
+    def secret(self) -> bytes:
+        return self._secret
+
+    def get(self, key_id: str) -> bytes | None:
+        with self.engine.connect() as conn:
+            found = conn.scalar(
+                text(f"SELECT key FROM {KEY_SCHEMA}.contributor_keys WHERE key_id = :k"),
+                {"k": key_id},
+            )
+        return None if found is None else bytes(found)
+
+    def get_or_create(self, key_id: str) -> bytes:
+        key = self.get(key_id)
+        if key is not None:
+            return key
+        with self.engine.begin() as conn:
+            conn.execute(
+                text(
+                    f"INSERT INTO {KEY_SCHEMA}.contributor_keys (key_id, key) VALUES (:k, :v) "
+                    "ON CONFLICT (key_id) DO NOTHING"
+                ),
+                {"k": key_id, "v": AESGCM.generate_key(bit_length=256)},
+            )
+        key = self.get(key_id)
+        if key is None:  # destroyed between the insert and the read: create it afresh
+            return self.get_or_create(key_id)
+        return key
+
+    def destroy(self, key_id: str) -> bool:
+        """Delete a key for every process, then rewrite the table without its bytes."""
+        with self.engine.begin() as conn:
+            deleted = conn.execute(
+                text(f"DELETE FROM {KEY_SCHEMA}.contributor_keys WHERE key_id = :k"),
+                {"k": key_id},
+            )
+            found = deleted.rowcount > 0
+        try:
+            # VACUUM FULL writes the table anew, so the dead row's bytes are not
+            # left in its pages (the WAL and backups still hold them until they
+            # expire: see deploy/README.md)
+            with self.engine.connect() as conn:
+                conn = conn.execution_options(isolation_level="AUTOCOMMIT")
+                conn.execute(text("SET lock_timeout = '5s'"))
+                conn.execute(text(f"VACUUM FULL {KEY_SCHEMA}.contributor_keys"))
+        except SQLAlchemyError:
+            log.warning("the key table could not be vacuumed after an erasure; it will be later")
+        return found
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+def _warn_if_the_file_differs(secret: bytes, path: Path) -> None:
+    try:
+        source = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        try:
+            row = source.execute("SELECT value FROM secrets WHERE name = 'service'").fetchone()
+        finally:
+            source.close()
+    except sqlite3.Error:
+        return
+    if row is not None and bytes(row[0]) != secret:
+        log.warning(
+            "%s holds a different service secret from PostgreSQL's key store; PostgreSQL's is used",
+            path,
+        )
 
 
 def key_id_for_contributor(secret: bytes, contributor: str) -> str:
@@ -287,6 +473,8 @@ class ShreddingMapper(Mapper[str]):
                 self._decrypt_personal(originator_id, event_state)
             elif issubclass(cls, CanSnapshotAggregate) and event_state.get("topic") == ITEM_TOPIC:
                 self._decrypt_personal(originator_id, event_state["state"])
+        except SQLAlchemyError:
+            raise  # the key store is unreachable: an outage (503), not a broken event
         except Exception as error:
             raise MapperDeserialisationError(
                 f"Failed to deserialise stored event {originator_id!r} "
@@ -299,7 +487,7 @@ class ShreddingMapper(Mapper[str]):
         while from_version < class_version:
             getattr(cls, f"upcast_v{from_version}_v{from_version + 1}")(event_state)
             from_version += 1
-        domain_event = object.__new__(cls)
+        domain_event: DomainEventProtocol[str] = object.__new__(cls)
         object.__setattr__(domain_event, "__dict__", event_state)
         return domain_event
 
@@ -309,9 +497,24 @@ def _is_item_snapshot(event: Any, state: dict[str, Any]) -> bool:
     return isinstance(event, CanSnapshotAggregate) and state.get("topic") == ITEM_TOPIC
 
 
-def install_key_store(app: Any, data_dir: Path | None) -> KeyStore:
-    """Give the app's mapper its key store: a file in ``data_dir``, or memory."""
-    keys: KeyStore = MemoryKeyStore() if data_dir is None else SQLiteKeyStore(data_dir / KEYS_FILE)
+def install_key_store(
+    app: Any, data_dir: Path | None, *, keys_engine: Engine | None = None
+) -> KeyStore:
+    """Give the app's mapper its key store.
+
+    PostgreSQL when ``keys_engine`` is given (scaled out; an existing
+    ``keys.sqlite3`` in ``data_dir`` is imported once), else a file in
+    ``data_dir``, else memory.
+    """
+    keys: KeyStore
+    if keys_engine is not None:
+        keys = PostgresKeyStore(
+            keys_engine, import_from=None if data_dir is None else data_dir / KEYS_FILE
+        )
+    elif data_dir is None:
+        keys = MemoryKeyStore()
+    else:
+        keys = SQLiteKeyStore(data_dir / KEYS_FILE)
     mapper = app.mapper
     if isinstance(mapper, ShreddingMapper):
         mapper.use_keys(keys)

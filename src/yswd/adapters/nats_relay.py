@@ -230,6 +230,7 @@ class NatsRelay:
     async def _main(self, stop: threading.Event) -> None:
         import nats
 
+        failing = False  # a traceback for the first failure of a run of them, not every second
         while not stop.is_set():
             nc = None
             try:
@@ -246,13 +247,20 @@ class NatsRelay:
                 await self._resume(js)
                 while not stop.is_set():
                     sent = await self._publish_batch(js)
+                    if failing and sent:
+                        log.info("NATS relay recovered")
+                        failing = False
                     if sent == 0:
                         await asyncio.sleep(self.poll_seconds)
             except FenceRefused as refused:
                 log.info("relay fence: %s; resuming from the stream", refused)
                 self._refused_fence = refused.expected
-            except Exception:
-                log.exception("NATS relay failed; retrying")
+            except Exception as error:
+                if failing:
+                    log.warning("NATS relay still failing (%s); retrying", type(error).__name__)
+                else:
+                    log.exception("NATS relay failed; retrying")
+                failing = True
                 await asyncio.sleep(1.0)
             finally:
                 if nc is not None:

@@ -3,17 +3,32 @@
 The embedded default keeps both in one SQLite file, in WAL mode with
 ``synchronous=FULL`` so that a commit is on disk before the service answers
 201, and ``secure_delete`` so that erased bytes are overwritten.
+
+PostgreSQL outages must not hang requests. eventsourcing's recorder retries a
+failed operation up to ten times, each time waiting for a pooled connection,
+which took more than 20 s with the server down. So every web request runs under
+a :class:`DatabaseDeadline` (set by the HTTP edge): once a request has failed to
+get a connection and its deadline has passed, the next try raises
+:class:`DatabaseUnavailable` at once, which the retry loop does not catch and
+the HTTP edge answers with 503 and ``Retry-After``. A healthy request is never
+cut short, however long it takes. Connections also carry libpq's
+``connect_timeout`` and TCP keepalives, so an unreachable host fails in seconds.
+Background work (the worker) has no deadline and keeps the library's retries.
 """
 
 from __future__ import annotations
 
 import sqlite3
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
+from eventsourcing.persistence import PersistenceError
+from eventsourcing.postgres import ConnectionPool, PostgresFactory
 from eventsourcing.sqlite import (
     SQLiteConnection,
     SQLiteConnectionPool,
@@ -21,6 +36,7 @@ from eventsourcing.sqlite import (
     SQLiteFactory,
 )
 from eventsourcing.utils import Environment, EnvType
+from psycopg_pool import PoolTimeout
 from sqlalchemy import Connection, Engine, create_engine, event
 
 from yswd.settings import Settings
@@ -65,6 +81,93 @@ class DurableSQLiteFactory(SQLiteFactory):
         stock.close()
 
 
+#: seconds libpq waits for a TCP connection and the server's first answer
+CONNECT_TIMEOUT_SECONDS = 3
+#: libpq options for every PostgreSQL connection: fail in seconds when the host
+#: cannot be reached, and notice a dead peer on an idle or busy connection
+LIBPQ_OPTIONS: dict[str, Any] = {
+    "connect_timeout": CONNECT_TIMEOUT_SECONDS,
+    "keepalives": 1,
+    "keepalives_idle": 10,
+    "keepalives_interval": 3,
+    "keepalives_count": 3,
+    "tcp_user_timeout": 10_000,
+}
+#: how long the event store's pool keeps retrying a lost connection in the
+#: background before it starts afresh on the next request (psycopg_pool backs
+#: off exponentially, so a long window means a slow recovery after an outage)
+POOL_RECONNECT_WINDOW_SECONDS = 8.0
+
+
+class DatabaseUnavailable(PersistenceError):
+    """The database could not be reached within the request's deadline.
+
+    Not an ``OperationalError``, so eventsourcing's retry loop lets it through.
+    """
+
+
+class DatabaseDeadline:
+    """How long one request may spend waiting for an unreachable database."""
+
+    def __init__(self, seconds: float) -> None:
+        self.expires_at = time.monotonic() + seconds
+        #: set once a connection could not be had; only then is the deadline enforced
+        self.failed = False
+
+    def remaining(self) -> float:
+        return self.expires_at - time.monotonic()
+
+
+_deadline: ContextVar[DatabaseDeadline | None] = ContextVar("yswd_db_deadline", default=None)
+
+
+@contextmanager
+def database_deadline(seconds: float) -> Iterator[DatabaseDeadline]:
+    """Run the block (and threads it hands work to) under one deadline."""
+    deadline = DatabaseDeadline(seconds)
+    token = _deadline.set(deadline)
+    try:
+        yield deadline
+    finally:
+        _deadline.reset(token)
+
+
+class DeadlinePool(ConnectionPool):  # type: ignore[type-arg]
+    """eventsourcing's pool, but a caller under a deadline never waits past it."""
+
+    def getconn(self, timeout: float | None = None) -> Any:
+        deadline = _deadline.get()
+        if deadline is None:
+            return super().getconn(timeout)
+        remaining = deadline.remaining()
+        if deadline.failed and remaining <= 0:
+            raise DatabaseUnavailable("the database did not answer within the deadline")
+        # a pooled connection is handed out at once; only waiting is bounded
+        wait = min(timeout if timeout is not None else self.timeout, max(remaining, 0.25))
+        try:
+            return super().getconn(wait)
+        except PoolTimeout:
+            deadline.failed = True
+            raise
+
+
+class ResilientPostgresFactory(PostgresFactory):
+    """eventsourcing's PostgreSQL module with bounded waits (see the module docstring).
+
+    Selected with ``PERSISTENCE_MODULE=yswd.adapters.persistence:ResilientPostgresFactory``.
+    """
+
+    def __init__(self, env: Environment | EnvType | None):
+        super().__init__(env)
+        pool = self.datastore.pool
+        # the pool is not open yet (eventsourcing opens it on first use): give its
+        # connections libpq's timeouts, and make it honour request deadlines
+        assert isinstance(pool.kwargs, dict)
+        pool.kwargs.update(LIBPQ_OPTIONS)
+        pool.reconnect_timeout = POOL_RECONNECT_WINDOW_SECONDS
+        pool.__class__ = DeadlinePool  # type: ignore[assignment]
+
+
 def sqlite_path(settings: Settings) -> Path:
     return settings.data_dir / SQLITE_FILE
 
@@ -75,12 +178,15 @@ def event_store_env(settings: Settings) -> dict[str, str]:
     if settings.database_url:
         url = urlsplit(settings.database_url)
         env.update(
-            PERSISTENCE_MODULE="eventsourcing.postgres",
+            PERSISTENCE_MODULE="yswd.adapters.persistence:ResilientPostgresFactory",
             POSTGRES_DBNAME=url.path.lstrip("/"),
             POSTGRES_HOST=url.hostname or "127.0.0.1",
             POSTGRES_PORT=str(url.port or 5432),
             POSTGRES_USER=unquote(url.username or ""),
             POSTGRES_PASSWORD=unquote(url.password or ""),
+            # despite its name, eventsourcing's longest wait for a pooled connection;
+            # libpq's own connect_timeout is LIBPQ_OPTIONS, and web requests wait
+            # no longer than their DatabaseDeadline
             POSTGRES_CONNECT_TIMEOUT="5",
             # a connection that died with the server is replaced, not handed out
             POSTGRES_PRE_PING="y",
@@ -108,22 +214,36 @@ def memory_env() -> dict[str, str]:
     }
 
 
+def postgres_engine(database_url: str, *, pool_size: int = 5, max_overflow: int = 10) -> Engine:
+    """A SQLAlchemy engine on PostgreSQL that fails in seconds when the server is gone."""
+    url = database_url.replace("postgresql://", "postgresql+psycopg://", 1)
+    return create_engine(
+        url,
+        pool_pre_ping=True,  # a connection that died with the server is replaced
+        pool_size=pool_size,
+        max_overflow=max_overflow,
+        pool_timeout=CONNECT_TIMEOUT_SECONDS,
+        connect_args=dict(LIBPQ_OPTIONS),
+        hide_parameters=True,  # an error's text must not quote personal values
+    )
+
+
+def key_store_engine(settings: Settings) -> Engine | None:
+    """Scaled out, the contributors' keys live in PostgreSQL too (own small pool)."""
+    if not settings.database_url:
+        return None
+    return postgres_engine(settings.database_url, pool_size=2, max_overflow=4)
+
+
 def read_model_engine(settings: Settings) -> Engine:
     """The SQLAlchemy engine for read models, in the same database as the events."""
     if settings.database_url:
-        url = settings.database_url.replace("postgresql://", "postgresql+psycopg://", 1)
-        return create_engine(
-            url,
-            pool_pre_ping=True,
-            pool_size=5,
-            max_overflow=10,
-            pool_timeout=5,
-            connect_args={"connect_timeout": 5},
-        )
+        return postgres_engine(settings.database_url)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     engine = create_engine(
         f"sqlite:///{sqlite_path(settings)}",
         connect_args={"timeout": 10, "check_same_thread": False},
+        hide_parameters=True,
     )
     _make_sqlite_durable(engine)
     return engine

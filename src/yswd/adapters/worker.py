@@ -4,7 +4,8 @@ Any number of workers may run against one PostgreSQL database. The projection
 runner takes an advisory lock per batch and moves positions with a
 compare-and-set, so each event is applied once; the relay fences its publishes
 with ``Nats-Expected-Last-Msg-Id``, so each event is published once.
-Both stop cleanly on SIGTERM or SIGINT.
+Both stop cleanly on SIGTERM or SIGINT. With ``--metrics-port`` the worker also
+serves Prometheus metrics (read model and relay lag) on that port.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import signal
 import threading
 from collections.abc import Callable
 from types import FrameType
+from typing import Any
 
 from yswd.bootstrap import Container
 
@@ -28,6 +30,7 @@ class Worker:
         self.stop_event = threading.Event()
         self.threads: list[threading.Thread] = []
         self.relay = None
+        self.metrics_server: Any = None
         if container.settings.nats_url:
             from yswd.adapters.nats_relay import NatsRelay
 
@@ -37,6 +40,15 @@ class Worker:
                 container.settings.nats_url,
                 poll_seconds=container.settings.projection_poll_seconds,
             )
+
+    def serve_metrics(self, port: int, host: str = "0.0.0.0") -> None:
+        """Prometheus metrics on ``host:port/metrics``: read model and relay lag."""
+        from yswd.adapters.http.metrics import metrics_registry, serve_metrics
+
+        self.metrics_server = serve_metrics(
+            port, metrics_registry(self.container.runner, self.relay), host
+        )
+        log.info("worker metrics on http://%s:%s/metrics", host, port)
 
     def start(self) -> None:
         runner = self.container.runner
@@ -66,6 +78,9 @@ class Worker:
         for thread in self.threads:
             thread.join(timeout=timeout)
         self.threads.clear()
+        if self.metrics_server is not None:
+            self.metrics_server.shutdown()
+            self.metrics_server = None
 
     def run_until_signalled(self) -> None:
         """Start, block until SIGTERM/SIGINT, then stop."""
@@ -83,5 +98,5 @@ class Worker:
                 pass
         finally:
             self.stop()
-            for signum, handler in previous.items():
-                signal.signal(signum, handler)  # type: ignore[arg-type]
+            for number, handler in previous.items():
+                signal.signal(number, handler)  # type: ignore[arg-type]

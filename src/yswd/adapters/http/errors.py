@@ -9,7 +9,9 @@ from eventsourcing.persistence import PersistenceError
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import DBAPIError
+from pydantic import BaseModel
+from sqlalchemy.exc import DBAPIError, DisconnectionError
+from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from yswd.aggregates.errors import (
@@ -34,6 +36,34 @@ STATUS_FOR: tuple[tuple[type[DomainError], int], ...] = (
 )
 
 
+class ErrorOut(BaseModel):
+    """Every refusal: a message for people, and the kind of error for programs."""
+
+    detail: str | list[dict[str, Any]]
+    error: str | None = None
+
+
+def _documented(statuses: dict[int, str]) -> dict[int | str, dict[str, Any]]:
+    return {status: {"model": ErrorOut, "description": text} for status, text in statuses.items()}
+
+
+_REFUSALS = {
+    400: "Malformed request.",
+    404: "No such id.",
+    409: "Not allowed from the current state, a version conflict, or an id already taken.",
+    413: "Body too large.",
+    422: "Invalid input; nothing was changed.",
+    429: "Too many requests; see Retry-After.",
+    503: "The database cannot be reached; see Retry-After.",
+}
+#: the refusals documented in OpenAPI for staff routes (the contract's status codes)
+STAFF_ERRORS = _documented(
+    {401: "Missing or bad token.", 403: "Role or scope does not allow it.", **_REFUSALS}
+)
+#: the refusals of public routes, which take no token
+PUBLIC_ERRORS = _documented(_REFUSALS)
+
+
 def status_for(error: DomainError) -> int:
     for error_type, status in STATUS_FOR:
         if isinstance(error, error_type):
@@ -44,9 +74,13 @@ def status_for(error: DomainError) -> int:
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(PersistenceError)
     @app.exception_handler(DBAPIError)
+    @app.exception_handler(SQLAlchemyTimeout)
+    @app.exception_handler(DisconnectionError)
     async def store_unavailable(_: Request, error: Exception) -> JSONResponse:
         # IntegrityError is handled inside the application layer; reaching here
-        # means the store could not be used at all. That is an outage, not a bug.
+        # means the store could not be used at all (down, unreachable, or every
+        # pooled connection busy past the wait). That is an outage, not a bug.
+        # Only the error's type is logged: its text may quote the values sent.
         log.warning("store unavailable: %s", type(error).__name__)
         return JSONResponse(
             {"detail": "The service cannot reach its database. Please try again shortly."},
