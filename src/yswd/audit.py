@@ -14,6 +14,9 @@ The HTTP routes and the ``yswd audit`` commands both come through here.
 - ``checkpoint`` / ``verify_against``: an Ed25519-signed statement of the
   event count and head hash; a log edited and then fully re-chained (and even
   re-sealed) no longer matches an earlier checkpoint kept off the host.
+- ``reads``: the recorded reads of identifiable data (who, when, what). Every
+  history read is recorded here before it is answered, like item reads in
+  ``Yswd.get_item`` and lists in the routers (``Yswd.record_read``).
 
 Erased fields read as ``"[erased]"`` (``yswd.adapters.crypto.ERASED``); a field
 that was empty stays ``null``.
@@ -23,13 +26,14 @@ Limits and operator notes:
 - The chain is a read model. It records each event as the runner applies it
   (at once after every write in embedded mode), so a row deleted before the
   chain saw it cannot be noticed; a checkpoint bounds that window.
-- Keys live in ``keys.sqlite3`` in the data folder. Back it up separately from
-  the events and never restore an old copy after an erasure: it would bring the
-  destroyed keys back. Losing it makes every contributor's data unreadable.
+- Keys live in ``keys.sqlite3`` in the data folder (scaled out: the
+  ``yswd_keys`` schema in PostgreSQL). Back them up separately from the events
+  and never restore an old copy after an erasure: it would bring the destroyed
+  keys back. Losing them makes every contributor's data unreadable.
 - On PostgreSQL the event store holds only ciphertext, but the ``rm_items``
-  read model held the plaintext: after ``forget`` run ``VACUUM (FULL)`` on
-  ``rm_items`` (or let autovacuum reclaim the dead tuples and accept the delay),
-  and expire base backups and WAL archives taken before the erasure.
+  read model held the plaintext: after ``forget`` run ``VACUUM (FULL, ANALYZE)``
+  on ``rm_items`` and ``CHECKPOINT``, and expire base backups and WAL archives
+  taken before the erasure. docs/erasure-postgresql.md has the whole list.
 """
 
 from __future__ import annotations
@@ -60,9 +64,11 @@ from yswd.adapters.crypto import (
 )
 from yswd.adapters.persistence import write_transaction
 from yswd.aggregates.base import Aggregate
-from yswd.aggregates.errors import Conflict, InvalidInput, NotFound
+from yswd.aggregates.disclosure import ReadKind
+from yswd.aggregates.errors import Conflict, DomainError, InvalidInput, NotFound
 from yswd.aggregates.item import Item, item_aggregate_id
 from yswd.event_types import event_data, event_type_name
+from yswd.projections.access_log import list_reads
 from yswd.projections.audit_chain import GENESIS, audit_chain, chain_hash
 from yswd.projections.staff_items import items as rm_items
 from yswd.projections.staff_items import upsert
@@ -82,24 +88,35 @@ class ContributorErased(Aggregate):
     if TYPE_CHECKING:
         key_id_hash: str
         items_affected: int
+        item_ids: list[str]
 
     class Recorded(Aggregate.Created):
+        """Version 2 names the items whose rows must be rendered again (ids only)."""
+
+        class_version = 2
         key_id_hash: str
         items_affected: int
+        item_ids: list[str]
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            state["item_ids"] = []
 
         def apply(self, aggregate: ContributorErased) -> None:
             aggregate.key_id_hash = self.key_id_hash
             aggregate.items_affected = self.items_affected
+            aggregate.item_ids = list(self.item_ids)
 
     @classmethod
     def record(
-        cls, erasure_id: str, key_id_hash: str, items_affected: int, actor: str, now: datetime
+        cls, erasure_id: str, key_id_hash: str, item_ids: list[str], actor: str, now: datetime
     ) -> ContributorErased:
         return cls._create(
             cls.Recorded,
             id=f"erasure:{erasure_id}",
             key_id_hash=key_id_hash,
-            items_affected=items_affected,
+            items_affected=len(item_ids),
+            item_ids=list(item_ids),
             actor=actor,
             timestamp=now,
         )
@@ -136,7 +153,7 @@ def history(
     actor.require(Action.AUDIT)
     app = container.app
     aggregate_id = item_aggregate_id(item_id)
-    events = list(app.events.get(aggregate_id))
+    events: list[Any] = list(app.events.get(aggregate_id))
     if not events:
         raise NotFound(f"There is no item '{item_id}'.")
     if as_of is not None:
@@ -147,6 +164,7 @@ def history(
     hashes = _hashes(container, aggregate_id)
     state: Item = app.repository.get(aggregate_id, version=events[-1].originator_version)
     app.require_item_in_scope(actor, state)
+    app.record_read(actor, ReadKind.HISTORY, [item_id])  # raises: no record, no history
     return {
         "item_id": item_id,
         "as_of": as_of.isoformat() if as_of is not None else None,
@@ -163,6 +181,36 @@ def history(
             for event in events
         ],
     }
+
+
+# -- audited reads ------------------------------------------------------------------
+
+
+def reads(
+    container: Container,
+    actor: Principal,
+    *,
+    user_id: str | None = None,
+    item_id: str | None = None,
+    limit: int = 100,
+    offset: int = 0,
+) -> dict[str, Any]:
+    """The recorded reads of identifiable data, newest first: who, when, what."""
+    actor.require(Action.AUDIT)
+    _catch_up(container)
+    found, total = list_reads(
+        container.engine, user_id=user_id, item_id=item_id, limit=limit, offset=offset
+    )
+    names: dict[str, str | None] = {}
+    for read in found:
+        reader = read["reader_id"]
+        if reader not in names:
+            try:
+                names[reader] = container.app.user(reader).name
+            except DomainError:
+                names[reader] = None  # the system, or a user id that is not a user
+        read["reader_name"] = names[reader]
+    return {"reads": found, "total": total, "limit": limit, "offset": offset}
 
 
 # -- tamper evidence ----------------------------------------------------------------
@@ -219,7 +267,6 @@ def verify(container: Container, actor: Principal) -> dict[str, Any]:
     actor.require(Action.AUDIT)
     _catch_up(container)
     mapper = container.app.mapper
-    sealed = isinstance(mapper, ShreddingMapper)
     rows = _chain_rows(container)
     previous = GENESIS
     checked = 0
@@ -248,7 +295,7 @@ def verify(container: Container, actor: Principal) -> dict[str, Any]:
         if chain_hash(previous, notification) != row.hash:
             first_bad = _bad(*where, "the stored event was altered (its hash does not match)")
             break
-        if sealed and not mapper.seal_ok(notification):
+        if isinstance(mapper, ShreddingMapper) and not mapper.seal_ok(notification):
             first_bad = _bad(*where, "the stored event was not written by this service (bad seal)")
             break
         previous = row.hash
@@ -278,7 +325,7 @@ def export(container: Container, actor: Principal) -> Iterator[dict[str, Any]]:
             hashes[position] = digest
     previous = GENESIS
     for notification in _notifications(container):
-        event = container.app.mapper.to_domain_event(notification)
+        event: Any = container.app.mapper.to_domain_event(notification)
         recorded = hashes.get(notification.id)
         yield {
             "position": notification.id,
@@ -318,10 +365,12 @@ def forget(container: Container, actor: Principal, contributor: str) -> dict[str
         if staff is not None and hasattr(staff, "forget_cache"):
             staff.forget_cache()
         affected = _scrub_staff_items(container, name)
+    if container.clips is not None:  # diary-room recordings are personal data too
+        container.clips.erase_items(actor, affected)
     erasure = ContributorErased.record(
         app.ids(),
         hashlib.sha256(key_id.encode()).hexdigest(),
-        len(affected),
+        affected,
         actor.user_id,
         app.clock(),
     )

@@ -1,9 +1,9 @@
-"""Signed checkpoints catch a history that was edited and then fully re-chained."""
+"""Signed checkpoints catch a history that was edited and then fully re-chained,
+on a real SQLite file and on a real PostgreSQL server."""
 
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
@@ -16,16 +16,22 @@ from yswd import audit
 from yswd.access import SYSTEM
 from yswd.adapters.cli import cli
 from yswd.adapters.crypto import SEAL_SIZE, ShreddingMapper
-from yswd.adapters.persistence import SQLITE_FILE
 from yswd.aggregates.item import Channel
 from yswd.aggregates.organisation import ForumKind
 from yswd.bootstrap import Container, build
-from yswd.settings import Settings
+
+from .servers import Postgres, postgres_or_skip
+from .stored_rows import STORES, StoredRows, store_settings
 
 
-@pytest.fixture
-def container(tmp_path: Path) -> Iterator[Container]:
-    built = build(Settings(data_dir=tmp_path / "data"))
+@pytest.fixture(scope="module")
+def postgres() -> Iterator[Postgres]:
+    yield from postgres_or_skip()
+
+
+@pytest.fixture(params=STORES)
+def container(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Container]:
+    built = build(store_settings(request, tmp_path))
     app = built.app
     app.create_unit(SYSTEM, "ward", "Ward", None)
     app.create_forum(SYSTEM, "cm", "Community meeting", "ward", ForumKind.COMMUNITY_MEETING)
@@ -48,21 +54,15 @@ def rewrite_history(container: Container) -> int:
     """What someone holding the whole data folder could do: edit, re-seal, re-chain."""
     mapper = container.app.mapper
     assert isinstance(mapper, ShreddingMapper)
-    path = container.settings.data_dir / SQLITE_FILE
-    with sqlite3.connect(path) as db:
-        rowid, originator_id, version, topic, state = next(
-            row
-            for row in db.execute(
-                "SELECT rowid, originator_id, originator_version, topic, state"
-                " FROM stored_events ORDER BY rowid"
-            )
-            if b"We fixed thing 1" in row[4]
-        )
-        body = state[SEAL_SIZE:].replace(b"We fixed thing 1", b"We ignored it 1")
-        seal = mapper._seal(originator_id, version, topic, body)
-        db.execute("UPDATE stored_events SET state = ? WHERE rowid = ?", (seal + body, rowid))
+    stored = StoredRows(container)
+    position, originator_id, version, topic, state = next(
+        row for row in stored.stored() if b"We fixed thing 1" in row[4]
+    )
+    body = state[SEAL_SIZE:].replace(b"We fixed thing 1", b"We ignored it 1")
+    seal = mapper._seal(originator_id, version, topic, body)
+    stored.set_state(position, seal + body)
     container.runner.rebuild(["audit_chain"])
-    return int(rowid)
+    return position
 
 
 def test_rewritten_and_rechained_history_fails_an_earlier_checkpoint(
@@ -101,7 +101,11 @@ def test_cli_checkpoint_round_trip(
     container: Container, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("YSWD_DATA_DIR", str(container.settings.data_dir))
-    monkeypatch.delenv("YSWD_DATABASE_URL", raising=False)
+    if container.settings.database_url:
+        monkeypatch.setenv("YSWD_DATABASE_URL", container.settings.database_url)
+        monkeypatch.setenv("YSWD_RUN_PROJECTIONS", "true")
+    else:
+        monkeypatch.delenv("YSWD_DATABASE_URL", raising=False)
     runner = CliRunner()
     out = tmp_path / "checkpoint.json"
     key = tmp_path / "keys" / "signing.pem"

@@ -81,3 +81,22 @@ def test_verify_exits_non_zero_on_tampering(data_dir: Path) -> None:
     answer = json.loads(verified.output)
     assert answer["ok"] is False
     assert answer["first_bad"]["position"] == 2
+
+
+def test_reads_lists_who_read_what(data_dir: Path) -> None:
+    runner = CliRunner()
+    item_id = (data_dir / "item-id").read_text()
+    assert json.loads(runner.invoke(cli, ["audit", "reads"]).output)["reads"] == []
+
+    # reading a history at the console is itself a recorded read
+    assert runner.invoke(cli, ["audit", "history", item_id]).exit_code == 0
+    listed = runner.invoke(cli, ["audit", "reads", "--item-id", item_id])
+    assert listed.exit_code == 0, listed.output
+    answer = json.loads(listed.output)
+    assert answer["total"] == 1
+    (read,) = answer["reads"]
+    assert (read["reader_id"], read["kind"], read["item_ids"]) == ("system", "history", [item_id])
+    assert "Cleo Cli" not in listed.output
+    other = runner.invoke(cli, ["audit", "reads", "--user-id", "someone-else"])
+    assert json.loads(other.output)["reads"] == []
+    assert runner.invoke(cli, ["audit", "reads", "--limit", "0"]).exit_code != 0

@@ -1,8 +1,8 @@
-"""Tamper evidence on a real SQLite file: edit stored rows behind the service's back."""
+"""Tamper evidence on a real SQLite file and on a real PostgreSQL server: stored rows are
+edited behind the service's back, and verify names the first bad event."""
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
@@ -11,16 +11,22 @@ import pytest
 
 from yswd import audit
 from yswd.access import SYSTEM
-from yswd.adapters.persistence import SQLITE_FILE
 from yswd.aggregates.item import Channel
 from yswd.aggregates.organisation import ForumKind
 from yswd.bootstrap import Container, build
-from yswd.settings import Settings
+
+from .servers import Postgres, postgres_or_skip
+from .stored_rows import STORES, StoredRows, store_settings
 
 
-@pytest.fixture
-def container(tmp_path: Path) -> Iterator[Container]:
-    built = build(Settings(data_dir=tmp_path / "data", admin_token="tamper-admin"))
+@pytest.fixture(scope="module")
+def postgres() -> Iterator[Postgres]:
+    yield from postgres_or_skip()
+
+
+@pytest.fixture(params=STORES)
+def container(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Container]:
+    built = build(store_settings(request, tmp_path, admin_token="tamper-admin"))
     app = built.app
     app.create_unit(SYSTEM, "ward", "Ward", None)
     app.create_forum(SYSTEM, "cm", "Community meeting", "ward", ForumKind.COMMUNITY_MEETING)
@@ -43,19 +49,7 @@ def container(tmp_path: Path) -> Iterator[Container]:
 
 
 def rows(container: Container) -> list[tuple[int, str, int]]:
-    with sqlite3.connect(container.settings.data_dir / SQLITE_FILE) as db:
-        return list(
-            db.execute(
-                "SELECT rowid, originator_id, originator_version FROM stored_events ORDER BY rowid"
-            )
-        )
-
-
-def tamper(container: Container, sql: str, *args: object) -> None:
-    db = sqlite3.connect(container.settings.data_dir / SQLITE_FILE)
-    with db:
-        db.execute(sql, args)
-    db.close()
+    return StoredRows(container).rows()
 
 
 def test_untampered_log_verifies(container: Container) -> None:
@@ -66,13 +60,10 @@ def test_untampered_log_verifies(container: Container) -> None:
 
 def test_altered_state_is_named(container: Container) -> None:
     position, originator_id, version = rows(container)[7]
-    with sqlite3.connect(container.settings.data_dir / SQLITE_FILE) as db:
-        (state,) = db.execute(
-            "SELECT state FROM stored_events WHERE rowid = ?", (position,)
-        ).fetchone()
+    state = StoredRows(container).state(position)
     edited = state.replace(b"fixed", b"broke") if b"fixed" in state else state + b" "
     assert edited != state
-    tamper(container, "UPDATE stored_events SET state = ? WHERE rowid = ?", edited, position)
+    StoredRows(container).set_state(position, edited)
     answer = audit.verify(container, SYSTEM)
     assert answer["ok"] is False
     assert answer["events_checked"] == 7
@@ -87,11 +78,7 @@ def test_altered_state_is_named(container: Container) -> None:
 
 def test_altered_topic_is_named(container: Container) -> None:
     position, originator_id, version = rows(container)[9]
-    tamper(
-        container,
-        "UPDATE stored_events SET topic = 'yswd.aggregates.item:Item.Completed' WHERE rowid = ?",
-        position,
-    )
+    StoredRows(container).set_topic(position, "yswd.aggregates.item:Item.Completed")
     bad = audit.verify(container, SYSTEM)["first_bad"]
     assert (bad["position"], bad["originator_id"], bad["version"]) == (
         position,
@@ -102,7 +89,7 @@ def test_altered_topic_is_named(container: Container) -> None:
 
 def test_deleted_row_is_named(container: Container) -> None:
     position, originator_id, version = rows(container)[5]
-    tamper(container, "DELETE FROM stored_events WHERE rowid = ?", position)
+    StoredRows(container).delete(position)
     answer = audit.verify(container, SYSTEM)
     assert answer["ok"] is False
     bad = answer["first_bad"]
@@ -116,7 +103,7 @@ def test_deleted_row_is_named(container: Container) -> None:
 
 def test_deleted_last_row_is_named(container: Container) -> None:
     position, originator_id, _ = rows(container)[-1]
-    tamper(container, "DELETE FROM stored_events WHERE rowid = ?", position)
+    StoredRows(container).delete(position)
     bad = audit.verify(container, SYSTEM)["first_bad"]
     assert (bad["position"], bad["originator_id"]) == (position, originator_id)
 
@@ -124,18 +111,7 @@ def test_deleted_last_row_is_named(container: Container) -> None:
 def test_swapped_states_are_named_at_the_first(container: Container) -> None:
     listed = rows(container)
     first, second = listed[8][0], listed[11][0]
-    tamper(
-        container,
-        "UPDATE stored_events SET state = CASE rowid"
-        " WHEN ? THEN (SELECT state FROM stored_events WHERE rowid = ?)"
-        " ELSE (SELECT state FROM stored_events WHERE rowid = ?) END"
-        " WHERE rowid IN (?, ?)",
-        first,
-        second,
-        first,
-        first,
-        second,
-    )
+    StoredRows(container).swap_states(first, second)
     answer = audit.verify(container, SYSTEM)
     assert answer["ok"] is False
     assert answer["first_bad"]["position"] == first
@@ -145,12 +121,7 @@ def test_swapped_states_are_named_at_the_first(container: Container) -> None:
 def test_inserted_undecodable_row_is_named(container: Container) -> None:
     """A forged row copied from a real item: its sealed fields do not even decrypt."""
     source = next(r for r in rows(container) if r[1].startswith("item:") and r[2] == 1)
-    tamper(
-        container,
-        "INSERT INTO stored_events (originator_id, originator_version, topic, state)"
-        " SELECT 'item:forged', 1, topic, state FROM stored_events WHERE rowid = ?",
-        source[0],
-    )
+    StoredRows(container).insert_copy(source[0], "item:forged")
     forged = rows(container)[-1]
     answer = audit.verify(container, SYSTEM)
     assert answer["ok"] is False
@@ -162,12 +133,7 @@ def test_inserted_undecodable_row_is_named(container: Container) -> None:
 def test_inserted_well_formed_row_is_caught_by_its_seal(container: Container) -> None:
     """A forged row that decodes (so the chain takes it in) still fails its seal."""
     source = next(r for r in rows(container) if r[1].startswith("token:"))
-    tamper(
-        container,
-        "INSERT INTO stored_events (originator_id, originator_version, topic, state)"
-        " SELECT 'token:forged', 1, topic, state FROM stored_events WHERE rowid = ?",
-        source[0],
-    )
+    StoredRows(container).insert_copy(source[0], "token:forged")
     forged = rows(container)[-1]
     answer = audit.verify(container, SYSTEM)
     assert answer["ok"] is False
@@ -180,3 +146,21 @@ def test_verify_after_later_writes_still_ok(container: Container) -> None:
     container.app.create_unit(SYSTEM, "ward-2", "Second ward", None)
     answer = audit.verify(container, SYSTEM)
     assert answer == {"ok": True, "events_checked": len(rows(container))}
+
+
+def test_a_deleted_record_of_a_read_is_named(container: Container) -> None:
+    """Someone hiding that they read a contributor's details is caught like any other edit."""
+    item_id = container.staff_items.list_items(SYSTEM)[0]["id"]
+    container.app.get_item(SYSTEM, item_id)  # recorded as a read of identifiable data
+    container.app.create_unit(SYSTEM, "ward-3", "Third ward", None)
+    container.runner.catch_up()
+    assert audit.verify(container, SYSTEM)["ok"] is True
+    position, originator_id, version = next(r for r in rows(container) if r[1].startswith("read:"))
+    StoredRows(container).delete(position)
+    bad = audit.verify(container, SYSTEM)["first_bad"]
+    assert (bad["position"], bad["originator_id"], bad["version"]) == (
+        position,
+        originator_id,
+        version,
+    )
+    assert "deleted" in bad["reason"]

@@ -126,3 +126,35 @@ def app_view(container: Container, item_id: str) -> dict[str, object]:
     from yswd.views import item_view
 
     return item_view(container.app.get_item(SYSTEM, item_id))
+
+
+def test_another_process_with_the_item_cached_does_not_write_the_name_back(
+    tmp_path: Path,
+) -> None:
+    """Process B folded the item before A erased its contributor; B's cache is stale.
+
+    B's next write to the item must not resurrect the name in the read model.
+    """
+    settings = Settings(data_dir=tmp_path / "data", admin_token="erasure-admin")
+    first, second = build(settings), build(settings)
+    try:
+        first.app.create_unit(SYSTEM, "ward", "Ward", None)
+        first.app.create_forum(SYSTEM, "cm", "Meeting", "ward", ForumKind.COMMUNITY_MEETING)
+        item_id = raise_item(first, GONE_NAME, GONE_DETAIL, "Garden")
+        second.runner.catch_up()  # the second process now holds the item, decrypted
+        first.runner.catch_up()
+        audit.forget(first, SYSTEM, GONE_NAME)
+
+        written = second.app.respond(SYSTEM, item_id, "We opened the garden.", None)
+        second.after_write(written.position)
+        second.runner.catch_up()
+
+        row = second.staff_items.list_items(SYSTEM, limit=10)[0]
+        assert row["id"] == item_id
+        assert row["contributor"] == ERASED
+        assert row["detail"] == ERASED
+        assert row["responses"][0]["response"] == "We opened the garden."
+        assert every_file_contains(settings.data_dir, GONE_NAME) == []
+    finally:
+        second.close()
+        first.close()

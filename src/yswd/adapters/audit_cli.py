@@ -1,4 +1,4 @@
-"""``yswd audit``: histories, chain verification and exports for auditors, at the console.
+"""``yswd audit``: histories, chain checks, exports and recorded reads, at the console.
 
 Whoever runs these commands can read the data folder (or database) directly,
 so they act as the system principal.
@@ -130,3 +130,24 @@ def export_command(
         container.close()
     if output:
         typer.echo(f"wrote {count} events to {output}")
+
+
+@audit_cli.command("reads")
+def reads_command(
+    user_id: Annotated[str | None, typer.Option(help="only this member of staff's reads")] = None,
+    item_id: Annotated[str | None, typer.Option(help="only reads of this item")] = None,
+    limit: Annotated[int, typer.Option(min=1, max=100_000)] = 100,
+    offset: Annotated[int, typer.Option(min=0)] = 0,
+) -> None:
+    """List recorded reads of identifiable data, newest first: who, when, what (JSON)."""
+    from yswd import audit
+    from yswd.access import SYSTEM
+
+    container = _container()
+    try:
+        answer = audit.reads(
+            container, SYSTEM, user_id=user_id, item_id=item_id, limit=limit, offset=offset
+        )
+    finally:
+        container.close()
+    typer.echo(json.dumps(answer, indent=2))

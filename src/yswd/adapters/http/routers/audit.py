@@ -1,4 +1,4 @@
-"""Audit and privacy: item histories, hash-chain verification, erasure of a contributor."""
+"""Audit and privacy: item histories, hash-chain verification, erasure, audited reads."""
 
 from __future__ import annotations
 
@@ -34,6 +34,21 @@ def item_history(
 def verify_chain(container: ContainerDep, principal: PrincipalDep) -> dict[str, Any]:
     """Recompute the hash chain over every stored event; name the first bad one."""
     return audit.verify(container, principal)
+
+
+@router.get("/api/v1/audit/reads")
+def recorded_reads(
+    container: ContainerDep,
+    principal: PrincipalDep,
+    user_id: Annotated[str | None, Query(max_length=200, description="one reader")] = None,
+    item_id: Annotated[str | None, Query(max_length=200, description="one item")] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    offset: Annotated[int, Query(ge=0, le=1_000_000_000)] = 0,
+) -> dict[str, Any]:
+    """Who read identifiable data (contributor, detail, history), when, and what."""
+    return audit.reads(
+        container, principal, user_id=user_id, item_id=item_id, limit=limit, offset=offset
+    )
 
 
 @router.post("/api/v1/contributors/forget")

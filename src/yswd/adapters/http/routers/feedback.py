@@ -11,6 +11,7 @@ from fastapi.responses import HTMLResponse, Response
 from yswd.access import Action
 from yswd.adapters.http.deps import ContainerDep, PrincipalDep
 from yswd.adapters.http.templating import templates
+from yswd.aggregates.disclosure import ReadKind
 from yswd.aggregates.errors import Forbidden
 from yswd.projections.feedback_pack import feedback_pack, items_csv
 
@@ -32,6 +33,12 @@ def forum_feedback(
     if not principal.covers(container.app.unit(forum.unit_id).path):
         raise Forbidden(f"Forum '{forum_id}' is outside your scope.")
     pack = feedback_pack(container.engine, forum_id, since)
+    identifiable = [
+        entry["item"]["id"]
+        for entry in pack
+        if entry["item"].get("contributor") or entry["item"].get("detail")
+    ]
+    container.app.record_read(principal, ReadKind.FEEDBACK_PACK, identifiable)
     body = {
         "forum": {"id": forum_id, "name": forum.name},
         "since": since.isoformat(),
@@ -48,6 +55,7 @@ def export_items(
     principal: PrincipalDep,
     unit_id: str | None = None,
 ) -> Response:
+    """Lifecycle figures for commissioners; no contributor or detail, so not an audited read."""
     principal.require(Action.READ_ITEMS)
     docs = container.staff_items.list_items(principal, unit_id=unit_id, limit=1_000_000)
     return Response(
