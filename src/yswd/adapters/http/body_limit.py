@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import re
+from collections.abc import Sequence
 
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -20,20 +22,38 @@ class BodyTooLarge(HTTPException):
 
 
 class BodyLimitMiddleware:
-    """Pure ASGI middleware: checks Content-Length, then counts streamed bytes."""
+    """Pure ASGI middleware: checks Content-Length, then counts streamed bytes.
 
-    def __init__(self, app: ASGIApp, max_bytes: int, exempt_prefixes: tuple[str, ...] = ()) -> None:
+    ``overrides`` gives routes with their own limit (path regex, bytes), such as
+    clip uploads; every other path gets ``max_bytes``.
+    """
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        max_bytes: int,
+        exempt_prefixes: tuple[str, ...] = (),
+        overrides: Sequence[tuple[str, int]] = (),
+    ) -> None:
         self.app = app
         self.max_bytes = max_bytes
         self.exempt_prefixes = exempt_prefixes
+        self.overrides = tuple((re.compile(pattern), limit) for pattern, limit in overrides)
+
+    def limit_for(self, path: str) -> int:
+        for pattern, limit in self.overrides:
+            if pattern.fullmatch(path):
+                return limit
+        return self.max_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["path"].startswith(self.exempt_prefixes):
             await self.app(scope, receive, send)
             return
+        max_bytes = self.limit_for(scope["path"])
         length = _content_length(scope)
-        if length is not None and length > self.max_bytes:
-            await self._refuse(send)
+        if length is not None and length > max_bytes:
+            await self._refuse(send, max_bytes)
             return
         received = 0
         started = False
@@ -43,8 +63,8 @@ class BodyLimitMiddleware:
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.max_bytes:
-                    raise BodyTooLarge(self.max_bytes)
+                if received > max_bytes:
+                    raise BodyTooLarge(max_bytes)
             return message
 
         async def tracking_send(message: Message) -> None:
@@ -57,11 +77,11 @@ class BodyLimitMiddleware:
             await self.app(scope, counting_receive, tracking_send)
         except BodyTooLarge:
             if not started:
-                await self._refuse(send)
+                await self._refuse(send, max_bytes)
 
-    async def _refuse(self, send: Send) -> None:
+    async def _refuse(self, send: Send, max_bytes: int) -> None:
         body = json.dumps(
-            {"detail": f"The request body is larger than {self.max_bytes // 1024} KiB."}
+            {"detail": f"The request body is larger than {max_bytes // 1024} KiB."}
         ).encode()
         await send(
             {

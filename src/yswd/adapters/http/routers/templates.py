@@ -1,0 +1,63 @@
+"""Response templates per unit (managers), read by staff in scope with their ancestors'."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Response
+
+from yswd.adapters.http.deps import ContainerDep, PrincipalDep, mark_written
+from yswd.adapters.http.schemas import Body, LongText, Slug, Title
+from yswd.aggregates.response_template import TemplateKind
+from yswd.response_templates import Templates
+
+router = APIRouter(prefix="/api/v1/units/{unit_id}/templates", tags=["response templates"])
+
+
+class TemplateIn(Body):
+    id: Slug  # type: ignore[valid-type]
+    title: Title  # type: ignore[valid-type]
+    text: LongText  # type: ignore[valid-type]
+    kind: TemplateKind
+
+
+@router.post("", status_code=201)
+def add_template(
+    unit_id: str,
+    body: TemplateIn,
+    response: Response,
+    container: ContainerDep,
+    principal: PrincipalDep,
+) -> dict[str, Any]:
+    written = Templates(container.app).add(
+        principal, unit_id, body.id, title=body.title, text=body.text, kind=body.kind
+    )
+    mark_written(container, response, written)
+    response.headers["Location"] = f"/api/v1/units/{unit_id}/templates"
+    return written.value
+
+
+@router.get("")
+def list_templates(
+    unit_id: str,
+    container: ContainerDep,
+    principal: PrincipalDep,
+    kind: TemplateKind | None = None,
+    include_archived: bool = False,
+) -> dict[str, Any]:
+    """The unit's templates and those of the units above it (``inherited: true``)."""
+    found = Templates(container.app).for_unit(principal, unit_id, kind, include_archived)
+    return {"unit_id": unit_id, "templates": found}
+
+
+@router.post("/{template_id}/archive")
+def archive_template(
+    unit_id: str,
+    template_id: str,
+    response: Response,
+    container: ContainerDep,
+    principal: PrincipalDep,
+) -> dict[str, Any]:
+    written = Templates(container.app).archive(principal, unit_id, template_id)
+    mark_written(container, response, written)
+    return written.value
