@@ -55,6 +55,10 @@ def item_view(item: Item) -> dict[str, Any]:
         "version": item.version,
         "published": item.published,
         "referred_to": item.referred_to,
+        "referred_to_forum": item.referred_to_forum,
+        "repeat_of": item.repeat_of,
+        "repeats": _entries(item.repeats),
+        "times_raised": 1 + len(item.repeats),
         "due_on": iso(item.due_on),
         "responses": _entries(item.responses),
         "progress": _entries(item.progress),
@@ -78,4 +82,5 @@ def public_view(staff_view: dict[str, Any]) -> dict[str, Any]:
         for entry in staff_view["responses"]
     ]
     public["themes"] = staff_view["themes"]
+    public["times_raised"] = staff_view.get("times_raised", 1)  # how often this issue came up
     return public

@@ -11,11 +11,12 @@ import copy
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+import pytest
 from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
-from yswd.aggregates.errors import TransitionNotAllowed
+from yswd.aggregates.errors import InvalidInput, TransitionNotAllowed
 from yswd.aggregates.item import Channel, Item, Status
 
 OPEN = {Status.RAISED, Status.REFERRED, Status.RESPONDED}
@@ -84,6 +85,8 @@ class ItemMachine(RuleBasedStateMachine):
         )
         self.responses = 0
         self.progress = 0
+        self.here = self.item.unit_id  # where the item is now, for the referral-back rule
+        self.came_from: set[str] = set()
         self.first_response_at: datetime | None = None
 
     def now(self) -> datetime:
@@ -118,7 +121,16 @@ class ItemMachine(RuleBasedStateMachine):
     def refer(self, unit: str, due: int | None, note: str | None, actor: str) -> None:
         due_on = None if due is None else date(2026, 11, 2) + timedelta(days=due)
         now = self.now()
+        back_without_report = unit in self.came_from and not (note and note.strip())
+        if back_without_report and self.item.status in ALLOWED["refer"]:
+            before = snapshot(self.item)
+            with pytest.raises(InvalidInput, match="progress report"):
+                self.item.refer(unit, due_on, note, actor, now)
+            assert snapshot(self.item) == before
+            return
         if self.attempt("refer", lambda: self.item.refer(unit, due_on, note, actor, now)):
+            self.came_from.add(self.here)
+            self.here = unit
             assert self.item.status is Status.REFERRED
             assert (self.item.referred_to, self.item.due_on) == (unit, due_on)
             assert self.item.referrals[-1]["to_unit_id"] == unit

@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+import json
 from datetime import date, timedelta
 
 import pytest
 
-from yswd.projections.response_times import MetricRow, compute_metrics, quantile
+from yswd.projections.response_times import (
+    MetricRow,
+    compute_metrics,
+    quantile,
+    referral_destination_figures,
+    referral_step_figures,
+    steps_of,
+)
 
 TODAY = date(2026, 11, 23)
 RAISED = date(2026, 10, 1)
@@ -46,6 +54,9 @@ def test_nothing_to_measure_gives_zero_counts_and_null_figures() -> None:
         "median_days_to_close": None,
         "responded_within_target_pct": None,
         "overdue": 0,
+        "repeats": 0,
+        "referral_steps": [],
+        "referral_destinations": [],
     }
 
 
@@ -200,3 +211,110 @@ def test_query_takes_published_items_of_the_subtree_inside_an_inclusive_window()
     assert raised(raised_from=date(2026, 10, 15), raised_to=date(2026, 10, 31)) == 2
     assert raised(raised_from=date(2026, 11, 2)) == 0
     assert queries.metrics(TODAY, raised_from=date(2026, 11, 2))["median_days_to_close"] is None
+
+
+def d(day: int) -> date:
+    return RAISED + timedelta(days=day)
+
+
+def test_each_referral_step_has_its_own_clock() -> None:
+    # item A: referred day 0, answered day 4; referred again day 10, answered day 30
+    # item B: referred day 2, answered day 8; referred again day 9, not answered yet
+    # item C: referred day 5, re-referred day 6 before any answer; step 2 answered day 16
+    # step 1 days: A 4, B 6 (C unanswered) -> median 5.0
+    # step 2 days: A 20, C 10 (B waiting) -> median 15.0
+    rows = [
+        MetricRow("done", RAISED, d(28), d(4), d(30), ((d(0), d(4)), (d(10), d(30)))),
+        MetricRow("referred", RAISED, d(28), d(8), None, ((d(2), d(8)), (d(9), None))),
+        MetricRow("responded", RAISED, d(28), d(16), None, ((d(5), None), (d(6), d(16)))),
+        MetricRow("raised", RAISED, d(28)),
+    ]
+    assert referral_step_figures(rows) == [
+        {"step": 1, "referred": 3, "answered": 2, "median_days_to_answer": 5.0},
+        {"step": 2, "referred": 3, "answered": 2, "median_days_to_answer": 15.0},
+    ]
+    assert compute_metrics(rows, TODAY)["referral_steps"] == referral_step_figures(rows)
+
+
+def test_a_step_with_no_answers_has_no_median() -> None:
+    rows = [MetricRow("referred", RAISED, d(28), None, None, ((d(1), None),))]
+    assert referral_step_figures(rows) == [
+        {"step": 1, "referred": 1, "answered": 0, "median_days_to_answer": None}
+    ]
+
+
+def test_repeats_are_counted() -> None:
+    rows = [
+        MetricRow("raised", RAISED, d(28), repeat=True),
+        MetricRow("raised", RAISED, d(28), repeat=True),
+        MetricRow("raised", RAISED, d(28)),
+    ]
+    assert compute_metrics(rows, TODAY)["repeats"] == 2
+
+
+def test_steps_are_read_from_the_stored_view_in_utc_days() -> None:
+    doc = {
+        "referrals": [
+            {
+                "recorded_at": "2026-10-01T23:30:00-02:00",
+                "answered_at": "2026-10-05T09:00:00+00:00",
+            },
+            {"recorded_at": "2026-10-06T09:00:00+00:00", "answered_at": None},
+        ]
+    }
+    # 23:30 at UTC-2 is 01:30 on 2 October in UTC
+    assert steps_of(json.dumps(doc)) == (
+        (date(2026, 10, 2), date(2026, 10, 5)),
+        (date(2026, 10, 6), None),
+    )
+    assert steps_of(None) == ()
+
+
+def test_each_destination_has_its_own_clock() -> None:
+    # A: partnership board answered after 4 days, then the dev board after 20
+    # B: partnership board answered after 6 days, then a unit (no forum), waiting
+    # partnership board: [4, 6] -> 5.0 over 2; dev board: [20]; unit "transport": none answered
+    board, dev, unit = ("city", "partnership-board"), ("salford", "dev-board"), ("transport", None)
+    rows = [
+        MetricRow(
+            "done",
+            RAISED,
+            d(28),
+            d(4),
+            d(30),
+            ((d(0), d(4)), (d(10), d(30))),
+            referral_targets=(board, dev),
+        ),
+        MetricRow(
+            "referred",
+            RAISED,
+            d(28),
+            d(8),
+            None,
+            ((d(2), d(8)), (d(9), None)),
+            referral_targets=(board, unit),
+        ),
+    ]
+    assert referral_destination_figures(rows) == [
+        {
+            "to_unit_id": "city",
+            "to_forum_id": "partnership-board",
+            "referred": 2,
+            "answered": 2,
+            "median_days_to_answer": 5.0,
+        },
+        {
+            "to_unit_id": "salford",
+            "to_forum_id": "dev-board",
+            "referred": 1,
+            "answered": 1,
+            "median_days_to_answer": 20.0,
+        },
+        {
+            "to_unit_id": "transport",
+            "to_forum_id": None,
+            "referred": 1,
+            "answered": 0,
+            "median_days_to_answer": None,
+        },
+    ]

@@ -14,7 +14,7 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
 from yswd.aggregates.base import Aggregate
-from yswd.aggregates.errors import TransitionNotAllowed
+from yswd.aggregates.errors import Conflict, InvalidInput, TransitionNotAllowed
 
 
 class Status(StrEnum):
@@ -52,6 +52,9 @@ TRANSITIONS: dict[str, tuple[frozenset[Status], Status | None]] = {
 
 DEFAULT_TARGET_DAYS = 28
 
+#: the kinds of progress note: an ordinary update, or why there has been no progress
+PROGRESS_KINDS = ("progress", "lack_of_progress")
+
 
 def item_aggregate_id(item_id: str) -> str:
     return f"item:{item_id}"
@@ -74,6 +77,9 @@ class Item(Aggregate):
         status: Status
         published: bool
         referred_to: str | None
+        referred_to_forum: str | None
+        repeat_of: str | None
+        repeats: list[dict[str, Any]]
         due_on: date | None
         responses: list[dict[str, Any]]
         progress: list[dict[str, Any]]
@@ -112,6 +118,9 @@ class Item(Aggregate):
             aggregate.status = Status.RAISED
             aggregate.published = False
             aggregate.referred_to = None
+            aggregate.referred_to_forum = None
+            aggregate.repeat_of = None
+            aggregate.repeats = []
             aggregate.due_on = None
             aggregate.responses = []
             aggregate.progress = []
@@ -131,20 +140,36 @@ class Item(Aggregate):
             aggregate.published = True
 
     class Referred(Aggregate.Event):
+        """Sent to a unit, and (version 2) optionally to one of its forums."""
+
+        class_version = 2
+
         to_unit_id: str
+        to_forum_id: str | None
         due_on: date | None
         note: str | None
 
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            state["to_forum_id"] = None
+
         def apply(self, aggregate: Item) -> None:
+            from_unit, from_forum = aggregate.current_place
             aggregate.status = Status.REFERRED
             aggregate.referred_to = self.to_unit_id
+            aggregate.referred_to_forum = self.to_forum_id
             aggregate.due_on = self.due_on
             aggregate.referrals.append(
                 {
                     "to_unit_id": self.to_unit_id,
+                    "to_forum_id": self.to_forum_id,
+                    "from_unit_id": from_unit,
+                    "from_forum_id": from_forum,
+                    "referred_by": self.actor,
                     "due_on": self.due_on,
                     "note": self.note,
                     "recorded_at": self.timestamp,
+                    "answered_at": None,
                 }
             )
 
@@ -155,12 +180,39 @@ class Item(Aggregate):
             aggregate.status = Status.RESPONDED
             aggregate.responses.append({"response": self.response, "recorded_at": self.timestamp})
             aggregate._mark_first_response(self.timestamp)
+            aggregate._mark_referral_answered(self.timestamp)
 
     class ProgressNoted(Aggregate.Event):
         note: str
 
         def apply(self, aggregate: Item) -> None:
             aggregate.progress.append({"note": self.note, "recorded_at": self.timestamp})
+
+    class LackOfProgressNoted(Aggregate.Event):
+        """Why there has been a lack of progress (seed 004, Appendix III)."""
+
+        note: str
+
+        def apply(self, aggregate: Item) -> None:
+            aggregate.progress.append(
+                {"note": self.note, "recorded_at": self.timestamp, "kind": "lack_of_progress"}
+            )
+
+    class RepeatLinked(Aggregate.Event):
+        """This item repeats an earlier one (the same issue raised again)."""
+
+        original_id: str
+
+        def apply(self, aggregate: Item) -> None:
+            aggregate.repeat_of = self.original_id
+
+    class RepeatRecorded(Aggregate.Event):
+        """A later item was linked as a repeat of this one."""
+
+        repeat_id: str
+
+        def apply(self, aggregate: Item) -> None:
+            aggregate.repeats.append({"item_id": self.repeat_id, "recorded_at": self.timestamp})
 
     class Completed(Aggregate.Event):
         we_did: str
@@ -171,6 +223,7 @@ class Item(Aggregate):
             aggregate.because = None
             aggregate.instead = None
             aggregate._mark_first_response(self.timestamp)
+            aggregate._mark_referral_answered(self.timestamp)
             aggregate.closed_at = self.timestamp
 
     class Declined(Aggregate.Event):
@@ -183,6 +236,7 @@ class Item(Aggregate):
             aggregate.instead = self.instead
             aggregate.we_did = None
             aggregate._mark_first_response(self.timestamp)
+            aggregate._mark_referral_answered(self.timestamp)
             aggregate.closed_at = self.timestamp
 
     class ChangeVerified(Aggregate.Event):
@@ -247,18 +301,63 @@ class Item(Aggregate):
         self._record(self.Published, actor, now, you_said=you_said or self.you_said)
 
     def refer(
-        self, to_unit_id: str, due_on: date | None, note: str | None, actor: str, now: datetime
+        self,
+        to_unit_id: str,
+        due_on: date | None,
+        note: str | None,
+        actor: str,
+        now: datetime,
+        to_forum_id: str | None = None,
     ) -> None:
+        """Send the item on. Sending it back where it came from needs a progress report."""
         self._check("refer")
-        self._record(self.Referred, actor, now, to_unit_id=to_unit_id, due_on=due_on, note=note)
+        if self.is_referral_back(to_unit_id, to_forum_id) and not (note and note.strip()):
+            raise InvalidInput(
+                "Referring an item back to where it was referred from needs a progress "
+                "report: send it as 'note'."
+            )
+        self._record(
+            self.Referred,
+            actor,
+            now,
+            to_unit_id=to_unit_id,
+            to_forum_id=to_forum_id,
+            due_on=due_on,
+            note=note,
+        )
 
     def respond(self, response: str, actor: str, now: datetime) -> None:
         self._check("respond")
         self._record(self.ResponsePosted, actor, now, response=response)
 
-    def note_progress(self, note: str, actor: str, now: datetime) -> None:
+    def note_progress(self, note: str, actor: str, now: datetime, kind: str = "progress") -> None:
         self._check("progress")
-        self._record(self.ProgressNoted, actor, now, note=note)
+        if kind not in PROGRESS_KINDS:
+            raise InvalidInput(f"kind must be one of {', '.join(PROGRESS_KINDS)}.")
+        event = self.LackOfProgressNoted if kind == "lack_of_progress" else self.ProgressNoted
+        self._record(event, actor, now, note=note)
+
+    def link_as_repeat_of(self, original: Item, actor: str, now: datetime) -> None:
+        """Record that this item repeats ``original``, on both items (save them together).
+
+        Repeats form stars, not chains: the original must not itself be a repeat,
+        and an item that others repeat cannot become a repeat.
+        """
+        if original.id == self.id:
+            raise InvalidInput("An item cannot be a repeat of itself.")
+        if original.repeat_of == self.item_id:
+            raise Conflict(f"Item '{original.item_id}' is already a repeat of this item.")
+        if self.repeat_of is not None:
+            raise Conflict(f"This item is already linked as a repeat of '{self.repeat_of}'.")
+        if original.repeat_of is not None:
+            raise Conflict(
+                f"Item '{original.item_id}' is itself a repeat of '{original.repeat_of}': "
+                "link to that one instead."
+            )
+        if self.repeats:
+            raise Conflict("Other items are linked as repeats of this one; it cannot be a repeat.")
+        self._record(self.RepeatLinked, actor, now, original_id=original.item_id)
+        original._record(original.RepeatRecorded, actor, now, repeat_id=self.item_id)
 
     def complete(self, we_did: str, actor: str, now: datetime) -> None:
         self._check("complete")
@@ -291,6 +390,21 @@ class Item(Aggregate):
         """The date a first response is due: ``due_on`` if given, else raised + N days."""
         return self.due_on or self.raised_on + timedelta(days=target_days)
 
+    @property
+    def current_place(self) -> tuple[str, str | None]:
+        """(unit, forum) where the item is now: where it was last referred, else raised."""
+        if self.referred_to is not None and self.referrals:
+            return self.referred_to, self.referred_to_forum
+        return self.unit_id, self.forum_id
+
+    def is_referral_back(self, to_unit_id: str, to_forum_id: str | None) -> bool:
+        """Whether an earlier referral came *from* this unit (and forum, if named)."""
+        return any(
+            step["from_unit_id"] == to_unit_id
+            and (to_forum_id is None or step["from_forum_id"] in (None, to_forum_id))
+            for step in self.referrals
+        )
+
     @staticmethod
     def allows(command: str, status: Status) -> bool:
         return status in TRANSITIONS[command][0]
@@ -304,6 +418,11 @@ class Item(Aggregate):
     def _mark_first_response(self, at: datetime) -> None:
         if self.first_response_at is None:
             self.first_response_at = at
+
+    def _mark_referral_answered(self, at: datetime) -> None:
+        """The latest referral step's clock stops at its first response or close."""
+        if self.referrals and self.referrals[-1]["answered_at"] is None:
+            self.referrals[-1]["answered_at"] = at
 
     def _reopen(self) -> None:
         self.status = Status.RAISED

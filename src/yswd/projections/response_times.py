@@ -17,6 +17,18 @@ Definitions (see the HTTP contract, "Public"):
 - ``overdue``: open items whose target date has passed with no first response.
 - median and 90th percentile: ``statistics.quantiles(..., method="inclusive")``;
   a single value is its own median and 90th percentile; nothing to measure → None.
+
+Extra figures (not in the contract, added after its fields):
+
+- ``repeats``: how many of the items are linked as a repeat of an earlier item.
+- ``referral_steps``: each step of a multi-step referral has its own clock. Step
+  k is an item's k-th referral; its clock runs from the UTC date the referral was
+  recorded to the UTC date of the first response, completion or decline recorded
+  after it (and before any later referral). Per step: ``referred`` (how many
+  items had a k-th referral), ``answered`` (how many of those were answered) and
+  ``median_days_to_answer`` over the answered ones (None when none were).
+- ``referral_destinations``: the same clock per destination (``to_unit_id`` and
+  ``to_forum_id``), most referred first.
 """
 
 from __future__ import annotations
@@ -24,14 +36,17 @@ from __future__ import annotations
 import statistics
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import Engine, select
+import orjson
+from sqlalchemy import Engine, case, or_, select
 
 from yswd.projections.staff_items import items, subtree
 
 OPEN = frozenset({"raised", "referred", "responded"})
+#: a stored staff view of an item linked as a repeat (compact or spaced JSON)
+REPEAT_PATTERNS = ('%"repeat_of":"%', '%"repeat_of": "%')
 CLOSED = frozenset({"done", "couldnt_do"})
 
 
@@ -44,6 +59,63 @@ class MetricRow:
     target_on: date
     first_response_on: date | None = None
     closed_on: date | None = None
+    #: each referral step in order: (the date it was referred, the date it was answered)
+    referral_steps: tuple[tuple[date, date | None], ...] = ()
+    repeat: bool = False
+    #: where each referral step went: (unit, forum or None), parallel to ``referral_steps``
+    referral_targets: tuple[tuple[str, str | None], ...] = ()
+
+
+def _step_figures(days_by_key: dict[Any, list[int]], counts: dict[Any, int]) -> dict[Any, Any]:
+    return {
+        key: {
+            "referred": counts[key],
+            "answered": len(days_by_key[key]),
+            "median_days_to_answer": quantile(days_by_key[key], 50),
+        }
+        for key in counts
+    }
+
+
+def referral_destination_figures(rows: Iterable[MetricRow]) -> list[dict[str, Any]]:
+    """The same clock per destination (unit and forum), most referred first."""
+    counts: dict[tuple[str, str | None], int] = {}
+    days: dict[tuple[str, str | None], list[int]] = {}
+    for row in rows:
+        for (referred_on, answered_on), target in zip(
+            row.referral_steps, row.referral_targets, strict=False
+        ):
+            counts[target] = counts.get(target, 0) + 1
+            answered = days.setdefault(target, [])
+            if answered_on is not None:
+                answered.append((answered_on - referred_on).days)
+    figures = _step_figures(days, counts)
+    ordered = sorted(counts, key=lambda key: (-counts[key], key[0], key[1] or ""))
+    return [
+        {"to_unit_id": unit, "to_forum_id": forum, **figures[(unit, forum)]}
+        for unit, forum in ordered
+    ]
+
+
+def referral_step_figures(rows: Iterable[MetricRow]) -> list[dict[str, Any]]:
+    """Per referral step: how many were referred, answered, and the median days to answer."""
+    referred: dict[int, int] = {}
+    answered: dict[int, list[int]] = {}
+    for row in rows:
+        for number, (referred_on, answered_on) in enumerate(row.referral_steps, start=1):
+            referred[number] = referred.get(number, 0) + 1
+            days = answered.setdefault(number, [])
+            if answered_on is not None:
+                days.append((answered_on - referred_on).days)
+    return [
+        {
+            "step": number,
+            "referred": referred[number],
+            "answered": len(answered[number]),
+            "median_days_to_answer": quantile(answered[number], 50),
+        }
+        for number in sorted(referred)
+    ]
 
 
 def quantile(values: Sequence[float], percent: int) -> float | None:
@@ -94,11 +166,40 @@ def compute_metrics(rows: Iterable[MetricRow], today: date) -> dict[str, Any]:
             for row in rows
             if row.status in OPEN and row.first_response_on is None and row.target_on < today
         ),
+        "repeats": sum(1 for row in rows if row.repeat),
+        "referral_steps": referral_step_figures(rows),
+        "referral_destinations": referral_destination_figures(rows),
     }
 
 
 def _day(value: str | None) -> date | None:
     return date.fromisoformat(value) if value else None
+
+
+def _utc_day(instant: str | None) -> date | None:
+    if not instant:
+        return None
+    return datetime.fromisoformat(instant).astimezone(UTC).date()
+
+
+def steps_of(doc_text: str | None) -> tuple[tuple[date, date | None], ...]:
+    """The referral steps of a staff view stored as JSON (none when not referred)."""
+    return _steps_and_targets(doc_text)[0]
+
+
+def _steps_and_targets(
+    doc_text: str | None,
+) -> tuple[tuple[tuple[date, date | None], ...], tuple[tuple[str, str | None], ...]]:
+    if not doc_text:
+        return (), ()
+    steps = []
+    targets = []
+    for step in orjson.loads(doc_text).get("referrals") or []:
+        referred_on = _utc_day(step.get("recorded_at"))
+        if referred_on is not None:
+            steps.append((referred_on, _utc_day(step.get("answered_at"))))
+            targets.append((str(step.get("to_unit_id")), step.get("to_forum_id")))
+    return tuple(steps), tuple(targets)
 
 
 class MetricsQueries:
@@ -119,6 +220,9 @@ class MetricsQueries:
             items.c.target_on,
             items.c.first_response_on,
             items.c.closed_on,
+            # the full view is read only for referred items, whose steps are measured
+            case((items.c.referred_to.is_not(None), items.c.doc), else_=None),
+            or_(*(items.c.doc.like(pattern) for pattern in REPEAT_PATTERNS)),
         ).where(items.c.published.is_(True))
         if unit_id is not None:
             query = query.where(subtree(items.c.unit_path, unit_id))
@@ -128,16 +232,22 @@ class MetricsQueries:
             query = query.where(items.c.raised_on <= raised_to.isoformat())
         with self.engine.connect() as conn:
             result = conn.execute(query).all()
-        return [
-            MetricRow(
-                status=status,
-                raised_on=date.fromisoformat(raised_on),
-                target_on=date.fromisoformat(target_on),
-                first_response_on=_day(first_response_on),
-                closed_on=_day(closed_on),
+        metric_rows = []
+        for status, raised_on, target_on, first_response_on, closed_on, doc, repeat in result:
+            steps, targets = _steps_and_targets(doc)
+            metric_rows.append(
+                MetricRow(
+                    status=status,
+                    raised_on=date.fromisoformat(raised_on),
+                    target_on=date.fromisoformat(target_on),
+                    first_response_on=_day(first_response_on),
+                    closed_on=_day(closed_on),
+                    referral_steps=steps,
+                    repeat=bool(repeat),
+                    referral_targets=targets,
+                )
             )
-            for status, raised_on, target_on, first_response_on, closed_on in result
-        ]
+        return metric_rows
 
     def metrics(
         self,

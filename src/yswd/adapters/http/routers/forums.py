@@ -1,0 +1,125 @@
+"""A forum's agenda (JSON and a printable page) and the minutes import."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+from starlette.concurrency import run_in_threadpool
+
+from yswd.access import Action
+from yswd.adapters.http.deps import POSITION_HEADER, ContainerDep, PrincipalDep
+from yswd.adapters.http.templating import templates
+from yswd.agenda import DEFAULT_SINCE_DAYS, build_agenda
+from yswd.aggregates.errors import DomainError, Forbidden, InvalidInput
+from yswd.minutes import MinutesImporter
+
+router = APIRouter(prefix="/api/v1/forums", tags=["forums"])
+
+MEDIA_FORMATS = {
+    "text/csv": "csv",
+    "application/csv": "csv",
+    "text/markdown": "markdown",
+    "text/x-markdown": "markdown",
+}
+
+
+@router.get("/{forum_id}/agenda", response_model=None)
+def forum_agenda(
+    forum_id: str,
+    request: Request,
+    container: ContainerDep,
+    principal: PrincipalDep,
+    since: Annotated[
+        date | None, Query(description="the last meeting's date; closed items since then")
+    ] = None,
+    format: Annotated[str, Query(pattern="^(json|html)$")] = "json",
+) -> dict[str, Any] | HTMLResponse:
+    """What this forum must consider at its next meeting."""
+    principal.require(Action.READ_ITEMS)
+    forum = container.app.forum(forum_id)
+    if not principal.covers(container.app.unit(forum.unit_id).path):
+        raise Forbidden(f"Forum '{forum_id}' is outside your scope.")
+    today = container.today()
+    since = since or today - timedelta(days=DEFAULT_SINCE_DAYS)
+    sections = build_agenda(
+        container.engine,
+        forum_id=forum_id,
+        forum_unit_id=forum.unit_id,
+        today=today,
+        since=since,
+        scope=container.staff_items.scope_filter(principal),
+    )
+    body = {
+        "forum": {"id": forum_id, "name": forum.name, "kind": forum.kind.value},
+        "as_of": today.isoformat(),
+        "since": since.isoformat(),
+        **sections,
+    }
+    if format == "html":
+        body["names"] = _names(container, sections)
+        return templates().TemplateResponse(request, "agenda/agenda.html", body)
+    return body
+
+
+def _names(container: ContainerDep, sections: dict[str, list[dict[str, Any]]]) -> dict[str, str]:
+    """Readable names of the forums and units a referral came from."""
+    names: dict[str, str] = {}
+    for entry in sections["referred"]:
+        referral = entry["referral"]
+        for key, lookup in (
+            ("from_forum_id", container.app.forum),
+            ("from_unit_id", container.app.unit),
+            ("referred_by", container.app.user),
+        ):
+            ident = referral.get(key)
+            if ident and ident not in names:
+                try:
+                    names[ident] = lookup(ident).name
+                except DomainError:
+                    names[ident] = ident
+    return names
+
+
+MINUTES_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "text/csv": {"schema": {"type": "string"}},
+            "text/markdown": {"schema": {"type": "string"}},
+        },
+    }
+}
+
+
+@router.post("/{forum_id}/minutes", response_model=None, openapi_extra=MINUTES_BODY)
+async def import_minutes(
+    forum_id: str,
+    request: Request,
+    container: ContainerDep,
+    principal: PrincipalDep,
+    dry_run: bool = True,
+) -> Response:
+    """Validate (``dry_run=true``, the default) or commit a meeting's items in one go."""
+    media = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    fmt = MEDIA_FORMATS.get(media)
+    if fmt is None:
+        return JSONResponse(
+            {"detail": "Send the minutes as text/csv or text/markdown."}, status_code=415
+        )
+    raw = await request.body()
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise InvalidInput("The minutes must be UTF-8 text.") from None
+    importer = MinutesImporter(container.app)
+    answer = await run_in_threadpool(importer.run, principal, forum_id, text, fmt, dry_run=dry_run)
+    response = JSONResponse(answer.body, status_code=answer.status_code)
+    if answer.position is not None:
+        response.headers[POSITION_HEADER] = str(answer.position)
+        await run_in_threadpool(container.after_write, answer.position)
+    if answer.replayed:
+        response.headers["Idempotent-Replayed"] = "true"
+    return response
