@@ -310,3 +310,91 @@ def test_a_tampered_session_cookie_is_not_accepted(api: Api) -> None:
     forged = TestClient(api.client.app, cookies={SESSION_COOKIE: f"{session_id}.{'0' * 64}"})
     assert forged.get("/staff", follow_redirects=False).status_code == 303
     assert browser.get("/staff").status_code == 200 and signature
+
+
+def test_check_wording_lists_warnings_keeps_the_text_and_saves_nothing(api: Api) -> None:
+    api.organisation()
+    item = api.raise_item(contributor="Dave Jones")
+    manager = Browser(api)
+    manager.sign_in(api.user("manager", "cedar"))
+    page = f"/staff/items/{item['id']}"
+    item_form = manager.get(page).text
+    assert item_form.count(">Check wording<") == 3  # respond, complete and decline
+
+    wordy = "Dave Jones asked; the MDT will action it ASAP."
+    checked = manager.submit(
+        page, f"{page}/respond", {"response": wordy, "intent": "check", "version": "1"}
+    )
+    assert checked.status_code == 200
+    text = checked.text
+    assert "Check the wording before it goes public" in text
+    assert 'href="#respond-response"' in text  # the summary links to the field
+    assert "the name of the person who raised this" in text
+    assert "&#34;MDT&#34;" in text or '"MDT"' in text
+    assert 'aria-describedby="respond-response-hint respond-response-warnings"' in text
+    assert ">Dave Jones asked; the MDT will action it ASAP.</textarea>" in text  # text kept
+    assert api.get(f"/api/v1/items/{item['id']}").json()["responses"] == []
+
+    two_fields = manager.submit(
+        page,
+        f"{page}/decline",
+        {"because": "The MDT said no.", "instead": "Ring Dave Jones.", "intent": "check"},
+    )
+    assert 'href="#decline-because"' in two_fields.text
+    assert 'href="#decline-instead"' in two_fields.text
+
+    fine = manager.submit(
+        page, f"{page}/respond", {"response": "We have booked a repair.", "intent": "check"}
+    )
+    assert fine.status_code == 200 and "The wording looks fine." in fine.text
+    empty = manager.submit(page, f"{page}/complete", {"we_did": " ", "intent": "check"})
+    assert empty.status_code == 422 and "Enter the text you want to check" in empty.text
+
+    sent = manager.submit(page, f"{page}/respond", {"response": "We have booked a repair."})
+    assert sent.status_code == 303
+    answers = api.get(f"/api/v1/items/{item['id']}").json()["responses"]
+    assert [r["response"] for r in answers] == ["We have booked a repair."]
+
+    forged = manager.client.post(f"{page}/respond", data={"response": "x", "intent": "check"})
+    assert forged.status_code == 403  # the check is a form POST too: CSRF applies
+
+
+def test_check_wording_on_the_moderation_queue(api: Api) -> None:
+    api.organisation()
+    item = api.raise_item(contributor="Dave Jones")
+    moderator = Browser(api)
+    moderator.sign_in(api.user("moderator", "cedar"))
+    wording = "Dave Jones says the washing machine is broken. Call 07700 900123."
+    checked = moderator.submit(
+        "/staff/moderation",
+        f"/staff/items/{item['id']}/publish",
+        {"you_said": wording, "back": "moderation", "intent": "check"},
+    )
+    assert checked.status_code == 200
+    assert f'href="#you_said-{item["id"]}"' in checked.text
+    assert "phone number" in checked.text and "07700 900123" not in checked.text.replace(
+        f">{wording}</textarea>", ""
+    )  # the excerpt is masked; only the typed text carries it
+    assert f">{wording}</textarea>" in checked.text
+    assert api.get(f"/api/v1/items/{item['id']}").json()["published"] is False
+    manager = Browser(api)
+    manager.sign_in(api.user("manager", "cedar"))
+    page = f"/staff/items/{item['id']}"
+    not_theirs = manager.submit(page, f"{page}/publish", {"you_said": "x", "intent": "check"})
+    assert not_theirs.status_code == 403  # a manager may not publish, so not check it either
+
+
+def test_refer_offers_every_unit_by_name(api: Api) -> None:
+    api.organisation()
+    item = api.raise_item()
+    manager = Browser(api)
+    manager.sign_in(api.user("manager", "cedar"))
+    page = f"/staff/items/{item['id']}"
+    form = manager.get(page).text
+    assert '<option value="willow">North West / Meadowbank / Willow ward</option>' in form
+    assert "<dt>Unit</dt><dd>Cedar ward</dd>" in form
+    referred = manager.submit(page, f"{page}/refer", {"to_unit_id": "willow", "version": "1"})
+    assert referred.status_code == 303
+    assert api.get(f"/api/v1/items/{item['id']}").json()["referred_to"] == "willow"
+    unchosen = manager.submit(page, f"{page}/refer", {"to_unit_id": ""})
+    assert unchosen.status_code == 422 and "Choose the unit to refer it to" in unchosen.text

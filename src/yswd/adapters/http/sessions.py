@@ -38,6 +38,8 @@ class Session:
     principal: Principal
     csrf_token: str
     last_seen: datetime
+    #: the hash of the token signed in with: each request checks it still works
+    token_hash: str = ""
 
 
 class SessionStore:
@@ -59,10 +61,14 @@ class SessionStore:
 
     # -- sessions -----------------------------------------------------------
 
-    def open(self, principal: Principal, now: datetime | None = None) -> tuple[Session, str]:
+    def open(
+        self, principal: Principal, now: datetime | None = None, *, token_hash: str = ""
+    ) -> tuple[Session, str]:
         """A new session, and the cookie value that names it."""
         now = now or datetime.now(UTC)
-        session = Session(secrets.token_urlsafe(32), principal, secrets.token_urlsafe(32), now)
+        session = Session(
+            secrets.token_urlsafe(32), principal, secrets.token_urlsafe(32), now, token_hash
+        )
         with self._lock:
             self._forget_idle(now)
             if len(self._sessions) >= MAX_SESSIONS:
