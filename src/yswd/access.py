@@ -29,6 +29,8 @@ class Action(StrEnum):
     VERIFY = "verify items"
     REOPEN = "reopen items"
     RUN_GAP_BOXES = "run gap boxes"
+    ATTACH_CLIPS = "attach diary-room clips"
+    MANAGE_TEMPLATES = "manage response templates"
     AUDIT = "read audit trails"
     FORGET = "erase contributors"
 
@@ -36,7 +38,14 @@ class Action(StrEnum):
 ROLE_ACTIONS: dict[Role, frozenset[Action]] = {
     Role.ADMIN: frozenset(Action),
     Role.SECRETARY: frozenset(
-        {Action.READ_ITEMS, Action.RAISE, Action.PROGRESS, Action.REOPEN, Action.VERIFY}
+        {
+            Action.READ_ITEMS,
+            Action.RAISE,
+            Action.PROGRESS,
+            Action.REOPEN,
+            Action.VERIFY,
+            Action.ATTACH_CLIPS,
+        }
     ),
     Role.MANAGER: frozenset(
         {
@@ -46,6 +55,8 @@ ROLE_ACTIONS: dict[Role, frozenset[Action]] = {
             Action.COMPLETE,
             Action.DECLINE,
             Action.PROGRESS,
+            Action.ATTACH_CLIPS,
+            Action.MANAGE_TEMPLATES,
         }
     ),
     Role.MODERATOR: frozenset({Action.READ_ITEMS, Action.PUBLISH, Action.RUN_GAP_BOXES}),

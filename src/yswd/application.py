@@ -24,6 +24,7 @@ from eventsourcing.utils import Environment, EnvType
 
 from yswd.access import SYSTEM, Action, Principal
 from yswd.aggregates.base import Aggregate
+from yswd.aggregates.disclosure import Disclosure, ReadKind
 from yswd.aggregates.errors import (
     AlreadyExists,
     Forbidden,
@@ -54,6 +55,11 @@ IdFactory = Callable[[], str]
 MAX_RETRIES = 64
 #: no aggregate id is longer; longer ones are unknown without asking the store
 MAX_ID_LENGTH = 300
+#: how long a token's principal is trusted without reading the store again: a token
+#: revoked on another process stops working there within this time (at once on this one)
+PRINCIPAL_TTL_SECONDS = 2.0
+#: at most this many tokens' principals are cached (expired ones are dropped first)
+MAX_CACHED_PRINCIPALS = 10_000
 
 
 def utc_now() -> datetime:
@@ -134,7 +140,9 @@ class Yswd(Application[str]):
         self.ids = ids
         self.target_days = target_days
         self._units: dict[str, Unit] = {}
-        self._principals: dict[str, Principal] = {}
+        #: token hash -> (principal, monotonic time it expires)
+        self._principals: dict[str, tuple[Principal, float]] = {}
+        self.principal_ttl = PRINCIPAL_TTL_SECONDS
         self._cache_lock = threading.Lock()
 
     def construct_env(self, name: str, env: EnvType | None = None) -> Environment:
@@ -150,19 +158,42 @@ class Yswd(Application[str]):
     def authenticate(self, token: str | None) -> Principal:
         if not token:
             raise Unauthenticated("Send 'Authorization: Bearer <token>'.")
-        token_hash = hash_token(token)
-        principal = self._principals.get(token_hash)
-        if principal is not None:
-            return principal
+        return self.authenticate_hash(hash_token(token))
+
+    def authenticate_hash(self, token_hash: str) -> Principal:
+        """The principal of the token with this hash, if it was issued and not revoked.
+
+        Answers from a short-lived cache (``principal_ttl`` seconds), so a token
+        revoked by another process stops working here within that time.
+        """
+        now = time.monotonic()
+        cached = self._principals.get(token_hash)
+        if cached is not None and cached[1] > now:
+            return cached[0]
         try:
             index: Token = self.repository.get(token_aggregate_id(token_hash))
             user: User = self.repository.get(user_aggregate_id(index.user_id))
         except AggregateNotFoundError:
             raise Unauthenticated("That token is not valid.") from None
-        principal = Principal(user.user_id, user.name, user.role, frozenset(user.scopes))
+        if not user.accepts(token_hash):
+            with self._cache_lock:
+                self._principals.pop(token_hash, None)
+            raise Unauthenticated("That token is not valid.")
+        principal = principal_for(user)
         with self._cache_lock:
-            self._principals[token_hash] = principal
+            if len(self._principals) >= MAX_CACHED_PRINCIPALS:
+                for key in [k for k, (_, until) in self._principals.items() if until <= now]:
+                    del self._principals[key]
+                if len(self._principals) >= MAX_CACHED_PRINCIPALS:
+                    self._principals.clear()
+            self._principals[token_hash] = (principal, now + self.principal_ttl)
         return principal
+
+    def _forget_principals(self, user_id: str) -> None:
+        """Drop every cached principal of a user, so the next request reads the store."""
+        with self._cache_lock:
+            for key in [k for k, (p, _) in self._principals.items() if p.user_id == user_id]:
+                del self._principals[key]
 
     def ensure_admin(self, token: str) -> bool:
         """Create the bootstrap admin for ``token`` unless it exists. True if created."""
@@ -270,6 +301,69 @@ class Yswd(Application[str]):
         user: User = self._get(user_aggregate_id(user_id), f"There is no user '{user_id}'.")
         return user
 
+    def user_in_scope(self, actor: Principal, user: User) -> bool:
+        """Whether every unit the user works in is in the actor's scope.
+
+        A user with no scope limits can only be managed by an admin with none.
+        """
+        if not user.scopes:
+            return actor.covers_everything
+        return all(actor.covers(self.unit(unit_id).path) for unit_id in user.scopes)
+
+    def issue_token(self, actor: Principal, user_id: str) -> Written[str]:
+        """A new token for a user (shown once, stored as a hash); older ones keep working."""
+        actor.require(Action.MANAGE_USERS)
+        token = new_token()
+        token_hash = hash_token(token)
+
+        def issue(user: User, now: datetime) -> list[Aggregate]:
+            user.issue_token(token_hash, actor.user_id, now)
+            return [Token.issue(token_hash, user.user_id, actor.user_id, now)]
+
+        position = self._change_user(actor, user_id, issue)
+        return Written(token, position)
+
+    def revoke_tokens(self, actor: Principal, user_id: str) -> Written[int]:
+        """Every token of a user stops working (at once on this process). Returns how many."""
+        actor.require(Action.MANAGE_USERS)
+        if user_id == actor.user_id:
+            raise Forbidden(
+                "You cannot revoke your own tokens: you could not sign in again. "
+                "Ask another administrator."
+            )
+        revoked: list[str] = []
+
+        def revoke(user: User, now: datetime) -> list[Aggregate]:
+            revoked[:] = user.revoke_tokens(actor.user_id, now)
+            return []
+
+        position = self._change_user(actor, user_id, revoke)
+        self._forget_principals(user_id)
+        return Written(len(revoked), position)
+
+    def _change_user(
+        self,
+        actor: Principal,
+        user_id: str,
+        change: Callable[[User, datetime], list[Aggregate]],
+    ) -> int | None:
+        """Load a user in the actor's scope, change it, save it with ``change``'s extras."""
+        for attempt in range(MAX_RETRIES):
+            if attempt:
+                time.sleep(random.uniform(0, min(0.002 * attempt, 0.05)))
+            user = self.user(user_id)
+            if not self.user_in_scope(actor, user):
+                raise Forbidden(f"User '{user_id}' is outside your scope.")
+            extra = change(user, self.clock())
+            if not user.pending_events and not extra:
+                return None
+            try:
+                recordings = self.save(user, *extra)
+            except IntegrityError:
+                continue  # another admin changed the user first: reload and redo
+            return recordings[-1].notification.id if recordings else None
+        raise VersionConflict(f"User '{user_id}' is changing too often; try again.")
+
     # -- items: creating ----------------------------------------------------------
 
     def raise_item(
@@ -327,13 +421,32 @@ class Yswd(Application[str]):
         self,
         actor: Principal,
         item_id: str,
-        to_unit_id: str,
+        to_unit_id: str | None,
         due_on: date | None,
         note: str | None,
         expected_version: int | None,
+        to_forum_id: str | None = None,
     ) -> Written[Item]:
+        """Refer to a unit, or to a forum (e.g. Development Board -> Partnership Board).
+
+        With ``to_forum_id`` the item is referred to that forum's own unit (so its
+        staff have it in scope); a ``to_unit_id`` sent with it must be that unit or
+        one of its ancestors. Without ``to_unit_id`` it is taken from the forum.
+        """
         actor.require(Action.REFER)  # a role that may not refer learns nothing about units
+        if to_forum_id is not None:
+            forum = self.forum(to_forum_id)  # 404 for a forum that does not exist
+            if to_unit_id is not None:
+                self.unit(to_unit_id)
+                if to_unit_id not in self.unit(forum.unit_id).path:
+                    raise InvalidInput(
+                        f"Forum '{to_forum_id}' does not belong to unit '{to_unit_id}'."
+                    )
+            to_unit_id = forum.unit_id
+        elif to_unit_id is None:
+            raise InvalidInput("Send 'to_unit_id' or 'to_forum_id'.")
         self.unit(to_unit_id)  # 404 for a unit that does not exist
+        target_unit = to_unit_id
 
         if due_on is not None:
             _require_plausible("due_on", due_on)
@@ -341,7 +454,7 @@ class Yswd(Application[str]):
         def refer(item: Item, now: datetime) -> None:
             if due_on is not None and due_on < item.raised_on:
                 raise InvalidInput("due_on cannot be before the date the item was raised.")
-            item.refer(to_unit_id, due_on, note, actor.user_id, now)
+            item.refer(target_unit, due_on, note, actor.user_id, now, to_forum_id=to_forum_id)
 
         return self._change_item(actor, item_id, Action.REFER, expected_version, refer)
 
@@ -357,15 +470,49 @@ class Yswd(Application[str]):
         )
 
     def note_progress(
-        self, actor: Principal, item_id: str, note: str, expected_version: int | None
+        self,
+        actor: Principal,
+        item_id: str,
+        note: str,
+        expected_version: int | None,
+        kind: str = "progress",
     ) -> Written[Item]:
+        """A progress note; ``kind="lack_of_progress"`` says why there has been none."""
         return self._change_item(
             actor,
             item_id,
             Action.PROGRESS,
             expected_version,
-            lambda item, now: item.note_progress(note, actor.user_id, now),
+            lambda item, now: item.note_progress(note, actor.user_id, now, kind),
         )
+
+    def link_repeat(
+        self, actor: Principal, item_id: str, original_id: str, expected_version: int | None
+    ) -> Written[Item]:
+        """Link ``item_id`` as a repeat of ``original_id``; both items are saved together."""
+        actor.require(Action.PROGRESS)
+        for attempt in range(MAX_RETRIES):
+            if attempt:
+                time.sleep(random.uniform(0, min(0.002 * attempt, 0.05)))
+            item = self._load_item(item_id)
+            self.require_item_in_scope(actor, item)
+            original = self._load_item(original_id)
+            self.require_item_in_scope(actor, original)
+            if expected_version is not None and item.version != expected_version:
+                raise VersionConflict(
+                    f"Item '{item_id}' is at version {item.version}, not {expected_version}."
+                )
+            item.link_as_repeat_of(original, actor.user_id, self.clock())
+            try:
+                recordings = self.save(item, original)
+            except IntegrityError:
+                if expected_version is not None:
+                    raise VersionConflict(
+                        f"Item '{item_id}' changed while this request was handled."
+                    ) from None
+                continue
+            return Written(item, recordings[-1].notification.id if recordings else None)
+        raise VersionConflict(f"Item '{item_id}' is changing too often; try again.")
 
     def complete(
         self, actor: Principal, item_id: str, we_did: str, expected_version: int | None
@@ -424,10 +571,34 @@ class Yswd(Application[str]):
     # -- items: reading -------------------------------------------------------------
 
     def get_item(self, actor: Principal, item_id: str, version: int | None = None) -> Item:
+        """One item in the actor's scope; a read of its contributor or detail is recorded."""
         actor.require(Action.READ_ITEMS)
         item = self._load_item(item_id, version)
         self.require_item_in_scope(actor, item)
+        if item.contributor is not None or item.detail is not None:
+            self.record_read(actor, ReadKind.ITEM, [item.item_id])
         return item
+
+    def record_read(self, actor: Principal, kind: ReadKind, item_ids: Iterable[str]) -> int | None:
+        """Record who read which items' identifiable data, and when, before it is shown.
+
+        It raises when the record cannot be written, and then the read must be
+        refused: no identifiable data leaves without its record. Returns the
+        record's log position (None when there was nothing to record).
+        """
+        ids = list(dict.fromkeys(item_ids))
+        if not ids:
+            return None
+        read = Disclosure.record(
+            new_id(),  # random, and never drawn from ``self.ids`` (tests fix those)
+            reader_id=actor.user_id,
+            role=actor.role.value,
+            kind=kind,
+            item_ids=ids,
+            now=self.clock(),
+        )
+        recordings = self.save(read)
+        return recordings[-1].notification.id if recordings else None
 
     def item_in_scope(self, actor: Principal, item: Item) -> bool:
         if actor.covers(self.unit(item.unit_id).path):

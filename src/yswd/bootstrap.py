@@ -14,17 +14,24 @@ from datetime import UTC, date, datetime
 
 from sqlalchemy import Engine
 
-from yswd.adapters.crypto import install_key_store
+from yswd.adapters.clips import ClipStore, FolderClipStore, MemoryClipStore
+from yswd.adapters.crypto import KeyStore, install_key_store
 from yswd.adapters.persistence import (
     event_store_env,
+    key_store_engine,
     memory_engine,
     memory_env,
     read_model_engine,
 )
 from yswd.application import Clock, IdFactory, Yswd, new_id, utc_now
+from yswd.clips import Clips
+from yswd.plain_english import load_glossary
+from yswd.projections.access_log import AccessLog
 from yswd.projections.audit_chain import AuditChain
+from yswd.projections.clips import ClipQueries, ClipsReadModel
 from yswd.projections.organisation import Organisation
 from yswd.projections.runner import ProjectionRunner, ReadModel
+from yswd.projections.staff_directory import StaffDirectory
 from yswd.projections.staff_items import StaffItemQueries, StaffItems
 from yswd.settings import Settings
 
@@ -42,6 +49,8 @@ class Container:
     staff_items: StaffItemQueries
     clock: Clock
     read_models: dict[str, ReadModel]
+    keys: KeyStore | None = None
+    clips: Clips | None = None
     _stop: threading.Event = field(default_factory=threading.Event)
     _thread: threading.Thread | None = None
 
@@ -86,6 +95,8 @@ class Container:
         self.stop()
         self.app.close()
         self.engine.dispose()
+        if self.keys is not None:
+            self.keys.close()
 
 
 def build(
@@ -97,13 +108,21 @@ def build(
 ) -> Container:
     """Build the object graph for ``settings`` (from the environment by default)."""
     settings = settings or Settings()
+    load_glossary(settings.glossary_file)  # a bad YSWD_GLOSSARY_FILE stops start-up, not a publish
     env = memory_env() if memory else event_store_env(settings)
     app = Yswd(env, clock=clock, ids=ids, target_days=settings.target_days)
-    install_key_store(app, None if memory else settings.data_dir)
+    keys = install_key_store(
+        app,
+        None if memory else settings.data_dir,
+        keys_engine=None if memory else key_store_engine(settings),
+    )
     engine = memory_engine() if memory else read_model_engine(settings)
     staff = StaffItems(app)
     read_models: dict[str, ReadModel] = {staff.name: staff, Organisation.name: Organisation()}
     read_models[AuditChain.name] = AuditChain()
+    read_models[AccessLog.name] = AccessLog()
+    read_models[StaffDirectory.name] = StaffDirectory()
+    read_models[ClipsReadModel.name] = ClipsReadModel()
     runner = ProjectionRunner(app, engine, list(read_models.values()))
     runner.create_tables()
     if settings.admin_token and app.ensure_admin(settings.admin_token):
@@ -116,7 +135,11 @@ def build(
         staff_items=StaffItemQueries(engine, today=lambda: clock().astimezone(UTC).date()),
         clock=clock,
         read_models=read_models,
+        keys=keys,
     )
+    clips_dir = settings.clips_dir or settings.data_dir / "clips"
+    clip_store: ClipStore = MemoryClipStore() if memory else FolderClipStore(clips_dir)
+    container.clips = Clips(app, clip_store, ClipQueries(engine), settings.max_clip_bytes)
     return container
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from yswd.aggregates.disclosure import Disclosure
 from yswd.aggregates.item import Item
 
 #: event class -> its stable name; keep these unchanged once published
@@ -26,6 +27,14 @@ ITEM_EVENT_TYPES: dict[type[Any], str] = {
     Item.ChangeVerified: "change_verified",
     Item.ChangeNotConfirmed: "change_not_confirmed",
     Item.Reopened: "item_reopened",
+    Item.LackOfProgressNoted: "lack_of_progress_noted",
+    Item.RepeatLinked: "repeat_linked",
+    Item.RepeatRecorded: "repeat_recorded",
+}
+
+#: records of staff reading identifiable data (``read:<id>``, subject ``yswd.events.read.*``)
+READ_EVENT_TYPES: dict[type[Any], str] = {
+    Disclosure.IdentifiableDataRead: "identifiable_data_read",
 }
 
 #: fields every event carries that are not part of its own data
@@ -41,7 +50,7 @@ def snake_case(name: str) -> str:
 def event_type_name(event: Any) -> str:
     """The stable name of an event (or of an event class)."""
     cls = event if isinstance(event, type) else type(event)
-    known = ITEM_EVENT_TYPES.get(cls)
+    known = ITEM_EVENT_TYPES.get(cls) or READ_EVENT_TYPES.get(cls)
     if known is not None:
         return known
     owner = cls.__qualname__.split(".")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -26,6 +27,19 @@ class Settings(BaseSettings):
     )
     gap_box_rate_limit: int = Field(default=5, ge=1, description="suggestions per window")
     gap_box_rate_window_seconds: int = Field(default=60, ge=1)
+    log_format: Literal["json", "text"] = Field(
+        default="json", description="`json`: one JSON object per line; `text` for humans"
+    )
+    db_wait_seconds: float = Field(
+        default=3.0, gt=0, le=60, description="longest a request waits for a database that is down"
+    )
+    max_clip_bytes: int = Field(
+        default=50 * 1024 * 1024, ge=1024, description="largest diary-room clip accepted"
+    )
+    clips_dir: Path | None = Field(default=None, description="clip store folder (data_dir/clips)")
+    glossary_file: Path | None = Field(
+        default=None, description="jargon list for the plain-English check (TOML)"
+    )
 
     @property
     def embedded(self) -> bool:

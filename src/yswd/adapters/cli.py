@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from typing import Annotated
 
 import typer
@@ -28,10 +27,11 @@ def serve(
     import uvicorn
 
     from yswd.adapters.http.app import create_app
+    from yswd.adapters.logs import configure_logging
     from yswd.bootstrap import build
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     settings = Settings()
+    configure_logging(settings.log_format)
     container = build(settings)
     if demo:
         from yswd.demo import load_demo
@@ -40,7 +40,16 @@ def serve(
         if settings.admin_token:
             typer.echo(f"demo admin token: {settings.admin_token}")
     typer.echo(f"yswd is serving on http://{host}:{port}/ (public board: /public)")
-    uvicorn.run(create_app(container), host=host, port=port, log_level="info")
+    # uvicorn logs through ours (log_config=None); its access log is off: it
+    # would write raw paths and query strings, ours writes route templates
+    uvicorn.run(
+        create_app(container),
+        host=host,
+        port=port,
+        log_level="info",
+        log_config=None,
+        access_log=False,
+    )
 
 
 @cli.command("demo")
@@ -84,6 +93,54 @@ def add_user(
     typer.echo(f"token:   {written.value.token}")
 
 
+minutes_cli = typer.Typer(help="Meeting minutes.")
+cli.add_typer(minutes_cli, name="minutes")
+
+
+@minutes_cli.command("import")
+def import_minutes(
+    file: Annotated[str, typer.Argument(help="a .csv file, or a Markdown list (.md)")],
+    forum: Annotated[str, typer.Option(help="the forum the meeting belongs to")],
+    dry_run: Annotated[bool, typer.Option(help="check every row, import nothing")] = False,
+) -> None:
+    """Import a meeting's items into the local store: all rows or none."""
+    import json
+    from pathlib import Path
+
+    from yswd.access import SYSTEM
+    from yswd.aggregates.errors import DomainError
+    from yswd.bootstrap import build
+    from yswd.minutes import MinutesImporter
+
+    path = Path(file)
+    fmt = "csv" if path.suffix.lower() == ".csv" else "markdown"
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        typer.echo(f"error: cannot read {file}: {error}", err=True)
+        raise typer.Exit(2) from None
+    container = build(Settings())
+    try:
+        answer = MinutesImporter(container.app).run(SYSTEM, forum, text, fmt, dry_run=dry_run)
+    except DomainError as error:
+        typer.echo(f"error: {error.message}", err=True)
+        raise typer.Exit(2) from None
+    finally:
+        container.close()
+    for row in answer.body["rows"]:
+        typer.echo(f"row {row['row']}: {'ok' if row['ok'] else '; '.join(row['errors'])}")
+    if answer.status_code >= 400:
+        typer.echo("nothing was imported", err=True)
+        raise typer.Exit(1)
+    if answer.body["committed"]:
+        already = " (already imported before: nothing new)" if answer.replayed else ""
+        typer.echo(f"imported {len(answer.body['items'])} items{already}")
+        for item in answer.body["items"]:
+            typer.echo(json.dumps({"id": item["id"], "title": item["title"]}))
+    else:
+        typer.echo(f"{len(answer.body['items'])} items would be imported (dry run)")
+
+
 @projections_cli.command("rebuild")
 def rebuild(
     name: Annotated[str | None, typer.Argument(help="one read model; all by default")] = None,
@@ -119,15 +176,25 @@ cli.add_typer(nats_cli, name="nats")
 
 
 @cli.command()
-def worker() -> None:
+def worker(
+    metrics_port: Annotated[
+        int | None, typer.Option(help="serve Prometheus metrics at :PORT/metrics")
+    ] = None,
+    metrics_host: Annotated[str, typer.Option(help="address for the metrics port")] = "0.0.0.0",
+) -> None:
     """Run the projections and the NATS relay (if YSWD_NATS_URL is set) until stopped."""
+    from yswd.adapters.logs import configure_logging
     from yswd.adapters.worker import Worker
     from yswd.bootstrap import build
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    container = build(Settings())
+    settings = Settings()
+    configure_logging(settings.log_format)
+    container = build(settings)
     try:
-        Worker(container).run_until_signalled()
+        running = Worker(container)
+        if metrics_port is not None:
+            running.serve_metrics(metrics_port, metrics_host)
+        running.run_until_signalled()
     finally:
         container.close()
 

@@ -10,16 +10,22 @@ from fastapi.staticfiles import StaticFiles
 
 from yswd import __version__
 from yswd.adapters.http.body_limit import BodyLimitMiddleware
-from yswd.adapters.http.errors import install_error_handlers
+from yswd.adapters.http.errors import PUBLIC_ERRORS, STAFF_ERRORS, install_error_handlers
+from yswd.adapters.http.metrics import install_metrics
 from yswd.adapters.http.routers import (
     audit,
+    bulk,
+    clips,
     feedback,
+    forums,
     gap_boxes,
     health,
     items,
     organisation,
     pages,
     public,
+    templates,
+    wording,
 )
 from yswd.adapters.http.templating import STATIC_DIR
 from yswd.bootstrap import Container
@@ -49,14 +55,25 @@ def create_app(container: Container, *, manage_lifecycle: bool = True) -> FastAP
     for router in (
         health.router,
         organisation.router,
+        bulk.router,  # before items: /items/{item_id}/publish would take /items/bulk/publish
         items.router,
+        clips.router,
+        templates.router,
         feedback.router,
-        public.router,
+        forums.router,
         audit.router,
         gap_boxes.router,
-        pages.router,
+        wording.router,
     ):
-        app.include_router(router)
+        app.include_router(router, responses=STAFF_ERRORS)
+    app.include_router(public.router, responses=PUBLIC_ERRORS)
+    app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
-    app.add_middleware(BodyLimitMiddleware, max_bytes=container.settings.max_body_bytes)
+    clip_limit = container.settings.max_clip_bytes + clips.MULTIPART_OVERHEAD
+    app.add_middleware(
+        BodyLimitMiddleware,
+        max_bytes=container.settings.max_body_bytes,
+        overrides=[(clips.UPLOAD_PATH_PATTERN, clip_limit)],
+    )
+    install_metrics(app, container)  # last: its middleware wraps all the others
     return app

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import date
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import (
     AfterValidator,
@@ -14,6 +14,7 @@ from pydantic import (
     Field,
     StrictBool,
     StringConstraints,
+    model_validator,
 )
 
 from yswd.aggregates.item import Channel
@@ -107,9 +108,18 @@ class PublishIn(Body):
 
 
 class ReferIn(Body):
-    to_unit_id: Slug  # type: ignore[valid-type]
+    """``to_unit_id`` as in the contract; ``to_forum_id`` (extra) may name a forum instead."""
+
+    to_unit_id: Slug | None = None  # type: ignore[valid-type]
+    to_forum_id: Slug | None = None  # type: ignore[valid-type]
     due_on: IsoDate | None = None
     note: LongText | None = None  # type: ignore[valid-type]
+
+    @model_validator(mode="after")
+    def _needs_a_destination(self) -> ReferIn:
+        if self.to_unit_id is None and self.to_forum_id is None:
+            raise ValueError("send 'to_unit_id' or 'to_forum_id'")
+        return self
 
 
 class RespondIn(Body):
@@ -127,6 +137,11 @@ class DeclineIn(Body):
 
 class ProgressIn(Body):
     note: LongText  # type: ignore[valid-type]
+    kind: Literal["progress", "lack_of_progress"] = "progress"
+
+
+class RepeatOfIn(Body):
+    item_id: Annotated[str, StringConstraints(min_length=1, max_length=64)]
 
 
 class VerifyIn(Body):

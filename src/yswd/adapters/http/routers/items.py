@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
 
 from yswd.access import Action
+from yswd.adapters.crypto import ERASED
 from yswd.adapters.http.deps import (
     ContainerDep,
     ExpectedVersion,
@@ -24,11 +26,15 @@ from yswd.adapters.http.schemas import (
     PublishIn,
     ReferIn,
     ReopenIn,
+    RepeatOfIn,
     RespondIn,
     VerifyIn,
 )
+from yswd.aggregates.disclosure import ReadKind
 from yswd.aggregates.item import Item, Status
 from yswd.application import Written
+from yswd.plain_english import check_fields, load_glossary
+from yswd.similarity import similar_items
 
 router = APIRouter(prefix="/api/v1/items", tags=["items"])
 
@@ -38,9 +44,25 @@ MinPosition = Annotated[
 ]
 
 
-def _answer(container: ContainerDep, response: Response, written: Written[Item]) -> dict[str, Any]:
+def _answer(
+    container: ContainerDep,
+    response: Response,
+    written: Written[Item],
+    public_text: Mapping[str, str | None] | None = None,
+) -> dict[str, Any]:
+    """The item after a write; with ``public_text``, plus plain-English ``warnings`` on it."""
     mark_written(container, response, written)
-    return item_response(response, written.value)
+    answer = item_response(response, written.value)
+    if public_text is not None:
+        contributor = written.value.contributor
+        warnings = check_fields(
+            public_text,
+            contributor=contributor if contributor != ERASED else None,
+            glossary=load_glossary(container.settings.glossary_file),
+            today=container.today(),
+        )
+        answer["warnings"] = [warning.as_dict() for warning in warnings]
+    return answer
 
 
 @router.post("", status_code=201)
@@ -96,6 +118,8 @@ def list_items(
         offset=offset,
         order=order,
     )
+    identifiable = [doc["id"] for doc in found if doc.get("contributor") or doc.get("detail")]
+    container.app.record_read(principal, ReadKind.ITEM_LIST, identifiable)
     return {"items": found, "limit": limit, "offset": offset}
 
 
@@ -118,7 +142,8 @@ def publish(
     """Approve the item for public boards. The body is optional: no body keeps the wording."""
     you_said = body.you_said if body is not None else None
     written = container.app.publish(principal, item_id, you_said, version)
-    return _answer(container, response, written)
+    public = {"title": written.value.title, "you_said": written.value.you_said}
+    return _answer(container, response, written, public)
 
 
 @router.post("/{item_id}/refer")
@@ -131,7 +156,13 @@ def refer(
     version: ExpectedVersion,
 ) -> dict[str, Any]:
     written = container.app.refer(
-        principal, item_id, body.to_unit_id, body.due_on, body.note, version
+        principal,
+        item_id,
+        body.to_unit_id,
+        body.due_on,
+        body.note,
+        version,
+        to_forum_id=body.to_forum_id,
     )
     return _answer(container, response, written)
 
@@ -146,7 +177,7 @@ def respond(
     version: ExpectedVersion,
 ) -> dict[str, Any]:
     written = container.app.respond(principal, item_id, body.response, version)
-    return _answer(container, response, written)
+    return _answer(container, response, written, {"response": body.response})
 
 
 @router.post("/{item_id}/complete")
@@ -159,7 +190,7 @@ def complete(
     version: ExpectedVersion,
 ) -> dict[str, Any]:
     written = container.app.complete(principal, item_id, body.we_did, version)
-    return _answer(container, response, written)
+    return _answer(container, response, written, {"we_did": body.we_did})
 
 
 @router.post("/{item_id}/decline")
@@ -172,7 +203,8 @@ def decline(
     version: ExpectedVersion,
 ) -> dict[str, Any]:
     written = container.app.decline(principal, item_id, body.because, body.instead, version)
-    return _answer(container, response, written)
+    public = {"because": body.because, "instead": body.instead}
+    return _answer(container, response, written, public)
 
 
 @router.post("/{item_id}/progress")
@@ -184,7 +216,7 @@ def progress(
     principal: PrincipalDep,
     version: ExpectedVersion,
 ) -> dict[str, Any]:
-    written = container.app.note_progress(principal, item_id, body.note, version)
+    written = container.app.note_progress(principal, item_id, body.note, version, body.kind)
     return _answer(container, response, written)
 
 
@@ -211,4 +243,30 @@ def reopen(
     version: ExpectedVersion,
 ) -> dict[str, Any]:
     written = container.app.reopen(principal, item_id, body.reason, version)
+    return _answer(container, response, written)
+
+
+@router.get("/{item_id}/similar")
+def similar(
+    item_id: str, container: ContainerDep, principal: PrincipalDep
+) -> dict[str, Any]:
+    """Open or recent items of the same unit that read like this one, best match first."""
+    item = container.app.get_item(principal, item_id)
+    candidates = similar_items(
+        container.engine, container.staff_items, principal, item, container.today()
+    )
+    return {"item_id": item.item_id, "candidates": candidates}
+
+
+@router.post("/{item_id}/repeat-of")
+def repeat_of(
+    item_id: str,
+    body: RepeatOfIn,
+    response: Response,
+    container: ContainerDep,
+    principal: PrincipalDep,
+    version: ExpectedVersion,
+) -> dict[str, Any]:
+    """Link this item as a repeat of an earlier one (the same issue raised again)."""
+    written = container.app.link_repeat(principal, item_id, body.item_id, version)
     return _answer(container, response, written)

@@ -117,6 +117,26 @@ def create_user(
     return user_view(written.value.user, written.value.token)
 
 
+@router.post("/users/{user_id}/tokens", status_code=201)
+def issue_token(
+    user_id: str, response: Response, container: ContainerDep, principal: PrincipalDep
+) -> dict[str, Any]:
+    """A new token for the user, shown only here; the user's older tokens keep working."""
+    written = container.app.issue_token(principal, user_id)
+    mark_written(container, response, written)
+    return {"id": user_id, "token": written.value}
+
+
+@router.post("/users/{user_id}/revoke")
+def revoke_tokens(
+    user_id: str, response: Response, container: ContainerDep, principal: PrincipalDep
+) -> dict[str, Any]:
+    """Every token of the user stops working at once."""
+    written = container.app.revoke_tokens(principal, user_id)
+    mark_written(container, response, written)
+    return {"id": user_id, "revoked": written.value}
+
+
 @router.get("/me")
 def who_am_i(principal: PrincipalDep) -> dict[str, Any]:
     return {
