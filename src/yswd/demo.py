@@ -9,14 +9,17 @@ Loading twice changes nothing: the demo's top unit is the marker.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from yswd.access import SYSTEM, Principal
 from yswd.aggregates.errors import AlreadyExists
 from yswd.aggregates.item import Channel
 from yswd.aggregates.organisation import ForumKind
+from yswd.aggregates.response_template import TemplateKind
 from yswd.bootstrap import Container
+from yswd.gap_boxes import GapBoxes
+from yswd.response_templates import Templates
 
 MARKER_UNIT = "north-west"
 
@@ -83,6 +86,7 @@ ITEMS: list[tuple[str, Channel, date, str, str, list[str], list[Step]]] = [
                 "refer",
                 {
                     "to_unit_id": "salford",
+                    "to_forum_id": "salford-partnership-board",
                     "due_on": date(2011, 2, 14),
                     "note": "Passed to the Partnership Board, Citizen's View.",
                 },
@@ -283,7 +287,13 @@ def _run(
     app = container.app
     actions: dict[str, Callable[[], Any]] = {
         "refer": lambda: app.refer(
-            actor, item_id, args["to_unit_id"], args.get("due_on"), args.get("note"), None
+            actor,
+            item_id,
+            args["to_unit_id"],
+            args.get("due_on"),
+            args.get("note"),
+            None,
+            to_forum_id=args.get("to_forum_id"),
         ),
         "respond": lambda: app.respond(actor, item_id, args["response"], None),
         "complete": lambda: app.complete(actor, item_id, args["we_did"], None),
@@ -325,6 +335,7 @@ def load_demo(container: Container) -> str:
                 _run(container, SYSTEM, item.item_id, command, args)
     finally:
         app.clock = real_clock
+    _load_channels(container)
     container.runner.catch_up()
     return (
         f"loaded demo data: {len(UNITS)} units, {len(FORUMS)} forums, {len(ITEMS)} items "
@@ -332,8 +343,29 @@ def load_demo(container: Container) -> str:
     )
 
 
-def _at(day: date, days_later: int) -> Callable[[], datetime]:
-    from datetime import timedelta
+def _load_channels(container: Container) -> None:
+    """A winter gap box for Cedar ward, and a reply template for Meadowbank's managers."""
+    today = container.today()
+    GapBoxes(container.app).create_box(
+        SYSTEM,
+        box_id="cedar-winter",
+        unit_id="meadowbank-cedar",
+        forum_id="cedar-community-meeting",
+        question="What would make the ward better this winter?",
+        opens_on=today - timedelta(days=7),
+        closes_on=today + timedelta(days=60),
+    )
+    Templates(container.app).add(
+        SYSTEM,
+        "meadowbank",
+        "passed-to-estates",
+        title="Passed to the estates team",
+        text="We have asked the estates team to fix this. We will tell the next "
+        "community meeting what they said.",
+        kind=TemplateKind.RESPONSE,
+    )
 
+
+def _at(day: date, days_later: int) -> Callable[[], datetime]:
     instant = datetime.combine(day + timedelta(days=days_later), time(15, 0), tzinfo=UTC)
     return lambda: instant

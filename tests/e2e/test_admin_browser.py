@@ -12,11 +12,10 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.e2e.browser_support import MISSING, browser_missing, launch_chromium
 from tests.e2e.conftest import ADMIN_TOKEN
 from tests.e2e.test_staff_browser import (
     ARTIFACTS,
-    AXE,
-    CHROMIUM,
     Checked,
     server,
     setup_organisation,
@@ -27,19 +26,7 @@ sync_api = pytest.importorskip("playwright.sync_api")
 
 __all__ = ["server"]  # the fixture, shared with the staff journeys
 
-pytestmark = pytest.mark.skipif(
-    not CHROMIUM.exists() or not AXE.exists(),
-    reason="needs /usr/bin/chromium and tests/e2e/node_modules/axe-core",
-)
-
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
+pytestmark = pytest.mark.skipif(browser_missing(), reason=MISSING)
 
 
 def new_page(browser: Any, **options: Any) -> Any:
@@ -58,7 +45,7 @@ def test_admin_pages_in_the_browser_with_no_accessibility_violations(server: str
     check = Checked()
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     with sync_api.sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        browser = launch_chromium(pw)
         page = new_page(browser)
         sign_in(page, server, ADMIN_TOKEN)
         check(page, "home (admin)")

@@ -5,21 +5,16 @@ from __future__ import annotations
 import httpx
 import pytest
 
+from tests.e2e.browser_support import MISSING, axe_violations, browser_missing, launch_chromium
 from tests.e2e.conftest import ADMIN_TOKEN
-from tests.e2e.test_staff_browser import (  # the same browser set-up as the staff pages
+from tests.e2e.test_staff_browser import (  # the same server fixture as the staff pages
     ARTIFACTS,
-    AXE,
-    CHROMIUM,
-    axe_violations,
     server,
 )
 
 sync_api = pytest.importorskip("playwright.sync_api")
 
-pytestmark = pytest.mark.skipif(
-    not CHROMIUM.exists() or not AXE.exists(),
-    reason="needs /usr/bin/chromium and tests/e2e/node_modules/axe-core",
-)
+pytestmark = pytest.mark.skipif(browser_missing(), reason=MISSING)
 
 __all__ = ["server"]  # the fixture, shared with the staff browser tests
 
@@ -70,17 +65,7 @@ def test_the_agenda_prints_without_accessibility_violations(server: str) -> None
     admin.close()
 
     with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=str(CHROMIUM),
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--no-first-run",
-            ],
-        )
+        browser = launch_chromium(p)
         try:
             context = browser.new_context(
                 extra_http_headers={"Authorization": f"Bearer {ADMIN_TOKEN}"}

@@ -6,44 +6,29 @@ tests/e2e/node_modules. Skips only when the browser is missing.
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
+from tests.e2e.browser_support import (
+    MISSING,
+    axe_violations,
+    browser_missing,
+    launch_chromium,
+    served,
+)
 from tests.e2e.conftest import ADMIN_TOKEN, Api
-from yswd.adapters.http.app import create_app
 from yswd.bootstrap import build
 from yswd.settings import Settings
 
-CHROMIUM = Path("/usr/bin/chromium")
-HERE = Path(__file__).parent
-AXE = HERE / "node_modules" / "axe-core" / "axe.min.js"
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 MP4 = b"\x00\x00\x00\x18ftypisom\x00\x00\x02\x00isomiso2" + b"\x00" * 2000
 XSS = "<script>window.hacked = true; alert(1)</script>"
 IMG = '<img src=x onerror="window.hacked = true">'
 SECRET = "Contributor-Marker-7319"
 
-pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="needs /usr/bin/chromium")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+pytestmark = pytest.mark.skipif(browser_missing(), reason=MISSING)
 
 
 def seed(client: httpx.Client) -> dict[str, str]:
@@ -72,26 +57,12 @@ def seed(client: httpx.Client) -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, dict[str, str]]]:
-    import uvicorn
-
     data_dir = tmp_path_factory.mktemp("clips-browser") / "yswd-data"
     container = build(Settings(data_dir=data_dir, admin_token=ADMIN_TOKEN))
-    port = free_port()
-    config = uvicorn.Config(create_app(container), host="127.0.0.1", port=port, log_level="warning")
-    uvicorn_server = uvicorn.Server(config)
-    thread = threading.Thread(target=uvicorn_server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not uvicorn_server.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.05)
-    base = f"http://127.0.0.1:{port}"
-    with httpx.Client(base_url=base, timeout=30) as client:
-        pages = seed(client)
-    yield base, pages
-    uvicorn_server.should_exit = True
-    thread.join(timeout=10)
-    container.close()
+    with served(container) as base:
+        with httpx.Client(base_url=base, timeout=30) as client:
+            pages = seed(client)
+        yield base, pages
 
 
 @pytest.fixture(scope="module")
@@ -99,7 +70,7 @@ def browser() -> Iterator[Any]:
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        chromium = launch_chromium(playwright)
         yield chromium
         chromium.close()
 
@@ -108,8 +79,6 @@ def browser() -> Iterator[Any]:
 def test_the_diary_room_page_escapes_transcripts_and_passes_axe(
     server: tuple[str, dict[str, str]], browser: Any, consent: str
 ) -> None:
-    if not AXE.exists():
-        pytest.fail(f"axe-core is missing: run npm install --prefix {HERE} axe-core@4")
     base, pages = server
     context = browser.new_context()
     page = context.new_page()
@@ -123,11 +92,6 @@ def test_the_diary_room_page_escapes_transcripts_and_passes_axe(
     assert XSS in quote and IMG in quote  # shown as text, never run
     assert SECRET not in page.content()
     assert (page.locator("video").count() == 1) is (consent == "may_publish")
-    page.add_script_tag(path=str(AXE))
-    violations = page.evaluate(
-        "async () => (await axe.run(document, {runOnly: {type: 'tag', values: "
-        "['wcag2a', 'wcag2aa', 'wcag21aa', 'wcag22aa']}})).violations"
-    )
+    violations = axe_violations(page)
     context.close()
-    report = [(v["id"], v["help"], [node["html"] for node in v["nodes"]][:5]) for v in violations]
-    assert violations == [], report
+    assert violations == [], violations

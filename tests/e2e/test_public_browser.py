@@ -7,9 +7,6 @@ browser is missing.
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -17,32 +14,21 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.e2e.browser_support import (
+    MISSING,
+    axe_violations,
+    browser_missing,
+    launch_chromium,
+    served,
+)
 from tests.e2e.conftest import ADMIN_TOKEN, Api
-from yswd.adapters.http.app import create_app
 from yswd.bootstrap import build
 from yswd.settings import Settings
 
-CHROMIUM = Path("/usr/bin/chromium")
-HERE = Path(__file__).parent
-AXE = HERE / "node_modules" / "axe-core" / "axe.min.js"
-ARTIFACTS = HERE / "artifacts"
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
+ARTIFACTS = Path(__file__).parent / "artifacts"
 SECRET = "Contributor-Marker-5521"
 
-pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="needs /usr/bin/chromium")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+pytestmark = pytest.mark.skipif(browser_missing(), reason=MISSING)
 
 
 def seed(api: Api) -> None:
@@ -78,26 +64,12 @@ def seed(api: Api) -> None:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    import uvicorn
-
     data_dir = tmp_path_factory.mktemp("browser") / "yswd-data"
     container = build(Settings(data_dir=data_dir, admin_token=ADMIN_TOKEN))
-    port = free_port()
-    config = uvicorn.Config(create_app(container), host="127.0.0.1", port=port, log_level="warning")
-    uvicorn_server = uvicorn.Server(config)
-    thread = threading.Thread(target=uvicorn_server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not uvicorn_server.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.05)
-    base = f"http://127.0.0.1:{port}"
-    with httpx.Client(base_url=base, timeout=10) as client:
-        seed(Api(client))  # type: ignore[arg-type]
-    yield base
-    uvicorn_server.should_exit = True
-    thread.join(timeout=10)
-    container.close()
+    with served(container) as base:
+        with httpx.Client(base_url=base, timeout=10) as client:
+            seed(Api(client))  # type: ignore[arg-type]
+        yield base
 
 
 @pytest.fixture(scope="module")
@@ -105,7 +77,7 @@ def browser() -> Iterator[Any]:
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        chromium = launch_chromium(playwright)
         yield chromium
         chromium.close()
 
@@ -124,19 +96,12 @@ PAGES = [
 
 @pytest.mark.parametrize("path", PAGES)
 def test_public_pages_have_no_axe_violations(server: str, browser: Any, path: str) -> None:
-    if not AXE.exists():
-        pytest.fail(f"axe-core is missing: run npm install --prefix {HERE} axe-core@4")
     context = browser.new_context()
     page = context.new_page()
     page.goto(server + path)
-    page.add_script_tag(path=str(AXE))
-    violations = page.evaluate(
-        "async () => (await axe.run(document, {runOnly: {type: 'tag', values: "
-        "['wcag2a', 'wcag2aa', 'wcag21aa', 'wcag22aa']}})).violations"
-    )
+    violations = axe_violations(page)
     context.close()
-    report = [(v["id"], v["help"], [node["html"] for node in v["nodes"]][:5]) for v in violations]
-    assert violations == [], f"{path}: {report}"
+    assert violations == [], f"{path}: {violations}"
 
 
 def test_board_works_without_javascript(server: str, browser: Any) -> None:

@@ -9,9 +9,6 @@ from __future__ import annotations
 
 import os
 import re
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from datetime import date, timedelta
 from pathlib import Path
@@ -19,52 +16,30 @@ from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 
+from tests.e2e.browser_support import (
+    MISSING,
+    axe_violations,
+    browser_missing,
+    launch_chromium,
+    served,
+)
 from tests.e2e.conftest import ADMIN_TOKEN
-from yswd.adapters.http.app import create_app
 from yswd.bootstrap import build
 from yswd.settings import Settings
 
 sync_api = pytest.importorskip("playwright.sync_api")
 
-CHROMIUM = Path("/usr/bin/chromium")
-AXE = Path(__file__).parent / "node_modules" / "axe-core" / "axe.min.js"
 #: screenshots go here (set YSWD_SHOTS to keep them somewhere else)
 ARTIFACTS = Path(os.environ.get("YSWD_SHOTS") or Path(__file__).parent / "artifacts")
-AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
 
-pytestmark = pytest.mark.skipif(
-    not CHROMIUM.exists() or not AXE.exists(),
-    reason="needs /usr/bin/chromium and tests/e2e/node_modules/axe-core "
-    "(npm install --prefix tests/e2e axe-core@4)",
-)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+pytestmark = pytest.mark.skipif(browser_missing(), reason=MISSING)
 
 
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[str]:
-    container = build(Settings(data_dir=tmp_path / "data", admin_token=ADMIN_TOKEN))
-    port = free_port()
-    config = uvicorn.Config(create_app(container), host="127.0.0.1", port=port, log_level="warning")
-    uv = uvicorn.Server(config)
-    thread = threading.Thread(target=uv.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 15
-    while not uv.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        uv.should_exit = True
-        thread.join(timeout=10)
-        container.close()
+    with served(build(Settings(data_dir=tmp_path / "data", admin_token=ADMIN_TOKEN))) as base:
+        yield base
 
 
 def setup_organisation(base: str) -> dict[str, str]:
@@ -98,18 +73,6 @@ def setup_organisation(base: str) -> dict[str, str]:
     return tokens
 
 
-def axe_violations(page: Any) -> list[str]:
-    page.add_script_tag(path=str(AXE))
-    result = page.evaluate(
-        "async (tags) => await axe.run(document, {runOnly: {type: 'tag', values: tags}})",
-        AXE_TAGS,
-    )
-    return [
-        f"{v['id']}: {v['help']} at {[n['target'] for n in v['nodes']]}"
-        for v in result["violations"]
-    ]
-
-
 class Checked:
     """Runs axe on every page it is shown, and keeps the findings."""
 
@@ -140,17 +103,7 @@ def test_each_role_in_the_browser_with_no_accessibility_violations(server: str) 
     check = Checked()
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     with sync_api.sync_playwright() as pw:
-        browser = pw.chromium.launch(
-            executable_path=str(CHROMIUM),
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--no-first-run",
-            ],
-        )
+        browser = launch_chromium(pw)
         page = browser.new_page(viewport={"width": 1100, "height": 900}, locale="en-GB")
 
         # secretary: log 3 items from one meeting (rows 1, 2 and 4; 3 and 5 stay empty)

@@ -7,60 +7,35 @@ checked for WCAG 2.2 AA violations (there must be none).
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 
+from tests.e2e.browser_support import MISSING, browser_missing, launch_chromium, served
 from tests.e2e.conftest import ADMIN_TOKEN
 from tests.e2e.test_staff_browser import (
     ARTIFACTS,
-    AXE,
-    CHROMIUM,
     Checked,
-    free_port,
     setup_organisation,
     sign_in,
     sign_out,
 )
-from yswd.adapters.http.app import create_app
 from yswd.bootstrap import build
 from yswd.settings import Settings
 
 sync_api = pytest.importorskip("playwright.sync_api")
 
-pytestmark = pytest.mark.skipif(
-    not CHROMIUM.exists() or not AXE.exists(),
-    reason="needs /usr/bin/chromium and tests/e2e/node_modules/axe-core "
-    "(npm install --prefix tests/e2e axe-core@4)",
-)
+pytestmark = pytest.mark.skipif(browser_missing(), reason=MISSING)
 
 WAV = b"RIFF\x24\x08\x00\x00WAVEfmt " + b"\x00" * 4000
 
 
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[str]:
-    container = build(Settings(data_dir=tmp_path / "data", admin_token=ADMIN_TOKEN))
-    port = free_port()
-    config = uvicorn.Config(create_app(container), host="127.0.0.1", port=port, log_level="warning")
-    uv = uvicorn.Server(config)
-    thread = threading.Thread(target=uv.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 15
-    while not uv.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        uv.should_exit = True
-        thread.join(timeout=10)
-        container.close()
+    with served(build(Settings(data_dir=tmp_path / "data", admin_token=ADMIN_TOKEN))) as base:
+        yield base
 
 
 def raise_item(base: str, title: str, you_said: str) -> str:
@@ -99,20 +74,6 @@ def add_boards(base: str) -> None:
         assert answer.status_code == 201, answer.text
 
 
-def launch(pw: Any) -> Any:
-    return pw.chromium.launch(
-        executable_path=str(CHROMIUM),
-        args=[
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--no-first-run",
-        ],
-    )
-
-
 def test_new_channel_pages_with_no_accessibility_violations(server: str) -> None:
     tokens = setup_organisation(server)
     add_boards(server)
@@ -121,7 +82,7 @@ def test_new_channel_pages_with_no_accessibility_violations(server: str) -> None
     check = Checked()
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     with sync_api.sync_playwright() as pw:
-        browser = launch(pw)
+        browser = launch_chromium(pw)
         page = browser.new_page(viewport={"width": 1100, "height": 900}, locale="en-GB")
 
         # secretary: similar items, link a repeat, a clip with a transcript, minutes, agenda

@@ -61,3 +61,11 @@ def test_serve_demo_answers_with_the_demo_data(served: str) -> None:
         forum = client.get("/api/v1/forums/salford-dev-board").json()
         assert forum["kind"] == "development_board"
         assert client.get("/api/v1/items", headers={"Authorization": "Bearer x"}).status_code == 401
+        # the channels: Citizen's View on the Partnership Board's agenda, a gap box, a template
+        agenda = client.get("/api/v1/forums/salford-partnership-board/agenda?since=2010-12-01")
+        assert agenda.status_code == 200, agenda.text
+        assert "Forum feedback" in agenda.text
+        box = client.get("/public/api/v1/gap-boxes/cedar-winter").json()
+        assert box["open"] is True
+        templates = client.get("/api/v1/units/meadowbank-cedar/templates").json()["templates"]
+        assert [t["id"] for t in templates] == ["passed-to-estates"]

@@ -32,11 +32,19 @@ def _no_control_characters(value: str) -> str:
     return value
 
 
+_ALLOWED = r"[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]"
+#: what ``text`` accepts, for the OpenAPI document: no control characters (tabs and
+#: line breaks are fine) and at least one character that is not white space. The
+#: validator below gives people a plain message; this tells programs in advance.
+TEXT_PATTERN = rf"^{_ALLOWED}*[^\s\x85\x00-\x08\x0b\x0c\x0e-\x1f\x7f]{_ALLOWED}*$"
+
+
 def text(max_length: int) -> object:
     return Annotated[
         str,
         StringConstraints(strip_whitespace=True, min_length=1, max_length=max_length),
         AfterValidator(_no_control_characters),
+        Field(json_schema_extra={"pattern": TEXT_PATTERN}),
     ]
 
 
