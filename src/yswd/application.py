@@ -13,7 +13,7 @@ import random
 import secrets
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any, Generic, TypeVar
@@ -348,21 +348,17 @@ class Yswd(Application[str]):
         change: Callable[[User, datetime], list[Aggregate]],
     ) -> int | None:
         """Load a user in the actor's scope, change it, save it with ``change``'s extras."""
-        for attempt in range(MAX_RETRIES):
-            if attempt:
-                time.sleep(random.uniform(0, min(0.002 * attempt, 0.05)))
+
+        def attempt() -> list[Aggregate]:
             user = self.user(user_id)
             if not self.user_in_scope(actor, user):
                 raise Forbidden(f"User '{user_id}' is outside your scope.")
             extra = change(user, self.clock())
             if not user.pending_events and not extra:
-                return None
-            try:
-                recordings = self.save(user, *extra)
-            except IntegrityError:
-                continue  # another admin changed the user first: reload and redo
-            return recordings[-1].notification.id if recordings else None
-        raise VersionConflict(f"User '{user_id}' is changing too often; try again.")
+                return []  # nothing to record
+            return [user, *extra]
+
+        return self.save_with_retries(f"User '{user_id}'", attempt)
 
     # -- items: creating ----------------------------------------------------------
 
@@ -491,28 +487,21 @@ class Yswd(Application[str]):
     ) -> Written[Item]:
         """Link ``item_id`` as a repeat of ``original_id``; both items are saved together."""
         actor.require(Action.PROGRESS)
-        for attempt in range(MAX_RETRIES):
-            if attempt:
-                time.sleep(random.uniform(0, min(0.002 * attempt, 0.05)))
+        changed: list[Item] = []
+
+        def attempt() -> list[Aggregate]:
             item = self._load_item(item_id)
             self.require_item_in_scope(actor, item)
             original = self._load_item(original_id)
             self.require_item_in_scope(actor, original)
-            if expected_version is not None and item.version != expected_version:
-                raise VersionConflict(
-                    f"Item '{item_id}' is at version {item.version}, not {expected_version}."
-                )
+            require_version(item, expected_version, f"Item '{item_id}'")
             item.link_as_repeat_of(original, actor.user_id, self.clock())
-            try:
-                recordings = self.save(item, original)
-            except IntegrityError:
-                if expected_version is not None:
-                    raise VersionConflict(
-                        f"Item '{item_id}' changed while this request was handled."
-                    ) from None
-                continue
-            return Written(item, recordings[-1].notification.id if recordings else None)
-        raise VersionConflict(f"Item '{item_id}' is changing too often; try again.")
+            changed[:] = [item]
+            return [item, original]
+
+        what = f"Item '{item_id}'"
+        position = self.save_with_retries(what, attempt, fenced=expected_version is not None)
+        return Written(changed[0], position)
 
     def complete(
         self, actor: Principal, item_id: str, we_did: str, expected_version: int | None
@@ -611,6 +600,32 @@ class Yswd(Application[str]):
 
     # -- internals ------------------------------------------------------------------
 
+    def save_with_retries(
+        self, what: str, attempt: Callable[[], Sequence[Aggregate]], *, fenced: bool = False
+    ) -> int | None:
+        """Run ``attempt`` (load, check, change) and save what it returns, atomically.
+
+        When another writer got there first, the whole attempt runs again on fresh
+        state, so every rule is re-checked. ``fenced`` (the caller sent If-Match)
+        refuses instead of retrying. Returns the log position of the last event.
+        """
+        for round_ in range(MAX_RETRIES):
+            if round_:
+                time.sleep(random.uniform(0, min(0.002 * round_, 0.05)))  # spread retries out
+            aggregates = attempt()
+            if not aggregates:
+                return None
+            try:
+                recordings = self.save(*aggregates)
+            except IntegrityError:
+                if fenced:
+                    raise VersionConflict(
+                        f"{what} changed while this request was handled."
+                    ) from None
+                continue
+            return recordings[-1].notification.id if recordings else None
+        raise VersionConflict(f"{what} is changing too often; try again.")
+
     def _change_item(
         self,
         actor: Principal,
@@ -625,26 +640,19 @@ class Yswd(Application[str]):
         losing a race to another writer reloads and re-checks the rules.
         """
         actor.require(action)
-        for attempt in range(MAX_RETRIES):
-            if attempt:
-                time.sleep(random.uniform(0, min(0.002 * attempt, 0.05)))  # spread retries out
+        changed: list[Item] = []
+
+        def attempt() -> list[Aggregate]:
             item = self._load_item(item_id)
             self.require_item_in_scope(actor, item)
-            if expected_version is not None and item.version != expected_version:
-                raise VersionConflict(
-                    f"Item '{item_id}' is at version {item.version}, not {expected_version}."
-                )
+            require_version(item, expected_version, f"Item '{item_id}'")
             change(item, self.clock())
-            try:
-                recordings = self.save(item)
-            except IntegrityError:
-                if expected_version is not None:
-                    raise VersionConflict(
-                        f"Item '{item_id}' changed while this request was handled."
-                    ) from None
-                continue
-            return Written(item, recordings[-1].notification.id if recordings else None)
-        raise VersionConflict(f"Item '{item_id}' is changing too often; try again.")
+            changed[:] = [item]
+            return [item]
+
+        what = f"Item '{item_id}'"
+        position = self.save_with_retries(what, attempt, fenced=expected_version is not None)
+        return Written(changed[0], position)
 
     def _load_item(self, item_id: str, version: int | None = None) -> Item:
         item: Item = self._get(
@@ -720,6 +728,12 @@ LATEST_DATE = date(2999, 12, 31)
 def _require_plausible(name: str, value: date) -> None:
     if not EARLIEST_DATE <= value <= LATEST_DATE:
         raise InvalidInput(f"{name} must be between {EARLIEST_DATE} and {LATEST_DATE}.")
+
+
+def require_version(aggregate: Aggregate, expected: int | None, what: str) -> None:
+    """If-Match: refuse when the aggregate has moved on from the version the caller saw."""
+    if expected is not None and aggregate.version != expected:
+        raise VersionConflict(f"{what} is at version {aggregate.version}, not {expected}.")
 
 
 def principal_for(user: User) -> Principal:

@@ -15,8 +15,6 @@ request's Content-Type or the file name.
 
 from __future__ import annotations
 
-import random
-import time
 from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
@@ -26,9 +24,9 @@ from eventsourcing.persistence import IntegrityError
 from yswd.access import Action, Principal
 from yswd.adapters.clips import ClipStore, PendingClip
 from yswd.aggregates.clip import Clip, Consent, clip_aggregate_id
-from yswd.aggregates.errors import DomainError, Forbidden, InvalidInput, NotFound, VersionConflict
+from yswd.aggregates.errors import DomainError, Forbidden, InvalidInput, NotFound
 from yswd.aggregates.item import Item
-from yswd.application import MAX_RETRIES, Written, Yswd
+from yswd.application import MAX_RETRIES, Written, Yswd, require_version
 from yswd.projections.clips import ClipQueries
 
 DEFAULT_MAX_CLIP_BYTES = 50 * 1024 * 1024
@@ -374,22 +372,15 @@ class Clips:
         change: Callable[[Clip, datetime], None],
     ) -> Written[Clip]:
         """Load, check scope, change and save one clip, with optimistic concurrency."""
-        for attempt in range(MAX_RETRIES):
-            if attempt:
-                time.sleep(random.uniform(0, min(0.002 * attempt, 0.05)))
+        changed: list[Clip] = []
+
+        def attempt() -> list[Clip]:
             clip = self.clip(actor, clip_id)
-            if expected_version is not None and clip.version != expected_version:
-                raise VersionConflict(
-                    f"Clip '{clip_id}' is at version {clip.version}, not {expected_version}."
-                )
+            require_version(clip, expected_version, f"Clip '{clip_id}'")
             change(clip, self.app.clock())
-            try:
-                recordings = self.app.save(clip)
-            except IntegrityError:
-                if expected_version is not None:
-                    raise VersionConflict(
-                        f"Clip '{clip_id}' changed while this request was handled."
-                    ) from None
-                continue
-            return Written(clip, recordings[-1].notification.id if recordings else None)
-        raise VersionConflict(f"Clip '{clip_id}' is changing too often; try again.")
+            changed[:] = [clip]
+            return [clip]
+
+        what = f"Clip '{clip_id}'"
+        position = self.app.save_with_retries(what, attempt, fenced=expected_version is not None)
+        return Written(changed[0], position)

@@ -1456,12 +1456,7 @@ def admin_units(request: Request, parent: str | None = None, added: str | None =
     session = admin_guard(request, Action.MANAGE_ORGANISATION)
     if not isinstance(session, Session):
         return session
-    added_name = None
-    if added:
-        try:
-            added_name = _container(request).app.unit(added).name
-        except DomainError:
-            added_name = None
+    added_name = name_of(_container(request).app.unit, added)
     return units_page(
         request, session, values={"parent_id": parent or ""}, errors=[], added=added_name
     )
@@ -1487,6 +1482,16 @@ def add_unit(request: Request, form: FormData) -> Response:
             after_write(container, written)
             return RedirectResponse(f"/staff/admin/units?added={quote(unit_id)}", status_code=303)
     return units_page(request, session, values=form, errors=errors, status_code=422)
+
+
+def name_of(lookup: Callable[[str], Any], added: str | None) -> str | None:
+    """The name of what was just added (for the "X added." notice), if it exists."""
+    if not added:
+        return None
+    try:
+        return str(lookup(added).name)
+    except DomainError:
+        return None
 
 
 def forums_page(
@@ -1528,12 +1533,7 @@ def admin_forums(request: Request, unit: str | None = None, added: str | None = 
     if not isinstance(session, Session):
         return session
     values = {"unit_id": unit or "", "kind": ForumKind.COMMUNITY_MEETING.value}
-    added_name = None
-    if added:
-        try:
-            added_name = _container(request).app.forum(added).name
-        except DomainError:
-            added_name = None
+    added_name = name_of(_container(request).app.forum, added)
     return forums_page(request, session, values=values, errors=[], added=added_name)
 
 
