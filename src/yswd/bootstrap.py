@@ -52,6 +52,9 @@ class Container:
     keys: KeyStore | None = None
     clips: Clips | None = None
     _stop: threading.Event = field(default_factory=threading.Event)
+    #: the highest log position this process acknowledged (see ``note_write``)
+    _written: int = 0
+    _written_lock: threading.Lock = field(default_factory=threading.Lock)
     _thread: threading.Thread | None = None
 
     def today(self) -> date:
@@ -60,17 +63,44 @@ class Container:
     def after_write(self, position: int | None) -> None:
         """Embedded mode: bring read models up to this write before answering.
 
-        That gives read-your-writes on one process. Scaled out, workers do it and
-        clients wait with ``?min_position=``.
+        For a handler that reads read models straight after its own write (a page
+        that renders what it just changed). An API write whose answer comes from
+        the aggregate calls ``note_write`` instead and leaves the catch-up to the
+        next read. Scaled out, workers do it and clients wait with ``?min_position=``.
         """
         if position is None or not self.settings.projections_in_process:
+            return
+        self.note_write(position)
+        self.before_read()
+
+    def note_write(self, position: int | None) -> None:
+        """Embedded mode: remember an acknowledged write; the next read catches up to it.
+
+        The write is already durable. Its read-model work is left to the background
+        runner (which applies many writes in one batch) or to ``before_read``,
+        whichever comes first, so a burst of writes does not pay one read-model
+        transaction each, and every read still sees every write this process
+        acknowledged before the read began (read-your-writes).
+        """
+        if position is None or not self.settings.projections_in_process:
+            return
+        with self._written_lock:
+            self._written = max(self._written, position)
+
+    def unapplied_writes(self) -> bool:
+        """Whether this process acknowledged a write the read models have not applied."""
+        return self.settings.projections_in_process and self.runner.applied() < self._written
+
+    def before_read(self) -> None:
+        """Embedded mode: apply every write this process acknowledged, before a read."""
+        if not self.unapplied_writes():
             return
         try:
             self.runner.catch_up()
         except Exception:
-            # The write is already durable: answering 500 would make a client
-            # retry an acknowledged change. The background runner retries and logs.
-            log.exception("read models could not catch up to position %s", position)
+            # The writes are durable; a read model that cannot catch up must not
+            # turn reads into 500s. The background runner retries and logs.
+            log.exception("read models could not catch up to position %s", self._written)
 
     def start(self) -> None:
         """Start background work: the projection runner when it runs in-process."""

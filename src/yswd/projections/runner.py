@@ -323,10 +323,14 @@ class ProjectionRunner:
         """Apply every event stored so far. Returns how many events were applied."""
         return self._catch_up(self.batch_size, progress)
 
+    def applied(self) -> int:
+        """The position every read model has applied, as this runner last saw it."""
+        return min(self._positions.values(), default=0)
+
     def wait_for(self, position: int, timeout: float = 5.0) -> bool:
         """Block until every read model has applied ``position``; False on timeout."""
         deadline = time.monotonic() + timeout
-        while min(self._positions.values(), default=0) < position:
+        while self.applied() < position:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 return False

@@ -75,7 +75,6 @@ items = Table(
 OPEN_STATUSES = sorted(status.value for status in OPEN)
 
 
-
 #: the stored topic of ``yswd.audit.ContributorErased`` events (matched as text: the
 #: audit module builds on this read model, so importing it here would be circular)
 ERASURE_TOPIC_PREFIX = "yswd.audit:ContributorErased."

@@ -8,10 +8,11 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from yswd import __version__
+from yswd import __version__, plain_english
 from yswd.adapters.http.body_limit import BodyLimitMiddleware
 from yswd.adapters.http.errors import PUBLIC_ERRORS, STAFF_ERRORS, install_error_handlers
 from yswd.adapters.http.metrics import install_metrics
+from yswd.adapters.http.read_your_writes import ReadYourWritesMiddleware
 from yswd.adapters.http.routers import (
     audit,
     bulk,
@@ -33,6 +34,7 @@ from yswd.bootstrap import Container
 
 def create_app(container: Container, *, manage_lifecycle: bool = True) -> FastAPI:
     """The web app. With ``manage_lifecycle`` it starts and stops background work."""
+    plain_english.warm_up()
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -74,6 +76,9 @@ def create_app(container: Container, *, manage_lifecycle: bool = True) -> FastAP
         BodyLimitMiddleware,
         max_bytes=container.settings.max_body_bytes,
         overrides=[(clips.UPLOAD_PATH_PATTERN, clip_limit)],
+    )
+    app.add_middleware(
+        ReadYourWritesMiddleware, container=container, writes_only=items.COMMAND_PATHS
     )
     install_metrics(app, container)  # last: its middleware wraps all the others
     return app

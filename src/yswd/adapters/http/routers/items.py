@@ -38,6 +38,13 @@ from yswd.similarity import similar_items
 
 router = APIRouter(prefix="/api/v1/items", tags=["items"])
 
+#: the item commands: they answer from the item itself and read no read model, so
+#: they need not wait for the read models to catch up (``ReadYourWritesMiddleware``)
+COMMAND_PATHS = (
+    r"/api/v1/items"
+    r"(/(?!bulk/)[^/]+/(publish|refer|respond|complete|decline|progress|verify|reopen))?"
+)
+
 MinPosition = Annotated[
     int | None,
     Query(ge=0, le=2**62, description="wait until read models have applied this log position"),
@@ -247,9 +254,7 @@ def reopen(
 
 
 @router.get("/{item_id}/similar")
-def similar(
-    item_id: str, container: ContainerDep, principal: PrincipalDep
-) -> dict[str, Any]:
+def similar(item_id: str, container: ContainerDep, principal: PrincipalDep) -> dict[str, Any]:
     """Open or recent items of the same unit that read like this one, best match first."""
     item = container.app.get_item(principal, item_id)
     candidates = similar_items(
