@@ -140,6 +140,7 @@ class Yswd(Application[str]):
         self.ids = ids
         self.target_days = target_days
         self._units: dict[str, Unit] = {}
+        self._forums: dict[str, Forum] = {}
         #: token hash -> (principal, monotonic time it expires)
         self._principals: dict[str, tuple[Principal, float]] = {}
         self.principal_ttl = PRINCIPAL_TTL_SECONDS
@@ -167,9 +168,9 @@ class Yswd(Application[str]):
         revoked by another process stops working here within that time.
         """
         now = time.monotonic()
-        cached = self._principals.get(token_hash)
-        if cached is not None and cached[1] > now:
-            return cached[0]
+        cached = self.cached_principal(token_hash, now)
+        if cached is not None:
+            return cached
         try:
             index: Token = self.repository.get(token_aggregate_id(token_hash))
             user: User = self.repository.get(user_aggregate_id(index.user_id))
@@ -188,6 +189,13 @@ class Yswd(Application[str]):
                     self._principals.clear()
             self._principals[token_hash] = (principal, now + self.principal_ttl)
         return principal
+
+    def cached_principal(self, token_hash: str, now: float | None = None) -> Principal | None:
+        """The principal of this token hash if the cache still holds it; no I/O."""
+        cached = self._principals.get(token_hash)
+        if cached is not None and cached[1] > (time.monotonic() if now is None else now):
+            return cached[0]
+        return None
 
     def _forget_principals(self, user_id: str) -> None:
         """Drop every cached principal of a user, so the next request reads the store."""
@@ -294,7 +302,16 @@ class Yswd(Application[str]):
         return unit
 
     def forum(self, forum_id: str) -> Forum:
-        forum: Forum = self._get(forum_aggregate_id(forum_id), f"There is no forum '{forum_id}'.")
+        """A forum by its id (cached like units: a forum has no event after ``Created``).
+
+        Raising an item looks its forum up; without the cache that was a second
+        store transaction on every raise.
+        """
+        forum = self._forums.get(forum_id)
+        if forum is None:
+            forum = self._get(forum_aggregate_id(forum_id), f"There is no forum '{forum_id}'.")
+            with self._cache_lock:
+                self._forums[forum_id] = forum
         return forum
 
     def user(self, user_id: str) -> User:
