@@ -36,7 +36,6 @@ from pathlib import Path
 from typing import Any
 
 import pyphen
-import textstat
 
 #: texts shorter than this are not given a reading-ease score (too short to measure)
 MIN_WORDS_FOR_READING_EASE = 12
@@ -152,11 +151,20 @@ def _syllables(word: str) -> int:
     return max(1, by_hyphenation, groups)
 
 
+def warm_up() -> None:
+    """Load the reading-ease counter now (the web app does, so no request waits for it)."""
+    reading_ease("This sentence is only here to load the counter before anyone asks for it now.")
+
+
 def reading_ease(text: str) -> float | None:
     """Flesch reading ease (higher is easier; 60+ is plain English), or None if too short."""
     words = _WORD.findall(text)
     if len(words) < MIN_WORDS_FOR_READING_EASE:
         return None
+    # imported here: textstat pulls in nltk and scipy, about 2 s of start-up that
+    # every yswd process (the CLI, each worker) paid before its first check
+    import textstat
+
     sentences = max(1, int(textstat.sentence_count(text)))
     word_count = max(len(words), int(textstat.lexicon_count(text)))
     syllables = sum(_syllables(word) for word in words)
