@@ -51,10 +51,10 @@ def child(data_dir: Path, profile: bool) -> dict[str, Any]:
 
 
 def write_child(data_dir: Path, profile: bool, items: int) -> dict[str, Any]:
-    """B1's inline write path (4 commands + catch_up each) in this process."""
+    """B1's write path with a catch-up after every command, in this process."""
     from bench.b1_write_path import YswdWrites
 
-    writes = YswdWrites(data_dir, inline=True)
+    writes = YswdWrites(data_dir, "every")
     try:
         writes.step(5)  # warm up
         profiler = None
