@@ -24,7 +24,8 @@ if [ ! -f tests/e2e/node_modules/axe-core/axe.min.js ]; then
 fi
 
 echo "== lint"
-python3 -m ruff check src tests
+python3 -m ruff check src tests bench
+python3 -m mypy src
 
 echo "== unit tests"
 python3 -m pytest -q tests/unit

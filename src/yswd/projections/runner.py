@@ -526,7 +526,9 @@ class ProjectionRunner:
             "SELECT name, position FROM projection_tracking "
             f"WHERE name IN ({', '.join('?' for _ in names)})",
         )
-        stored = dict(conn.exec_driver_sql(sql, tuple(names)).all())
+        stored: dict[str, int] = {
+            name: position for name, position in conn.exec_driver_sql(sql, tuple(names)).all()
+        }
         if any(stored.get(name, 0) != positions[name] for name in names):
             raise StalePositions(f"read models {names} were moved by another runner")
 

@@ -244,9 +244,9 @@ def metrics_page(
     to_date, to_error = _date_or_error(to, "up to")
     rows = MetricsQueries(container.engine).rows(unit_id, from_date, to_date)
     figures = compute_metrics(rows, container.today())
+    counts = {name: sum(r.status == name for r in rows) for name in STATUSES}
     breakdown = [
-        {"status": name, "label": STATUS_LABELS[name], "count": sum(r.status == name for r in rows)}
-        for name in STATUSES
+        {"status": name, "label": STATUS_LABELS[name], "count": counts[name]} for name in STATUSES
     ]
     error = from_error or to_error
     return _render(
@@ -257,7 +257,7 @@ def metrics_page(
             "trail": _trail(container, unit),
             "figures": figures,
             "breakdown": breakdown,
-            "largest": max((bar["count"] for bar in breakdown), default=0),
+            "largest": max(counts.values(), default=0),
             "from_date": from_date,
             "to_date": to_date,
             "from_text": from_ or "",
