@@ -32,7 +32,7 @@ from yswd.projections.clips import ClipQueries, ClipsReadModel
 from yswd.projections.organisation import Organisation
 from yswd.projections.runner import ProjectionRunner, ReadModel
 from yswd.projections.staff_directory import StaffDirectory
-from yswd.projections.staff_items import StaffItemQueries, StaffItems
+from yswd.projections.staff_items import CHANGES_SQL, StaffItemQueries, StaffItems
 from yswd.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -153,7 +153,10 @@ def build(
     read_models[AccessLog.name] = AccessLog()
     read_models[StaffDirectory.name] = StaffDirectory()
     read_models[ClipsReadModel.name] = ClipsReadModel()
-    runner = ProjectionRunner(app, engine, list(read_models.values()))
+    # public boards and metrics are computed from the item rows alone
+    runner = ProjectionRunner(
+        app, engine, list(read_models.values()), answers_version_sql=CHANGES_SQL
+    )
     runner.create_tables()
     if settings.admin_token and app.ensure_admin(settings.admin_token):
         log.info("created the bootstrap administrator")

@@ -183,17 +183,20 @@ def batch_transaction(engine: Engine) -> Iterator[Connection]:
 
 
 class AnswerCache:
-    """Answers computed from read models, kept until any read model's position moves.
+    """Answers computed from read models, kept until the data they come from changes.
 
-    Each lookup reads the tracking positions (one small query) before anything
-    else; an answer stored under older positions is computed again. Reading the
-    positions first means a stored answer is never older than its key. Used for
-    public reads that every visitor asks for (boards, metrics).
+    Each lookup first runs ``version_sql`` (one small query; by default every read
+    model's tracking position), and an answer stored under another version is
+    computed again. Reading the version first means a stored answer is never
+    older than its key. Used for public reads that every visitor asks for
+    (boards, metrics); those pass the item rows' change counter, so an audited
+    staff read or a new user does not throw their answers away.
     """
 
-    def __init__(self, engine: Engine, size: int = 512) -> None:
+    def __init__(self, engine: Engine, size: int = 512, version_sql: str | None = None) -> None:
         self.engine = engine
         self.size = size
+        self._sql = version_sql or "SELECT name, position FROM projection_tracking ORDER BY name"
         self._entries: OrderedDict[Hashable, tuple[tuple[Any, ...], Any]] = OrderedDict()
         self._lock = threading.Lock()
         self.hits = 0
@@ -201,9 +204,7 @@ class AnswerCache:
 
     def positions(self) -> tuple[Any, ...]:
         with self.engine.connect() as conn:
-            rows = conn.exec_driver_sql(
-                "SELECT name, position FROM projection_tracking ORDER BY name"
-            ).all()
+            rows = conn.exec_driver_sql(self._sql).all()
         return tuple(tuple(row) for row in rows)
 
     def get(self, key: Hashable, compute: Callable[[], T]) -> T:
@@ -235,6 +236,7 @@ class ProjectionRunner:
         batch_size: int = 500,
         rebuild_batch_size: int = 5000,
         retries: int = 2,
+        answers_version_sql: str | None = None,
     ) -> None:
         self.app = app
         self.engine = engine
@@ -250,8 +252,9 @@ class ProjectionRunner:
         #: batches this runner skipped because another runner held the group or
         #: moved a position first (for tests and metrics)
         self.backoffs = 0
-        #: public answers, valid until a read model moves
-        self.answers = AnswerCache(engine)
+        #: public answers, valid until ``answers_version_sql`` (default: every
+        #: tracking position) answers something else
+        self.answers = AnswerCache(engine, version_sql=answers_version_sql)
 
     # -- set-up ---------------------------------------------------------------
 

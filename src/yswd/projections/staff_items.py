@@ -72,6 +72,20 @@ items = Table(
     Index("ix_rm_items_updated", "updated_at"),
 )
 
+#: one row counting the batches that changed ``rm_items`` (never reset, so a count is
+#: never seen twice): what cached public answers are keyed on
+item_changes = Table(
+    "rm_items_changes",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("changes", Integer, nullable=False),
+)
+CHANGES_SQL = "SELECT changes FROM rm_items_changes WHERE id = 1"
+_COUNT_CHANGE = (
+    "INSERT INTO rm_items_changes (id, changes) VALUES (1, 1) "
+    "ON CONFLICT (id) DO UPDATE SET changes = rm_items_changes.changes + 1"
+)
+
 OPEN_STATUSES = sorted(status.value for status in OPEN)
 
 
@@ -158,9 +172,11 @@ class StaffItems:
                 touched.update(self._render_erased(event.item_ids))
         if touched:
             upsert(conn, items, [self.row(item) for item in touched.values()], "item_id")
+            conn.exec_driver_sql(_COUNT_CHANGE)
 
     def reset(self, conn: Connection) -> None:
         conn.execute(delete(items))
+        conn.exec_driver_sql(_COUNT_CHANGE)
         self._cache.clear()
 
     def row(self, item: Item) -> dict[str, Any]:
