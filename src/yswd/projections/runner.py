@@ -269,6 +269,11 @@ class ProjectionRunner:
             tracking_metadata.create_all(conn)
             for model in self.read_models:
                 model.metadata.create_all(conn)
+                # create_all skips tables that exist: an index added in a later
+                # version is created here for a store made by an earlier one
+                for table in model.metadata.sorted_tables:
+                    for index in table.indexes:
+                        index.create(conn, checkfirst=True)
             known = set(conn.scalars(select(projection_tracking.c.name)))
             for model in self.read_models:
                 if model.name not in known:

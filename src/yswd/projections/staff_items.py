@@ -70,6 +70,10 @@ items = Table(
     Index("ix_rm_items_status", "status"),
     Index("ix_rm_items_forum", "forum_id"),
     Index("ix_rm_items_updated", "updated_at"),
+    # the two orders of a list, so that a page is read in order and stops after
+    # ``limit`` rows instead of sorting every item (B4: 96 ms -> 0.1 ms at 60k items)
+    Index("ix_rm_items_newest", "raised_on", "created_at"),
+    Index("ix_rm_items_due", "target_on", "created_at"),
 )
 
 #: one row counting the batches that changed ``rm_items`` (never reset, so a count is

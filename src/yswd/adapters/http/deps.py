@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 from typing import Annotated, Any
 
+import orjson
 from fastapi import Depends, Header, Request, Response
 from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
@@ -83,6 +84,16 @@ def mark_written(container: Container, response: Response, written: Written[Any]
         container.note_write(written.position)
     if written.replayed:
         response.headers["Idempotent-Replayed"] = "true"
+
+
+def encoded_json(body: bytes) -> Response:
+    return Response(body, media_type="application/json")
+
+
+def json_response(body: Any) -> Response:
+    """``body`` encoded by orjson, skipping FastAPI's own encoding, which took about
+    9 ms of a 12 ms staff list of 50 items (B4). Only for plain JSON values."""
+    return encoded_json(orjson.dumps(body))
 
 
 def item_response(response: Response, item: Item) -> dict[str, Any]:

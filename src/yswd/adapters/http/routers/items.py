@@ -15,6 +15,7 @@ from yswd.adapters.http.deps import (
     IdempotencyKeyDep,
     PrincipalDep,
     item_response,
+    json_response,
     keyed,
     mark_written,
 )
@@ -97,7 +98,7 @@ def raise_item(
     return _answer(container, response, written)
 
 
-@router.get("")
+@router.get("", response_model=dict[str, Any])
 def list_items(
     container: ContainerDep,
     principal: PrincipalDep,
@@ -110,7 +111,7 @@ def list_items(
     limit: Annotated[int, Query(ge=1, le=1000)] = 500,
     offset: Annotated[int, Query(ge=0, le=1_000_000_000)] = 0,
     min_position: MinPosition = None,
-) -> dict[str, Any]:
+) -> Response:
     principal.require(Action.READ_ITEMS)
     if min_position and min_position <= container.runner.head():
         container.runner.wait_for(min_position)  # a position not yet written: do not wait
@@ -127,7 +128,7 @@ def list_items(
     )
     identifiable = [doc["id"] for doc in found if doc.get("contributor") or doc.get("detail")]
     container.app.record_read(principal, ReadKind.ITEM_LIST, identifiable)
-    return {"items": found, "limit": limit, "offset": offset}
+    return json_response({"items": found, "limit": limit, "offset": offset})
 
 
 @router.get("/{item_id}")

@@ -11,10 +11,11 @@ from datetime import date, datetime
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
+import orjson
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
-from yswd.adapters.http.deps import ContainerDep
+from yswd.adapters.http.deps import ContainerDep, encoded_json
 from yswd.adapters.http.templating import templates
 from yswd.aggregates.errors import NotFound
 from yswd.aggregates.organisation import Unit
@@ -62,7 +63,7 @@ def _board(container: Container, unit_id: str, **kwargs: Any) -> BoardPage:
 # -- JSON -------------------------------------------------------------------------
 
 
-@router.get("/public/api/v1/boards/{unit_id}")
+@router.get("/public/api/v1/boards/{unit_id}", response_model=dict[str, Any])
 def board_json(
     unit_id: str,
     container: ContainerDep,
@@ -71,7 +72,7 @@ def board_json(
     status: StatusFilter = None,
     theme: ThemeFilter = None,
     min_position: MinPosition = None,
-) -> dict[str, Any]:
+) -> Response:
     """Published items of the unit and its descendants, newest activity first."""
     _wait(container, min_position)
     unit = container.app.unit(unit_id)
@@ -94,28 +95,33 @@ def board_json(
             "total": board.total,
         }
 
-    # kept until a read model moves: every visitor of a board asks the same question
-    return container.runner.answers.get(("board", unit_id, page, limit, status, theme), answer)
+    # kept, encoded, until an item changes: every visitor of a board asks the same question
+    key = ("board", unit_id, page, limit, status, theme)
+    return encoded_json(container.runner.answers.get(key, lambda: orjson.dumps(answer())))
 
 
-@router.get("/public/api/v1/metrics")
+@router.get("/public/api/v1/metrics", response_model=dict[str, Any])
 def metrics_json(
     container: ContainerDep,
     unit_id: str | None = None,
     from_: FromDate = None,
     to: ToDate = None,
     min_position: MinPosition = None,
-) -> dict[str, Any]:
+) -> Response:
     """Response-time figures over published items raised in the window (inclusive)."""
     _wait(container, min_position)
     if unit_id is not None:
         container.app.unit(unit_id)
     today = container.today()
-    return container.runner.answers.get(
-        ("metrics", unit_id, from_, to, today),
-        lambda: MetricsQueries(container.engine).metrics(
+
+    def answer() -> bytes:
+        figures = MetricsQueries(container.engine).metrics(
             today, unit_id=unit_id, raised_from=from_, raised_to=to
-        ),
+        )
+        return orjson.dumps(figures)
+
+    return encoded_json(
+        container.runner.answers.get(("metrics", unit_id, from_, to, today), answer)
     )
 
 
