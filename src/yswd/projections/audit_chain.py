@@ -71,6 +71,8 @@ class AuditChain:
     name = "audit_chain"
     metadata = metadata
     wants_stored_form = True
+    #: writes go by position (the primary key): a rebuild builds these at the end
+    bulk_indexes = tuple(audit_chain.indexes)
 
     def __init__(self) -> None:
         # the last hash written in the current batch's transaction: a batch that

@@ -104,8 +104,10 @@ class ReadModel(Protocol):
 
     A model may also define ``apply_batch(conn, events)`` (a list of
     ``(position, event)`` pairs in order), which the runner prefers to
-    ``apply``; and ``topic_prefixes``, a tuple of topic prefixes it cares about
-    (events with other topics are neither decoded nor given to it).
+    ``apply``; ``topic_prefixes``, a tuple of topic prefixes it cares about
+    (events with other topics are neither decoded nor given to it); and
+    ``bulk_indexes``, secondary indexes its writes never read through, which a
+    rebuild drops first and builds again at the end.
     """
 
     name: str
@@ -379,8 +381,18 @@ class ProjectionRunner:
                             projection_dead_letters.c.name == model.name
                         )
                     )
+                    for index in getattr(model, "bulk_indexes", ()):
+                        index.drop(conn, checkfirst=True)
             self._positions = self.positions()
-        return self._catch_up(max(self.batch_size, self.rebuild_batch_size), progress)
+        try:
+            return self._catch_up(max(self.batch_size, self.rebuild_batch_size), progress)
+        finally:
+            # built once over the whole table, not row by row during the replay; a
+            # crash before this line leaves them to ``create_tables`` on the next start
+            with self._lock, write_transaction(self.engine) as conn:
+                for model in chosen:
+                    for index in getattr(model, "bulk_indexes", ()):
+                        index.create(conn, checkfirst=True)
 
     # -- internals ------------------------------------------------------------
 

@@ -153,6 +153,8 @@ class StaffItems:
     wants_stored_form = False
     #: only item events, and erasures, are decoded for this model
     topic_prefixes = (f"{Item.__module__}:", ERASURE_TOPIC_PREFIX)
+    #: writes go by primary key only: a rebuild builds these once, at the end
+    bulk_indexes = tuple(items.indexes)
 
     def __init__(self, app: Yswd, cache_size: int = 10_000) -> None:
         self.app = app
