@@ -102,6 +102,15 @@ class Container:
             # turn reads into 500s. The background runner retries and logs.
             log.exception("read models could not catch up to position %s", self._written)
 
+    def wait_for_position(self, min_position: int | None, timeout: float = 5.0) -> None:
+        """``?min_position=``: wait until the read models have applied that log position.
+
+        A position not yet written cannot be waited for: answering at once keeps an
+        anonymous caller from holding a worker for ``timeout`` with a made-up number.
+        """
+        if min_position is not None and min_position <= self.runner.head():
+            self.runner.wait_for(min_position, timeout=timeout)
+
     def start(self) -> None:
         """Start background work: the projection runner when it runs in-process."""
         if self.settings.projections_in_process and self._thread is None:

@@ -406,8 +406,7 @@ def public_clips_page(
     min_position: Annotated[int | None, Query(ge=0)] = None,
 ) -> HTMLResponse:
     """A published item with its published transcripts: the diary room, in words."""
-    if min_position is not None and min_position <= container.runner.head():
-        container.runner.wait_for(min_position, timeout=5.0)  # never for an unwritten one
+    container.wait_for_position(min_position)
     service = clips_service(container)
     try:
         clips = service.public_clips(item_id)

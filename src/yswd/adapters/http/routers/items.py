@@ -113,8 +113,7 @@ def list_items(
     min_position: MinPosition = None,
 ) -> Response:
     principal.require(Action.READ_ITEMS)
-    if min_position and min_position <= container.runner.head():
-        container.runner.wait_for(min_position)  # a position not yet written: do not wait
+    container.wait_for_position(min_position)
     found = container.staff_items.list_items(
         principal,
         status=status.value if status else None,

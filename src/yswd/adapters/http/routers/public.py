@@ -49,13 +49,6 @@ FromDate = Annotated[date | None, Query(alias="from", description="raised on or 
 ToDate = Annotated[date | None, Query(alias="to", description="raised on or before")]
 
 
-def _wait(container: Container, min_position: int | None) -> None:
-    # a position not yet written cannot be waited for: answering at once keeps an
-    # anonymous caller from holding a worker for 5 s with a made-up number
-    if min_position is not None and min_position <= container.runner.head():
-        container.runner.wait_for(min_position, timeout=5.0)
-
-
 def _board(container: Container, unit_id: str, **kwargs: Any) -> BoardPage:
     return PublicBoardQueries(container.engine).board(unit_id, **kwargs)
 
@@ -74,7 +67,7 @@ def board_json(
     min_position: MinPosition = None,
 ) -> Response:
     """Published items of the unit and its descendants, newest activity first."""
-    _wait(container, min_position)
+    container.wait_for_position(min_position)
     unit = container.app.unit(unit_id)
 
     def answer() -> dict[str, Any]:
@@ -109,7 +102,7 @@ def metrics_json(
     min_position: MinPosition = None,
 ) -> Response:
     """Response-time figures over published items raised in the window (inclusive)."""
-    _wait(container, min_position)
+    container.wait_for_position(min_position)
     if unit_id is not None:
         container.app.unit(unit_id)
     today = container.today()
@@ -180,7 +173,7 @@ def board_page(
     theme: Annotated[str | None, Query(max_length=100)] = None,
     min_position: MinPosition = None,
 ) -> HTMLResponse:
-    _wait(container, min_position)
+    container.wait_for_position(min_position)
     unit = _unit_or_none(container, unit_id)
     if unit is None:
         return _not_found(request, unit_id)
@@ -242,7 +235,7 @@ def metrics_page(
     to: Annotated[str | None, Query(max_length=40)] = None,
     min_position: MinPosition = None,
 ) -> HTMLResponse:
-    _wait(container, min_position)
+    container.wait_for_position(min_position)
     unit = _unit_or_none(container, unit_id)
     if unit is None:
         return _not_found(request, unit_id)
