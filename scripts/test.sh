@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
-# Installs everything the tests need on a fresh Debian machine, then runs the whole suite:
-# the fast unit suite first, then integration (real SQLite, PostgreSQL, NATS) and
-# end-to-end tests (HTTP, headless Chromium with axe-core).
+# Installs everything the tests need on a fresh Debian machine, from the locks, then runs
+# the whole suite: lint, the fast unit suite, then integration (real SQLite, PostgreSQL,
+# NATS) and end-to-end tests (HTTP, headless Chromium with axe-core).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 need_apt=()
 command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
+command -v faketime >/dev/null 2>&1 || need_apt+=(faketime)
+command -v npm >/dev/null 2>&1 || need_apt+=(npm)
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need_apt+=(postgresql)
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "== installing Debian packages: ${need_apt[*]}"
@@ -15,13 +17,14 @@ if [ ${#need_apt[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need_apt[@]}" >/dev/null
 fi
 
-echo "== installing Python packages"
+echo "== installing Python packages from requirements/lock.txt"
+# PIP_CONSTRAINT also pins what pip installs to build yswd itself (setuptools, wheel)
+export PIP_CONSTRAINT="$PWD/requirements/lock.txt"
 python3 -m pip install -q --disable-pip-version-check -e ".[test]"
+unset PIP_CONSTRAINT
 
-if [ ! -f tests/e2e/node_modules/axe-core/axe.min.js ]; then
-  echo "== installing axe-core"
-  npm install --silent --no-audit --no-fund --prefix tests/e2e axe-core@4 >/dev/null
-fi
+echo "== installing npm tools from package-lock.json"
+npm ci --silent --no-audit --no-fund >/dev/null
 
 echo "== lint"
 python3 -m ruff check src tests bench

@@ -16,7 +16,7 @@ from yswd.adapters.http.app import create_app
 from yswd.bootstrap import Container
 
 CHROMIUM = Path("/usr/bin/chromium")
-AXE = Path(__file__).parent / "node_modules" / "axe-core" / "axe.min.js"
+AXE = Path(__file__).resolve().parents[2] / "node_modules" / "axe-core" / "axe.min.js"
 #: WCAG 2.2 AA, and every level below it
 AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
 CHROMIUM_ARGS = [
@@ -28,7 +28,7 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 MISSING = (
-    "needs /usr/bin/chromium and tests/e2e/node_modules/axe-core "
+    "needs /usr/bin/chromium and node_modules/axe-core "
     "(npm install --prefix tests/e2e axe-core@4)"
 )
 

@@ -1,7 +1,7 @@
 """The public diary-room page in a real browser: escaped transcripts, no axe violations.
 
 Same set-up as ``test_public_browser.py``: Debian's Chromium and axe-core from
-tests/e2e/node_modules. Skips only when the browser is missing.
+node_modules. Skips only when the browser is missing.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """The public pages in a real browser: they work without JavaScript and pass axe (WCAG 2.2 AA).
 
 Uses Debian's Chromium (never a downloaded one) and axe-core from npm in
-tests/e2e/node_modules (scripts/test.sh installs it). Skips only when the
+node_modules (scripts/test.sh installs it). Skips only when the
 browser is missing.
 """
 

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -17,35 +17,66 @@ from tests.integration.conftest import free_port, wait_until_up
 TOKEN = "demo-admin-token"
 
 
-@pytest.fixture
-def served(tmp_path: Path) -> Iterator[str]:
-    executable = shutil.which("yswd")
-    command = [executable] if executable else [sys.executable, "-m", "yswd.adapters.cli"]
+@contextmanager
+def serve_demo(data_dir: Path, admin_token: str | None) -> Iterator[tuple[str, list[str]]]:
+    """``python -m yswd serve --demo`` as the README runs it; yields its URL and output."""
     port = free_port()
-    env = {**os.environ, "YSWD_DATA_DIR": str(tmp_path / "data"), "YSWD_ADMIN_TOKEN": TOKEN}
-    env.pop("YSWD_DATABASE_URL", None)
-    env.pop("YSWD_NATS_URL", None)
+    env = {**os.environ, "YSWD_DATA_DIR": str(data_dir)}
+    for name in ("YSWD_DATABASE_URL", "YSWD_NATS_URL", "YSWD_ADMIN_TOKEN"):
+        env.pop(name, None)
+    if admin_token is not None:
+        env["YSWD_ADMIN_TOKEN"] = admin_token
+    command = [sys.executable, "-m", "yswd", "serve", "--demo", "--host", "127.0.0.1"]
     process = subprocess.Popen(
-        [*command, "serve", "--demo", "--host", "127.0.0.1", "--port", str(port)],
+        [*command, "--port", str(port)],
         env=env,
-        cwd=tmp_path,
+        cwd=data_dir.parent,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
     )
     url = f"http://127.0.0.1:{port}"
+    output: list[str] = []
     try:
         wait_until_up(url, seconds=60)
-        yield url
+        yield url, output
     finally:
         process.terminate()
         try:
-            output, _ = process.communicate(timeout=15)
+            text, _ = process.communicate(timeout=15)
         except subprocess.TimeoutExpired:
             process.kill()
-            output, _ = process.communicate()
-        assert "demo admin token: demo-admin-token" in output, output
-        assert f"http://127.0.0.1:{port}/" in output, output
+            text, _ = process.communicate()
+        output.append(text)
+        assert f"http://127.0.0.1:{port}/" in text, text
+
+
+@pytest.fixture
+def served(tmp_path: Path) -> Iterator[str]:
+    with serve_demo(tmp_path / "data", TOKEN) as (url, output):
+        yield url
+    assert "demo admin token: demo-admin-token" in output[0], output
+
+
+def test_the_printed_address_leads_to_the_public_index(served: str) -> None:
+    answer = httpx.get(served + "/", follow_redirects=False)
+    assert answer.status_code == 303
+    assert answer.headers["location"] == "/public"
+    index = httpx.get(served + "/", follow_redirects=True)
+    assert index.status_code == 200
+    assert "text/html" in index.headers["content-type"]
+
+
+def test_a_demo_without_an_admin_token_prints_one_that_works(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    with serve_demo(data, None) as (url, _):
+        pass  # the token is printed at start; read it once the process has ended
+    with serve_demo(data, None) as (url, output_again):
+        printed = (data / "demo-admin-token").read_text().strip()
+        answer = httpx.get(url + "/api/v1/items", headers={"Authorization": f"Bearer {printed}"})
+        assert answer.status_code == 200, answer.text
+        assert answer.json()["items"], "the demo items are there"
+    assert f"demo admin token: {printed}" in output_again[0], "the same token every time"
 
 
 def test_serve_demo_answers_with_the_demo_data(served: str) -> None:

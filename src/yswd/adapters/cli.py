@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from yswd.adapters.audit_cli import audit_cli
 from yswd.settings import Settings
+
+if TYPE_CHECKING:
+    from yswd.bootstrap import Container
 
 cli = typer.Typer(help="yswd: You Said, We Did. Feedback tracking for mental-health services.")
 users_cli = typer.Typer(help="Manage staff users.")
@@ -37,8 +40,9 @@ def serve(
         from yswd.demo import load_demo
 
         typer.echo(load_demo(container))
-        if settings.admin_token:
-            typer.echo(f"demo admin token: {settings.admin_token}")
+        token = settings.admin_token or _demo_admin_token(container)
+        typer.echo(f"demo admin token: {token}")
+        typer.echo("  sign in at /staff/ with it, or send 'Authorization: Bearer <token>'")
     typer.echo(f"yswd is serving on http://{host}:{port}/ (public board: /public)")
     # uvicorn logs through ours (log_config=None); its access log is off: it
     # would write raw paths and query strings, ours writes route templates
@@ -50,6 +54,26 @@ def serve(
         log_config=None,
         access_log=False,
     )
+
+
+def _demo_admin_token(container: Container) -> str:
+    """A demo without ``YSWD_ADMIN_TOKEN`` still needs a way in: an admin of its own.
+
+    The token is made once and kept in the data folder, so every later
+    ``serve --demo`` prints the same one.
+    """
+    import secrets
+
+    path = container.settings.data_dir / "demo-admin-token"
+    if path.exists():
+        token = path.read_text(encoding="utf-8").strip()
+    else:
+        token = secrets.token_urlsafe(24)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(token + "\n", encoding="utf-8")
+        path.chmod(0o600)
+    container.app.ensure_admin(token)
+    return token
 
 
 @cli.command("demo")

@@ -18,7 +18,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, RedirectResponse
 from sqlalchemy import text
 
 from yswd.adapters.http.deps import ContainerDep, PrincipalDep
@@ -32,6 +32,12 @@ READY_CACHE_SECONDS = 1.5
 #: how long each check may take
 CHECK_TIMEOUT_SECONDS = 2.0
 RETRY_AFTER = "5"
+
+
+@router.get("/", include_in_schema=False)
+def root() -> RedirectResponse:
+    """The address ``serve`` prints: people arriving there want the public index."""
+    return RedirectResponse("/public", status_code=303)
 
 
 @router.get("/healthz")
