@@ -25,7 +25,7 @@ from pathlib import Path
 
 import yswd.adapters.persistence as persistence
 from bench.common import ADMIN_TOKEN, store_settings
-from yswd.access import Principal
+from yswd.aggregates.access import Principal
 from yswd.aggregates.item import Channel
 from yswd.aggregates.organisation import ForumKind
 from yswd.bootstrap import Container, build

@@ -56,23 +56,23 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
 )
 from sqlalchemy import select
 
-from yswd.access import Action, Principal
 from yswd.adapters.crypto import (
     ShreddingMapper,
     key_id_for_contributor,
     normalise_name,
 )
 from yswd.adapters.persistence import write_transaction
+from yswd.aggregates.access import Action, Principal
 from yswd.aggregates.base import Aggregate
 from yswd.aggregates.disclosure import ReadKind
 from yswd.aggregates.errors import Conflict, DomainError, InvalidInput, NotFound
+from yswd.aggregates.event_types import event_data, event_type_name
 from yswd.aggregates.item import Item, item_aggregate_id
-from yswd.event_types import event_data, event_type_name
+from yswd.application.views import item_view
 from yswd.projections.access_log import list_reads
 from yswd.projections.audit_chain import GENESIS, audit_chain, chain_hash
 from yswd.projections.staff_items import items as rm_items
 from yswd.projections.staff_items import upsert
-from yswd.views import item_view
 
 if TYPE_CHECKING:
     from yswd.bootstrap import Container

@@ -23,9 +23,9 @@ from yswd.adapters.persistence import (
     memory_env,
     read_model_engine,
 )
-from yswd.application import Clock, IdFactory, Yswd, new_id, utc_now
-from yswd.clips import Clips
-from yswd.plain_english import load_glossary
+from yswd.aggregates.plain_english import load_glossary
+from yswd.application.clips import Clips
+from yswd.application.service import Clock, IdFactory, Yswd, new_id, utc_now
 from yswd.projections.access_log import AccessLog
 from yswd.projections.audit_chain import AuditChain
 from yswd.projections.clips import ClipQueries, ClipsReadModel

@@ -13,9 +13,9 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from typer.testing import CliRunner
 
 from yswd import audit
-from yswd.access import SYSTEM
 from yswd.adapters.cli import cli
 from yswd.adapters.crypto import SEAL_SIZE, ShreddingMapper
+from yswd.aggregates.access import SYSTEM
 from yswd.aggregates.item import Channel
 from yswd.aggregates.organisation import ForumKind
 from yswd.bootstrap import Container, build

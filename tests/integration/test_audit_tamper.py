@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from yswd import audit
-from yswd.access import SYSTEM
+from yswd.aggregates.access import SYSTEM
 from yswd.aggregates.item import Channel
 from yswd.aggregates.organisation import ForumKind
 from yswd.bootstrap import Container, build

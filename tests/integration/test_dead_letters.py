@@ -12,8 +12,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Column, Connection, MetaData, String, Table, delete, select
 from sqlalchemy.exc import OperationalError
 
-from yswd.access import SYSTEM
 from yswd.adapters.http.app import create_app
+from yswd.aggregates.access import SYSTEM
 from yswd.aggregates.item import Channel, Item
 from yswd.aggregates.organisation import ForumKind
 from yswd.bootstrap import Container, build

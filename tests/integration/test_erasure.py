@@ -9,13 +9,13 @@ from pathlib import Path
 import pytest
 
 from yswd import audit
-from yswd.access import SYSTEM
 from yswd.adapters.crypto import ERASED
+from yswd.aggregates.access import SYSTEM
 from yswd.aggregates.item import Channel
 from yswd.aggregates.organisation import ForumKind
+from yswd.application.views import public_view
 from yswd.bootstrap import Container, build
 from yswd.settings import Settings
-from yswd.views import public_view
 
 GONE_NAME = "Zebedee Quixotica-Marwood"
 GONE_DETAIL = "Xylophone-keeper told me about the locked garden on Tuesday"
@@ -123,7 +123,7 @@ def test_forgetting_leaves_no_byte_of_the_contributor(container: Container) -> N
 
 
 def app_view(container: Container, item_id: str) -> dict[str, object]:
-    from yswd.views import item_view
+    from yswd.application.views import item_view
 
     return item_view(container.app.get_item(SYSTEM, item_id))
 

@@ -22,13 +22,13 @@ import psycopg
 import pytest
 
 from yswd import audit
-from yswd.access import SYSTEM
 from yswd.adapters.crypto import ERASED
+from yswd.aggregates.access import SYSTEM
 from yswd.aggregates.item import Channel
 from yswd.aggregates.organisation import ForumKind
+from yswd.application.views import item_view, public_view
 from yswd.bootstrap import Container, build
 from yswd.settings import Settings
-from yswd.views import item_view, public_view
 
 from .servers import Postgres, postgres_or_skip
 

@@ -16,14 +16,14 @@ from pathlib import Path
 import pytest
 
 from yswd import audit
-from yswd.access import SYSTEM
 from yswd.adapters.crypto import ERASED, KEYS_FILE, PostgresKeyStore
 from yswd.adapters.persistence import postgres_engine
+from yswd.aggregates.access import SYSTEM
 from yswd.aggregates.item import Channel
 from yswd.aggregates.organisation import ForumKind
+from yswd.application.views import item_view
 from yswd.bootstrap import Container, build
 from yswd.settings import Settings
-from yswd.views import item_view
 
 from .servers import Postgres, postgres_or_skip
 

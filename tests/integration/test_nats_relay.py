@@ -19,7 +19,6 @@ from typing import Any
 import pytest
 from sqlalchemy import update
 
-from yswd.access import SYSTEM
 from yswd.adapters.nats_relay import (
     STREAM,
     NatsRelay,
@@ -28,11 +27,12 @@ from yswd.adapters.nats_relay import (
     relay_position,
 )
 from yswd.adapters.persistence import write_transaction
+from yswd.aggregates.access import SYSTEM
+from yswd.aggregates.event_types import event_type_name
 from yswd.aggregates.item import Channel
 from yswd.aggregates.organisation import ForumKind
 from yswd.aggregates.users import Role
 from yswd.bootstrap import Container, build
-from yswd.event_types import event_type_name
 from yswd.settings import Settings
 
 from .servers import Nats, nats_or_skip

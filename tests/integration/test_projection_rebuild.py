@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from yswd.access import SYSTEM
+from yswd.aggregates.access import SYSTEM
 from yswd.aggregates.errors import TransitionNotAllowed
 from yswd.aggregates.item import Channel
 from yswd.aggregates.organisation import ForumKind

@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 from sqlalchemy import Column, Connection, Integer, MetaData, Table, delete, func, select
 
-from yswd.access import SYSTEM
+from yswd.aggregates.access import SYSTEM
 from yswd.aggregates.errors import TransitionNotAllowed
 from yswd.aggregates.item import Channel
 from yswd.aggregates.organisation import ForumKind

@@ -7,8 +7,8 @@ from itertools import count
 
 import pytest
 
-from yswd.access import SYSTEM, Principal
 from yswd.adapters.persistence import memory_env
+from yswd.aggregates.access import SYSTEM, Principal
 from yswd.aggregates.errors import (
     AlreadyExists,
     Forbidden,
@@ -21,7 +21,7 @@ from yswd.aggregates.errors import (
 from yswd.aggregates.item import Channel, Item, Status
 from yswd.aggregates.organisation import ForumKind
 from yswd.aggregates.users import Role
-from yswd.application import IdempotencyKey, Yswd, principal_for
+from yswd.application.service import IdempotencyKey, Yswd, principal_for
 
 NOW = datetime(2026, 11, 23, 9, 30, tzinfo=UTC)
 

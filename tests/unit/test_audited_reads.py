@@ -9,15 +9,15 @@ from datetime import UTC, date, datetime
 import pytest
 
 from yswd import audit
-from yswd.access import SYSTEM, Principal
 from yswd.adapters.nats_relay import envelope
+from yswd.aggregates.access import SYSTEM, Principal
 from yswd.aggregates.disclosure import Disclosure, ReadKind
 from yswd.aggregates.errors import Forbidden
+from yswd.aggregates.event_types import event_type_name
 from yswd.aggregates.item import Channel
 from yswd.aggregates.organisation import ForumKind
 from yswd.aggregates.users import Role
 from yswd.bootstrap import Container, build, fixed_clock
-from yswd.event_types import event_type_name
 
 NOW = datetime(2026, 11, 23, 9, 30, tzinfo=UTC)
 NAME = "Ada Marker"

@@ -10,16 +10,16 @@ from typing import Any
 import pytest
 from eventsourcing.persistence import OperationalError
 
-from yswd.access import SYSTEM, Principal
 from yswd.adapters.clips import FolderClipStore, MemoryClipStore
+from yswd.aggregates.access import SYSTEM, Principal
 from yswd.aggregates.clip import Clip, ClipWithdrawn, Consent
 from yswd.aggregates.errors import Conflict, Forbidden, InvalidInput, NotFound
+from yswd.aggregates.event_types import event_type_name
 from yswd.aggregates.item import Channel
 from yswd.aggregates.organisation import ForumKind
 from yswd.aggregates.users import Role
+from yswd.application.clips import Clips, ClipTooLarge, UnsupportedClipType, sniff_media_type
 from yswd.bootstrap import Container, build, fixed_clock
-from yswd.clips import Clips, ClipTooLarge, UnsupportedClipType, sniff_media_type
-from yswd.event_types import event_type_name
 from yswd.projections.clips import ClipQueries
 
 NOW = datetime(2026, 11, 23, 9, 30, tzinfo=UTC)

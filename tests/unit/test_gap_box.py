@@ -7,9 +7,9 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from yswd.access import PUBLIC_ACTOR, SYSTEM, Principal
 from yswd.adapters.http.rate_limit import SlidingWindowLimiter
 from yswd.adapters.persistence import memory_env
+from yswd.aggregates.access import PUBLIC_ACTOR, SYSTEM, Principal
 from yswd.aggregates.errors import (
     AlreadyExists,
     Forbidden,
@@ -21,8 +21,8 @@ from yswd.aggregates.gap_box import GapBox, GapBoxClosed
 from yswd.aggregates.item import Channel, Item, Status
 from yswd.aggregates.organisation import ForumKind
 from yswd.aggregates.users import Role
-from yswd.application import IdempotencyKey, Yswd
-from yswd.gap_boxes import GapBoxes, title_from
+from yswd.application.gap_boxes import GapBoxes, title_from
+from yswd.application.service import IdempotencyKey, Yswd
 
 NOW = datetime(2026, 11, 23, 9, 30, tzinfo=UTC)
 TODAY = NOW.date()

@@ -12,13 +12,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from yswd import audit
-from yswd.access import SYSTEM
+from yswd.aggregates.access import SYSTEM
 from yswd.aggregates.errors import DomainError, Forbidden, InvalidInput, NotFound
+from yswd.aggregates.event_types import ITEM_EVENT_TYPES, event_type_name
 from yswd.aggregates.item import Channel, Item, item_aggregate_id
 from yswd.aggregates.organisation import ForumKind
+from yswd.application.views import item_view
 from yswd.bootstrap import Container, build
-from yswd.event_types import ITEM_EVENT_TYPES, event_type_name
-from yswd.views import item_view
 
 START = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 
@@ -128,7 +128,7 @@ def test_history_without_as_of_has_every_event(item: tuple[Container, str], cloc
 
 def test_history_needs_the_audit_role(item: tuple[Container, str]) -> None:
     container, item_id = item
-    from yswd.access import Principal
+    from yswd.aggregates.access import Principal
     from yswd.aggregates.users import Role
 
     manager = Principal("m", "M", Role.MANAGER, frozenset())

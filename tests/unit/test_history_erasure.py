@@ -11,8 +11,8 @@ import pytest
 from eventsourcing.domain import CanSnapshotAggregate, MetaDomainEvent
 
 from yswd import audit
-from yswd.access import SYSTEM, Principal
 from yswd.adapters.crypto import ERASED, ShreddingMapper, normalise_name
+from yswd.aggregates.access import SYSTEM, Principal
 from yswd.aggregates.errors import Forbidden, InvalidInput
 from yswd.aggregates.item import Channel, item_aggregate_id
 from yswd.aggregates.organisation import ForumKind

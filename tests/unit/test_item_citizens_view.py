@@ -10,7 +10,7 @@ from eventsourcing.persistence import StoredEvent
 
 from yswd.aggregates.errors import Conflict, InvalidInput
 from yswd.aggregates.item import Channel, Item, Status
-from yswd.application import Yswd
+from yswd.application.service import Yswd
 from yswd.bootstrap import build
 
 NOW = datetime(2026, 11, 23, 9, 30, tzinfo=UTC)

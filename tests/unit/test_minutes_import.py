@@ -7,10 +7,10 @@ from collections.abc import Iterator
 
 import pytest
 
-from yswd.access import SYSTEM
+from yswd.aggregates.access import SYSTEM
 from yswd.aggregates.organisation import ForumKind
+from yswd.application.minutes import ImportAnswer, MinutesImporter
 from yswd.bootstrap import Container, build
-from yswd.minutes import ImportAnswer, MinutesImporter
 
 TEXT = "title,you_said\nLaundry,The machine is broken\nFood,Dinners are cold\n"
 

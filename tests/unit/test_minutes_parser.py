@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from yswd.aggregates.item import Channel
-from yswd.minutes import digest, parse_minutes
+from yswd.application.minutes import digest, parse_minutes
 
 TODAY = date(2026, 11, 23)
 

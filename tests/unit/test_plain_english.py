@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from yswd.plain_english import (
+from yswd.aggregates.plain_english import (
     READING_EASE_TARGET,
     Glossary,
     check_fields,

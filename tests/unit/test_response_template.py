@@ -6,13 +6,13 @@ from datetime import UTC, datetime
 
 import pytest
 
-from yswd.access import SYSTEM, Principal
 from yswd.adapters.persistence import memory_env
+from yswd.aggregates.access import SYSTEM, Principal
 from yswd.aggregates.errors import AlreadyExists, Conflict, Forbidden, NotFound
 from yswd.aggregates.response_template import ResponseTemplates, TemplateKind
 from yswd.aggregates.users import Role
-from yswd.application import Yswd
-from yswd.response_templates import Templates
+from yswd.application.service import Yswd
+from yswd.application.templates import Templates
 
 NOW = datetime(2026, 11, 23, 9, 30, tzinfo=UTC)
 

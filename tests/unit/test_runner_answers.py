@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from yswd.access import SYSTEM
+from yswd.aggregates.access import SYSTEM
 from yswd.aggregates.item import Channel
 from yswd.aggregates.organisation import ForumKind
 from yswd.bootstrap import build

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from yswd.similarity import rank, tokens
+from yswd.projections.similarity import rank, tokens
 
 
 def test_tokens_drop_stop_words_and_fold_plurals() -> None:

@@ -9,12 +9,12 @@ from itertools import count
 
 import pytest
 
-from yswd.access import SYSTEM, Principal
 from yswd.adapters.persistence import memory_env
+from yswd.aggregates.access import SYSTEM, Principal
 from yswd.aggregates.errors import Forbidden, NotFound, Unauthenticated
 from yswd.aggregates.organisation import ForumKind
 from yswd.aggregates.users import Role, User
-from yswd.application import Yswd
+from yswd.application.service import Yswd
 from yswd.bootstrap import Container, build, fixed_clock
 from yswd.projections.staff_directory import list_forums, list_users
 

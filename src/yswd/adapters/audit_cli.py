@@ -38,7 +38,7 @@ def verify_command(
 ) -> None:
     """Recompute the hash chain over every stored event; exit 1 if any is bad."""
     from yswd import audit
-    from yswd.access import SYSTEM
+    from yswd.aggregates.access import SYSTEM
 
     saved = json.loads(against.read_text()) if against else None
     container = _container()
@@ -64,7 +64,7 @@ def checkpoint_command(
 ) -> None:
     """Sign the log's count and head hash now, so later rewrites can be shown up."""
     from yswd import audit
-    from yswd.access import SYSTEM
+    from yswd.aggregates.access import SYSTEM
     from yswd.aggregates.errors import DomainError
 
     settings = Settings()
@@ -91,7 +91,7 @@ def history_command(
 ) -> None:
     """Print an item's events up to an instant, and its state then, as JSON."""
     from yswd import audit
-    from yswd.access import SYSTEM
+    from yswd.aggregates.access import SYSTEM
     from yswd.aggregates.errors import DomainError
 
     container = _container()
@@ -113,7 +113,7 @@ def export_command(
 ) -> None:
     """Write every stored event, with its hashes, as JSON Lines for an external auditor."""
     from yswd import audit
-    from yswd.access import SYSTEM
+    from yswd.aggregates.access import SYSTEM
 
     container = _container()
     count = 0
@@ -141,7 +141,7 @@ def reads_command(
 ) -> None:
     """List recorded reads of identifiable data, newest first: who, when, what (JSON)."""
     from yswd import audit
-    from yswd.access import SYSTEM
+    from yswd.aggregates.access import SYSTEM
 
     container = _container()
     try:

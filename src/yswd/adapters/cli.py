@@ -37,7 +37,7 @@ def serve(
     configure_logging(settings.log_format)
     container = build(settings)
     if demo:
-        from yswd.demo import load_demo
+        from yswd.adapters.demo import load_demo
 
         typer.echo(load_demo(container))
         token = settings.admin_token or _demo_admin_token(container)
@@ -79,8 +79,8 @@ def _demo_admin_token(container: Container) -> str:
 @cli.command("demo")
 def demo_command() -> None:
     """Load realistic demo data drawn from the seed documents (safe to repeat)."""
+    from yswd.adapters.demo import load_demo
     from yswd.bootstrap import build
-    from yswd.demo import load_demo
 
     container = build(Settings())
     typer.echo(load_demo(container))
@@ -94,7 +94,7 @@ def add_user(
     scope: Annotated[list[str] | None, typer.Option(help="a unit id; repeat for several")] = None,
 ) -> None:
     """Add a user and print their token (shown only now)."""
-    from yswd.access import SYSTEM
+    from yswd.aggregates.access import SYSTEM
     from yswd.aggregates.errors import DomainError
     from yswd.aggregates.users import Role
     from yswd.bootstrap import build
@@ -131,10 +131,10 @@ def import_minutes(
     import json
     from pathlib import Path
 
-    from yswd.access import SYSTEM
+    from yswd.aggregates.access import SYSTEM
     from yswd.aggregates.errors import DomainError
+    from yswd.application.minutes import MinutesImporter
     from yswd.bootstrap import build
-    from yswd.minutes import MinutesImporter
 
     path = Path(file)
     fmt = "csv" if path.suffix.lower() == ".csv" else "markdown"

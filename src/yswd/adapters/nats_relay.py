@@ -38,8 +38,8 @@ from eventsourcing.persistence import Notification
 from sqlalchemy import Column, Engine, Integer, MetaData, String, Table, select, text, update
 
 from yswd.adapters.persistence import write_transaction
-from yswd.application import Yswd
-from yswd.event_types import event_type_name
+from yswd.aggregates.event_types import event_type_name
+from yswd.application.service import Yswd
 from yswd.projections.runner import SCHEMA_LOCK_KEY
 
 log = logging.getLogger(__name__)

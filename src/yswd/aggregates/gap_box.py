@@ -2,7 +2,7 @@
 
 A moderator opens a box for a forum with a question and a window of dates.
 While the window is open, anyone may leave a suggestion; each one becomes an
-unpublished ``gap_box`` item in the box's forum (see ``yswd.gap_boxes``).
+unpublished ``gap_box`` item in the box's forum (see ``yswd.application.gap_boxes``).
 """
 
 from __future__ import annotations

@@ -66,7 +66,7 @@ from sqlalchemy import (
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from yswd.adapters.persistence import WRITE_OPTION, write_transaction
-from yswd.application import Yswd
+from yswd.application.service import Yswd
 from yswd.projections.staff_items import driver_sql
 
 log = logging.getLogger(__name__)

@@ -35,10 +35,10 @@ from sqlalchemy import (
     select,
 )
 
-from yswd.access import Principal
+from yswd.aggregates.access import Principal
 from yswd.aggregates.item import OPEN, Item, item_aggregate_id
-from yswd.application import Yswd
-from yswd.views import item_view
+from yswd.application.service import Yswd
+from yswd.application.views import item_view
 
 metadata = MetaData()
 

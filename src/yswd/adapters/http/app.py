@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from yswd import __version__, plain_english
+from yswd import __version__
 from yswd.adapters.http.body_limit import BodyLimitMiddleware
 from yswd.adapters.http.errors import PUBLIC_ERRORS, STAFF_ERRORS, install_error_handlers
 from yswd.adapters.http.metrics import install_metrics
@@ -29,6 +29,7 @@ from yswd.adapters.http.routers import (
     wording,
 )
 from yswd.adapters.http.templating import STATIC_DIR
+from yswd.aggregates import plain_english
 from yswd.bootstrap import Container
 
 

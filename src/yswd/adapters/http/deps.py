@@ -10,12 +10,12 @@ from fastapi import Depends, Header, Request, Response
 from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
-from yswd.access import Principal
+from yswd.aggregates.access import Principal
 from yswd.aggregates.errors import InvalidInput, Unauthenticated
 from yswd.aggregates.item import Item
-from yswd.application import IdempotencyKey, Written, hash_token
+from yswd.application.service import IdempotencyKey, Written, hash_token
+from yswd.application.views import item_view
 from yswd.bootstrap import Container
-from yswd.views import item_view
 
 POSITION_HEADER = "X-Yswd-Position"
 

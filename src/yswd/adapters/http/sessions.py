@@ -22,7 +22,7 @@ from datetime import UTC, datetime, timedelta
 
 from fastapi import Request, Response
 
-from yswd.access import Principal
+from yswd.aggregates.access import Principal
 
 SESSION_COOKIE = "yswd_session"
 SIGN_IN_COOKIE = "yswd_sign_in"

@@ -1,4 +1,4 @@
-"""Bulk publish and bulk refer. All or nothing: see ``yswd.bulk``.
+"""Bulk publish and bulk refer. All or nothing: see ``yswd.application.bulk``.
 
 A batch where every item can be changed answers 200 with each item's result
 (``status: 200``); it was saved in one transaction. If any item would be
@@ -17,7 +17,7 @@ from pydantic import Field, StringConstraints
 
 from yswd.adapters.http.deps import POSITION_HEADER, ContainerDep, PrincipalDep
 from yswd.adapters.http.schemas import Body, IsoDate, LongText, Slug
-from yswd.bulk import MAX_BULK_ITEMS, BulkActions, BulkRefused, BulkResult
+from yswd.application.bulk import MAX_BULK_ITEMS, BulkActions, BulkRefused, BulkResult
 
 router = APIRouter(prefix="/api/v1/items/bulk", tags=["items"])
 

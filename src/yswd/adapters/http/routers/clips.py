@@ -24,10 +24,16 @@ from yswd.adapters.http.schemas import Body, LongText, text
 from yswd.adapters.http.templating import templates
 from yswd.aggregates.clip import Clip, Consent
 from yswd.aggregates.errors import InvalidInput, NotFound
-from yswd.application import Written
+from yswd.application.clips import (
+    TRANSCRIPT_MAX,
+    Clips,
+    ClipTooLarge,
+    UnsupportedClipType,
+    clip_view,
+)
+from yswd.application.service import Written
+from yswd.application.views import item_view, public_view
 from yswd.bootstrap import Container
-from yswd.clips import TRANSCRIPT_MAX, Clips, ClipTooLarge, UnsupportedClipType, clip_view
-from yswd.views import item_view, public_view
 
 router = APIRouter(tags=["clips"])
 

@@ -8,9 +8,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
-from yswd.access import Action
 from yswd.adapters.http.deps import ContainerDep, PrincipalDep
 from yswd.adapters.http.templating import templates
+from yswd.aggregates.access import Action
 from yswd.aggregates.disclosure import ReadKind
 from yswd.aggregates.errors import Forbidden
 from yswd.projections.feedback_pack import feedback_pack, items_csv

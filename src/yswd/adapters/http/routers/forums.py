@@ -9,12 +9,12 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from yswd.access import Action
 from yswd.adapters.http.deps import POSITION_HEADER, ContainerDep, PrincipalDep
 from yswd.adapters.http.templating import templates
-from yswd.agenda import DEFAULT_SINCE_DAYS, build_agenda
+from yswd.aggregates.access import Action
 from yswd.aggregates.errors import DomainError, Forbidden, InvalidInput
-from yswd.minutes import MinutesImporter
+from yswd.application.minutes import MinutesImporter
+from yswd.projections.agenda import DEFAULT_SINCE_DAYS, build_agenda
 
 router = APIRouter(prefix="/api/v1/forums", tags=["forums"])
 

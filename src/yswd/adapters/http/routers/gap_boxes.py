@@ -23,8 +23,8 @@ from yswd.adapters.http.schemas import Body, IsoDate, LongText, Slug, text
 from yswd.adapters.http.templating import templates
 from yswd.aggregates.errors import DomainError, InvalidInput, NotFound, RateLimited
 from yswd.aggregates.gap_box import GapBox, GapBoxClosed
+from yswd.application.gap_boxes import SUGGESTION_MAX, GapBoxes
 from yswd.bootstrap import Container
-from yswd.gap_boxes import SUGGESTION_MAX, GapBoxes
 
 router = APIRouter(tags=["gap boxes"])
 

@@ -7,7 +7,6 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
 
-from yswd.access import Action
 from yswd.adapters.crypto import ERASED
 from yswd.adapters.http.deps import (
     ContainerDep,
@@ -31,11 +30,12 @@ from yswd.adapters.http.schemas import (
     RespondIn,
     VerifyIn,
 )
+from yswd.aggregates.access import Action
 from yswd.aggregates.disclosure import ReadKind
 from yswd.aggregates.item import Item, Status
-from yswd.application import Written
-from yswd.plain_english import check_fields, load_glossary
-from yswd.similarity import similar_items
+from yswd.aggregates.plain_english import check_fields, load_glossary
+from yswd.application.service import Written
+from yswd.projections.similarity import similar_items
 
 router = APIRouter(prefix="/api/v1/items", tags=["items"])
 

@@ -21,7 +21,6 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from python_multipart.exceptions import MultipartParseError
 
 from yswd import audit
-from yswd.access import Action, Principal
 from yswd.adapters.crypto import ERASED
 from yswd.adapters.http.errors import status_for
 from yswd.adapters.http.sessions import (
@@ -35,7 +34,7 @@ from yswd.adapters.http.sessions import (
     store_for,
 )
 from yswd.adapters.http.templating import templates
-from yswd.agenda import DEFAULT_SINCE_DAYS, build_agenda
+from yswd.aggregates.access import Action, Principal
 from yswd.aggregates.clip import Consent
 from yswd.aggregates.errors import (
     DomainError,
@@ -46,20 +45,21 @@ from yswd.aggregates.errors import (
 )
 from yswd.aggregates.item import Channel, Item, Status
 from yswd.aggregates.organisation import ForumKind
+from yswd.aggregates.plain_english import check_fields, load_glossary
 from yswd.aggregates.response_template import TemplateKind
 from yswd.aggregates.users import Role, User
-from yswd.application import Written, hash_token
+from yswd.application.bulk import BulkActions, BulkRefused
+from yswd.application.clips import Clips, ClipTooLarge, UnsupportedClipType
+from yswd.application.minutes import MinutesImporter
+from yswd.application.service import Written, hash_token
+from yswd.application.templates import Templates
+from yswd.application.views import item_view
 from yswd.bootstrap import Container
-from yswd.bulk import BulkActions, BulkRefused
-from yswd.clips import Clips, ClipTooLarge, UnsupportedClipType
-from yswd.minutes import MinutesImporter
-from yswd.plain_english import check_fields, load_glossary
+from yswd.projections.agenda import DEFAULT_SINCE_DAYS, build_agenda
 from yswd.projections.feedback_pack import feedback_pack
 from yswd.projections.organisation import unit_tree
+from yswd.projections.similarity import similar_items
 from yswd.projections.staff_directory import list_forums, list_users
-from yswd.response_templates import Templates
-from yswd.similarity import similar_items
-from yswd.views import item_view
 
 router = APIRouter(prefix="/staff", include_in_schema=False)
 

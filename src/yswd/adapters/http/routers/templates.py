@@ -9,7 +9,7 @@ from fastapi import APIRouter, Response
 from yswd.adapters.http.deps import ContainerDep, PrincipalDep, mark_written
 from yswd.adapters.http.schemas import Body, LongText, Slug, Title
 from yswd.aggregates.response_template import TemplateKind
-from yswd.response_templates import Templates
+from yswd.application.templates import Templates
 
 router = APIRouter(prefix="/api/v1/units/{unit_id}/templates", tags=["response templates"])
 

@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from yswd.adapters.crypto import ERASED
 from yswd.adapters.http.deps import ContainerDep, PrincipalDep
-from yswd.plain_english import check_public_text, load_glossary
+from yswd.aggregates.plain_english import check_public_text, load_glossary
 
 router = APIRouter(prefix="/api/v1/wording", tags=["wording"])
 

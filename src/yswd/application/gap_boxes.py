@@ -14,12 +14,12 @@ from typing import Any, Protocol
 
 from eventsourcing.persistence import IntegrityError
 
-from yswd.access import PUBLIC_ACTOR, Action, Principal
+from yswd.aggregates.access import PUBLIC_ACTOR, Action, Principal
 from yswd.aggregates.errors import AlreadyExists, Forbidden, InvalidInput, VersionConflict
 from yswd.aggregates.gap_box import GapBox, gap_box_aggregate_id
 from yswd.aggregates.item import Channel, Item
-from yswd.application import MAX_RETRIES, IdempotencyKey, Written, Yswd
-from yswd.views import item_view, public_view
+from yswd.application.service import MAX_RETRIES, IdempotencyKey, Written, Yswd
+from yswd.application.views import item_view, public_view
 
 #: the longest item title made from a suggestion
 TITLE_LENGTH = 80

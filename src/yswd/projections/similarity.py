@@ -18,7 +18,7 @@ from typing import Any
 
 from sqlalchemy import Engine, or_, select
 
-from yswd.access import Principal
+from yswd.aggregates.access import Principal
 from yswd.aggregates.item import Item
 from yswd.projections.staff_items import OPEN_STATUSES, StaffItemQueries, items
 

@@ -19,7 +19,7 @@ from typing import Any
 
 from eventsourcing.persistence import IntegrityError
 
-from yswd.access import Action, Principal
+from yswd.aggregates.access import Action, Principal
 from yswd.aggregates.errors import (
     Conflict,
     DomainError,
@@ -29,7 +29,7 @@ from yswd.aggregates.errors import (
     VersionConflict,
 )
 from yswd.aggregates.item import Item
-from yswd.application import EARLIEST_DATE, LATEST_DATE, MAX_RETRIES, Yswd
+from yswd.application.service import EARLIEST_DATE, LATEST_DATE, MAX_RETRIES, Yswd
 
 #: the most items one bulk request may name
 MAX_BULK_ITEMS = 200

@@ -10,7 +10,7 @@ from typing import Any
 
 from eventsourcing.persistence import IntegrityError
 
-from yswd.access import Action, Principal
+from yswd.aggregates.access import Action, Principal
 from yswd.aggregates.errors import Forbidden, NotFound, VersionConflict
 from yswd.aggregates.organisation import Unit
 from yswd.aggregates.response_template import (
@@ -18,7 +18,7 @@ from yswd.aggregates.response_template import (
     TemplateKind,
     templates_aggregate_id,
 )
-from yswd.application import MAX_RETRIES, Written, Yswd
+from yswd.application.service import MAX_RETRIES, Written, Yswd
 
 
 def template_view(entry: dict[str, Any]) -> dict[str, Any]:

@@ -12,14 +12,14 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from yswd.access import SYSTEM, Principal
+from yswd.aggregates.access import SYSTEM, Principal
 from yswd.aggregates.errors import AlreadyExists
 from yswd.aggregates.item import Channel
 from yswd.aggregates.organisation import ForumKind
 from yswd.aggregates.response_template import TemplateKind
+from yswd.application.gap_boxes import GapBoxes
+from yswd.application.templates import Templates
 from yswd.bootstrap import Container
-from yswd.gap_boxes import GapBoxes
-from yswd.response_templates import Templates
 
 MARKER_UNIT = "north-west"
 

@@ -21,12 +21,12 @@ from typing import Any
 
 from eventsourcing.persistence import IntegrityError
 
-from yswd.access import Action, Principal
 from yswd.adapters.clips import ClipStore, PendingClip
+from yswd.aggregates.access import Action, Principal
 from yswd.aggregates.clip import Clip, Consent, clip_aggregate_id
 from yswd.aggregates.errors import DomainError, Forbidden, InvalidInput, NotFound
 from yswd.aggregates.item import Item
-from yswd.application import MAX_RETRIES, Written, Yswd, require_version
+from yswd.application.service import MAX_RETRIES, Written, Yswd, require_version
 from yswd.projections.clips import ClipQueries
 
 DEFAULT_MAX_CLIP_BYTES = 50 * 1024 * 1024

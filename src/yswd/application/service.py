@@ -22,7 +22,7 @@ from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.persistence import IntegrityError, JSONTranscoder, Transcoding
 from eventsourcing.utils import Environment, EnvType
 
-from yswd.access import SYSTEM, Action, Principal
+from yswd.aggregates.access import SYSTEM, Action, Principal
 from yswd.aggregates.base import Aggregate
 from yswd.aggregates.disclosure import Disclosure, ReadKind
 from yswd.aggregates.errors import (
