@@ -9,11 +9,7 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from yswd import __version__
-from yswd.adapters.http.body_limit import BodyLimitMiddleware
-from yswd.adapters.http.errors import PUBLIC_ERRORS, STAFF_ERRORS, install_error_handlers
-from yswd.adapters.http.metrics import install_metrics
-from yswd.adapters.http.read_your_writes import ReadYourWritesMiddleware
-from yswd.adapters.http.routers import (
+from yswd.adapters.http.api import (
     audit,
     bulk,
     clips,
@@ -23,11 +19,15 @@ from yswd.adapters.http.routers import (
     health,
     items,
     organisation,
-    pages,
     public,
     templates,
     wording,
 )
+from yswd.adapters.http.body_limit import BodyLimitMiddleware
+from yswd.adapters.http.errors import PUBLIC_ERRORS, STAFF_ERRORS, install_error_handlers
+from yswd.adapters.http.metrics import install_metrics
+from yswd.adapters.http.pages import staff as staff_pages
+from yswd.adapters.http.read_your_writes import ReadYourWritesMiddleware
 from yswd.adapters.http.templating import STATIC_DIR
 from yswd.aggregates import plain_english
 from yswd.bootstrap import Container
@@ -70,7 +70,7 @@ def create_app(container: Container, *, manage_lifecycle: bool = True) -> FastAP
     ):
         app.include_router(router, responses=STAFF_ERRORS)
     app.include_router(public.router, responses=PUBLIC_ERRORS)
-    app.include_router(pages.router)
+    app.include_router(staff_pages.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     clip_limit = container.settings.max_clip_bytes + clips.MULTIPART_OVERHEAD
     app.add_middleware(

@@ -968,7 +968,7 @@ async def upload_clip_page(request: Request, item_id: str) -> Response:
     Role and scope are checked before any bytes are read; the CSRF field is
     checked after the body is read and before the clip is saved.
     """
-    from yswd.adapters.http.routers.clips import ClipForm, _boundary
+    from yswd.adapters.http.api.clips import ClipForm, _boundary
 
     session = await run_in_threadpool(signed_in, request)
     if not isinstance(session, Session):
@@ -1104,7 +1104,7 @@ def clip_transcript_page(request: Request, clip_id: str, form: FormData) -> Resp
 @router.get("/clips/{clip_id}/media")
 def clip_media_page(request: Request, clip_id: str) -> Response:
     """Plays a clip for the signed-in staff member (the API route takes a Bearer token)."""
-    from yswd.adapters.http.routers.clips import _media_response
+    from yswd.adapters.http.api.clips import _media_response
 
     session = guarded(request)
     if not isinstance(session, Session):
@@ -1970,7 +1970,7 @@ def forum_agenda_page(request: Request, forum_id: str, since: str | None = None)
         since=since_date,
         scope=container.staff_items.scope_filter(session.principal),
     )
-    from yswd.adapters.http.routers.forums import _names
+    from yswd.adapters.http.api.forums import _names
 
     body = {
         "forum": {"id": forum_id, "name": forum.name, "kind": forum.kind.value},
