@@ -29,6 +29,7 @@ npm ci --silent --no-audit --no-fund >/dev/null
 echo "== lint"
 python3 -m ruff check src tests bench
 python3 -m mypy src
+lint-imports --no-cache --no-logo  # the layer rules: [tool.importlinter] in pyproject.toml
 
 echo "== unit tests"
 python3 -m pytest -q tests/unit

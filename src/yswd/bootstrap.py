@@ -1,7 +1,10 @@
-"""The composition root: reads settings and wires store, read models, runner and web app.
+"""The composition root: reads settings and wires store, read models, runner and services.
 
-Nothing else builds these objects. Tests call ``build`` with their own
-settings (or ``memory=True`` for the in-memory store) and get the same graph.
+Nothing else builds these objects. ``build`` makes each one once and fills the
+application layer's ports (``yswd.application.ports``) with adapters; routes and
+commands take the services from the ``Container``. Tests call ``build`` with
+their own settings (or ``memory=True`` for the in-memory store) and get the same
+graph.
 """
 
 from __future__ import annotations
@@ -15,8 +18,16 @@ from datetime import UTC, date, datetime
 from sqlalchemy import Engine
 
 from yswd.adapters.clips import ClipStore, FolderClipStore, MemoryClipStore
-from yswd.adapters.crypto import KeyStore, install_key_store
+from yswd.adapters.crypto import (
+    KeyStore,
+    ShreddingMapper,
+    install_key_store,
+    load_or_create_signing_key,
+)
+from yswd.adapters.http.rate_limit import SlidingWindowLimiter
 from yswd.adapters.persistence import (
+    ReadModelStore,
+    SQLiteWriteAheadLog,
     event_store_env,
     key_store_engine,
     memory_engine,
@@ -24,10 +35,18 @@ from yswd.adapters.persistence import (
     read_model_engine,
 )
 from yswd.aggregates.plain_english import load_glossary
+from yswd.application.audit import Audit
+from yswd.application.bulk import BulkActions
 from yswd.application.clips import Clips
-from yswd.application.service import Clock, IdFactory, Yswd, new_id, utc_now
+from yswd.application.gap_boxes import GapBoxes
+from yswd.application.minutes import MinutesImporter
+from yswd.application.ports import Clock, IdFactory
+from yswd.application.service import Yswd
+from yswd.application.templates import Templates
+from yswd.application.unit_of_work import new_id, utc_now
 from yswd.projections.access_log import AccessLog
 from yswd.projections.audit_chain import AuditChain
+from yswd.projections.audit_queries import AuditQueries
 from yswd.projections.clips import ClipQueries, ClipsReadModel
 from yswd.projections.organisation import Organisation
 from yswd.projections.runner import ProjectionRunner, ReadModel
@@ -51,6 +70,13 @@ class Container:
     read_models: dict[str, ReadModel]
     keys: KeyStore | None = None
     clips: Clips | None = None
+    # the use cases beside the application's own commands, each built once by ``build``
+    templates: Templates = field(init=False)
+    bulk: BulkActions = field(init=False)
+    minutes: MinutesImporter = field(init=False)
+    #: with the one per-process rate limiter for public suggestions
+    gap_boxes: GapBoxes = field(init=False)
+    audit: Audit = field(init=False)
     _stop: threading.Event = field(default_factory=threading.Event)
     #: the highest log position this process acknowledged (see ``note_write``)
     _written: int = 0
@@ -101,6 +127,19 @@ class Container:
             # The writes are durable; a read model that cannot catch up must not
             # turn reads into 500s. The background runner retries and logs.
             log.exception("read models could not catch up to position %s", self._written)
+
+    def refresh_read_models(self) -> None:
+        """Embedded mode: bring the read models to the log's head now (an audit reads next).
+
+        A failure is logged, not raised: a forged row may not even decode, and the
+        audit check that follows is what names it.
+        """
+        if not self.settings.projections_in_process:
+            return
+        try:
+            self.runner.catch_up()
+        except Exception:
+            log.warning("read models could not catch up before an audit", exc_info=True)
 
     def wait_for_position(self, min_position: int | None, timeout: float = 5.0) -> None:
         """``?min_position=``: wait until the read models have applied that log position.
@@ -164,7 +203,7 @@ def build(
     read_models[ClipsReadModel.name] = ClipsReadModel()
     # public boards and metrics are computed from the item rows alone
     runner = ProjectionRunner(
-        app, engine, list(read_models.values()), answers_version_sql=CHANGES_SQL
+        app, ReadModelStore(engine), list(read_models.values()), answers_version_sql=CHANGES_SQL
     )
     runner.create_tables()
     if settings.admin_token and app.ensure_admin(settings.admin_token):
@@ -182,6 +221,23 @@ def build(
     clips_dir = settings.clips_dir or settings.data_dir / "clips"
     clip_store: ClipStore = MemoryClipStore() if memory else FolderClipStore(clips_dir)
     container.clips = Clips(app, clip_store, ClipQueries(engine), settings.max_clip_bytes)
+    container.templates = Templates(app)
+    container.bulk = BulkActions(app)
+    container.minutes = MinutesImporter(app)
+    container.gap_boxes = GapBoxes(
+        app,
+        SlidingWindowLimiter(settings.gap_box_rate_limit, settings.gap_box_rate_window_seconds),
+    )
+    container.audit = Audit(
+        app,
+        trail=AuditQueries(engine),
+        read_models=container,  # embedded: catches them up before an audit reads them
+        shredding=app.mapper if isinstance(app.mapper, ShreddingMapper) else None,
+        clips=container.clips,
+        wal=SQLiteWriteAheadLog(engine),
+        signing_key_file=load_or_create_signing_key,
+        clock=clock,
+    )
     return container
 
 

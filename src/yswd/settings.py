@@ -40,6 +40,10 @@ class Settings(BaseSettings):
     glossary_file: Path | None = Field(
         default=None, description="jargon list for the plain-English check (TOML)"
     )
+    erasure_log: Path | None = Field(
+        default=None,
+        description="append-only log of erasures (JSON lines), kept beside the backups",
+    )
 
     @property
     def embedded(self) -> bool:

@@ -1,16 +1,22 @@
-"""An HTTP client over the real app, on a real SQLite data folder."""
+"""An HTTP client over the real app, on a real SQLite data folder.
+
+The app runs on the tests' clock (``tests.clock``): it is always ``TODAY`` there,
+so dates in tests are written relative to ``TODAY``, never to the machine's date.
+"""
 
 from __future__ import annotations
 
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
+from tests.clock import ticking_clock
 from yswd.adapters.http.app import create_app
 from yswd.bootstrap import build
 from yswd.settings import Settings
@@ -21,9 +27,11 @@ ADMIN_TOKEN = "test-admin-token"
 class Api:
     """A thin client that knows the admin token and makes users of each role."""
 
-    def __init__(self, client: TestClient) -> None:
+    def __init__(self, client: TestClient, clock: Callable[[], datetime] | None = None) -> None:
         self.client = client
         self.admin = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+        #: the app's clock (as given to ``build``), for tests that compare instants with "now"
+        self.clock = clock or (lambda: datetime.now(UTC))
 
     def post(self, path: str, body: Any, token: str | None = None, **headers: str) -> Any:
         auth = {"Authorization": f"Bearer {token}"} if token else self.admin
@@ -75,7 +83,7 @@ class Api:
         body = {
             "forum_id": forum_id,
             "channel": "community_meeting",
-            "raised_on": "2026-11-02",
+            "raised_on": "2026-11-02",  # three weeks before TODAY: due, not yet overdue
             "title": "Laundry",
             "you_said": "The washing machine has been broken for two weeks.",
             **extra,
@@ -110,7 +118,8 @@ def shm_data_dir(tmp_path: Path) -> Iterator[Path]:
 
 @pytest.fixture
 def api(data_dir: Path) -> Iterator[Api]:
-    container = build(Settings(data_dir=data_dir, admin_token=ADMIN_TOKEN))
+    clock = ticking_clock()
+    container = build(Settings(data_dir=data_dir, admin_token=ADMIN_TOKEN), clock=clock)
     with TestClient(create_app(container)) as client:
-        yield Api(client)
+        yield Api(client, clock)
     container.close()

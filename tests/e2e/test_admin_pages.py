@@ -5,12 +5,12 @@ from __future__ import annotations
 import hashlib
 import re
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from fastapi.testclient import TestClient
 
+from tests.clock import TODAY, ticking_clock
 from tests.e2e.conftest import ADMIN_TOKEN, Api
 from tests.e2e.test_staff_pages import Browser
 from yswd.adapters.http.app import create_app
@@ -78,7 +78,7 @@ def test_token_endpoints_refuse_what_is_not_allowed(api: Api) -> None:
 def test_a_revoked_token_stops_on_another_replica_within_seconds(api: Api, data_dir: Path) -> None:
     token = api.user("auditor")
     user_id = user_id_of(api, token)
-    replica = build(Settings(data_dir=data_dir, admin_token=ADMIN_TOKEN))
+    replica = build(Settings(data_dir=data_dir, admin_token=ADMIN_TOKEN), clock=ticking_clock())
     try:
         with TestClient(create_app(replica)) as other:
             auth = {"Authorization": f"Bearer {token}"}
@@ -270,9 +270,7 @@ def test_a_new_token_keeps_the_old_and_revoking_signs_the_person_out(api: Api) -
         assert api.get("/api/v1/me", token).status_code == 401
         assert Browser(api).sign_in(token).status_code == 401
     listing = admin.get("/staff/admin/users").text
-    assert "None working" in listing and "revoked " + datetime.now(UTC).date().isoformat() in (
-        listing
-    )
+    assert "None working" in listing and f"revoked {TODAY.isoformat()}" in listing
 
     me = f"/staff/admin/users/{user_id_of(api, ADMIN_TOKEN)}"
     assert "You cannot revoke your own tokens" in admin.get(me).text
@@ -312,8 +310,7 @@ def test_meeting_log_offers_the_forums_in_scope_and_today(api: Api) -> None:
     assert ">Willow community meeting</option>" in page
     assert "Elsewhere meeting" not in page
     assert ">Choose a forum</option>" in page
-    today = datetime.now(UTC).date().isoformat()
-    assert f'id="meeting_date" name="meeting_date" type="date" value="{today}"' in page
+    assert f'id="meeting_date" name="meeting_date" type="date" value="{TODAY}"' in page
 
     chosen = secretary.get("/staff/meetings/new", forum="willow-cm").text
     assert '<option value="willow-cm" selected>' in chosen

@@ -3,8 +3,7 @@ the receiving forum's agenda, lack-of-progress notes, and per-step metrics."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
-
+from tests.clock import TODAY, days_ago
 from tests.e2e.conftest import Api
 
 XSS = '<script>alert("x")</script>'
@@ -29,14 +28,6 @@ def boards(api: Api) -> None:
         assert api.post("/api/v1/forums", forum).status_code == 201
 
 
-def today() -> str:
-    return datetime.now(UTC).date().isoformat()
-
-
-def days_ago(n: int) -> str:
-    return (datetime.now(UTC).date() - timedelta(days=n)).isoformat()
-
-
 def test_refer_to_a_forum_and_back_with_a_progress_report(api: Api) -> None:
     boards(api)
     manager = api.user("manager", "north-west")
@@ -57,7 +48,7 @@ def test_refer_to_a_forum_and_back_with_a_progress_report(api: Api) -> None:
 
     up = api.post(
         f"{path}/refer",
-        {"to_forum_id": "partnership-board", "due_on": today(), "note": "Citizen's View"},
+        {"to_forum_id": "partnership-board", "due_on": TODAY.isoformat(), "note": "Citizen's View"},
         manager,
     )
     assert up.status_code == 200, up.text

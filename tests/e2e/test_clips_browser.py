@@ -12,6 +12,7 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.clock import ticking_clock
 from tests.e2e.browser_support import (
     MISSING,
     axe_violations,
@@ -58,7 +59,7 @@ def seed(client: httpx.Client) -> dict[str, str]:
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, dict[str, str]]]:
     data_dir = tmp_path_factory.mktemp("clips-browser") / "yswd-data"
-    container = build(Settings(data_dir=data_dir, admin_token=ADMIN_TOKEN))
+    container = build(Settings(data_dir=data_dir, admin_token=ADMIN_TOKEN), clock=ticking_clock())
     with served(container) as base:
         with httpx.Client(base_url=base, timeout=30) as client:
             pages = seed(client)

@@ -15,7 +15,7 @@ from __future__ import annotations
 import shutil
 import tempfile
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +27,7 @@ from hypothesis import strategies as st
 from schemathesis.checks import negative_data_rejection, not_a_server_error
 from schemathesis.specs.openapi.checks import response_schema_conformance
 
+from tests.clock import TODAY, ticking_clock
 from yswd.adapters.http.app import create_app
 from yswd.bootstrap import Container, build
 from yswd.settings import Settings
@@ -77,7 +78,6 @@ def seed(client: TestClient) -> dict[str, str]:
             "detail": "private",
         },
     )
-    today = datetime.now(UTC).date()
     created(
         "/api/v1/gap-boxes",
         {
@@ -85,8 +85,8 @@ def seed(client: TestClient) -> dict[str, str]:
             "unit_id": "cedar",
             "forum_id": "cedar-cm",
             "question": "What should we change?",
-            "opens_on": (today - timedelta(days=1)).isoformat(),
-            "closes_on": (today + timedelta(days=30)).isoformat(),
+            "opens_on": (TODAY - timedelta(days=1)).isoformat(),
+            "closes_on": (TODAY + timedelta(days=30)).isoformat(),
         },
     )
     tokens = {
@@ -103,7 +103,9 @@ def fuzzed() -> Iterator[tuple[Container, Any, dict[str, str]]]:
     # A real SQLite folder, on memory-backed /dev/shm where there is one (no fsync cost).
     shm = Path("/dev/shm")
     folder = Path(tempfile.mkdtemp(prefix="yswd-fuzz-", dir=shm if shm.is_dir() else None))
-    container = build(Settings(data_dir=folder / "data", admin_token=ADMIN_TOKEN))
+    container = build(
+        Settings(data_dir=folder / "data", admin_token=ADMIN_TOKEN), clock=ticking_clock()
+    )
     # schemathesis drives the app without a lifespan; the test owns the background work.
     app = create_app(container, manage_lifecycle=False)
     container.start()

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
+from tests.clock import TODAY
 from tests.e2e.conftest import Api
 
-TODAY = datetime.now(UTC).date()
 XSS = "<script>alert(1)</script>"
 HIDDEN_TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
 

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
+from tests.clock import TODAY
 from tests.e2e.conftest import Api
 
 SECRET_NAME = "Zebedee-Contributor-7731"
@@ -173,10 +174,9 @@ def test_pages_escape_what_people_wrote(api: Api) -> None:
 
 def test_metrics_over_http_follow_the_contract_definitions(api: Api) -> None:
     api.organisation()
-    today = datetime.now(UTC).date()
 
     def raised(days_ago: int, **extra: Any) -> str:
-        on = (today - timedelta(days=days_ago)).isoformat()
+        on = (TODAY - timedelta(days=days_ago)).isoformat()
         item_id = str(api.raise_item(raised_on=on, **extra)["id"])
         publish(api, item_id)
         return item_id
@@ -192,9 +192,9 @@ def test_metrics_over_http_follow_the_contract_definitions(api: Api) -> None:
         api,
         due_soon,
         "refer",
-        {"to_unit_id": "willow", "due_on": (today - timedelta(days=1)).isoformat()},
+        {"to_unit_id": "willow", "due_on": (TODAY - timedelta(days=1)).isoformat()},
     )  # due date passed, no response: overdue
-    unpublished = api.raise_item(raised_on=(today - timedelta(days=50)).isoformat())
+    unpublished = api.raise_item(raised_on=(TODAY - timedelta(days=50)).isoformat())
     act(api, unpublished["id"], "respond", {"response": "Not public."})
     raised(5, forum_id="elsewhere-cm")
 
@@ -220,11 +220,11 @@ def test_metrics_over_http_follow_the_contract_definitions(api: Api) -> None:
         api,
         "/public/api/v1/metrics",
         unit_id="cedar",
-        **{"from": (today - timedelta(days=30)).isoformat(), "to": today.isoformat()},
+        **{"from": (TODAY - timedelta(days=30)).isoformat(), "to": TODAY.isoformat()},
     ).json()
     assert window["items_raised"] == 4
     only_old = public_get(
-        api, "/public/api/v1/metrics", unit_id="cedar", to=(today - timedelta(days=40)).isoformat()
+        api, "/public/api/v1/metrics", unit_id="cedar", to=(TODAY - timedelta(days=40)).isoformat()
     ).json()
     assert only_old["items_raised"] == 1 and only_old["median_days_to_close"] == 40.0
     empty = public_get(api, "/public/api/v1/metrics", unit_id="willow").json()

@@ -14,6 +14,7 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.clock import ticking_clock
 from tests.e2e.browser_support import (
     MISSING,
     axe_violations,
@@ -65,7 +66,7 @@ def seed(api: Api) -> None:
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     data_dir = tmp_path_factory.mktemp("browser") / "yswd-data"
-    container = build(Settings(data_dir=data_dir, admin_token=ADMIN_TOKEN))
+    container = build(Settings(data_dir=data_dir, admin_token=ADMIN_TOKEN), clock=ticking_clock())
     with served(container) as base:
         with httpx.Client(base_url=base, timeout=10) as client:
             seed(Api(client))  # type: ignore[arg-type]

@@ -2,13 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
-
+from tests.clock import days_ago
 from tests.e2e.conftest import Api
-
-
-def days_ago(n: int) -> str:
-    return (datetime.now(UTC).date() - timedelta(days=n)).isoformat()
 
 
 def test_staff_see_similar_items_and_link_a_repeat(api: Api) -> None:

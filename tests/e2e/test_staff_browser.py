@@ -10,13 +10,13 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Iterator
-from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
+from tests.clock import TODAY, days_ago, ticking_clock
 from tests.e2e.browser_support import (
     MISSING,
     axe_violations,
@@ -38,7 +38,8 @@ pytestmark = pytest.mark.skipif(browser_missing(), reason=MISSING)
 
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[str]:
-    with served(build(Settings(data_dir=tmp_path / "data", admin_token=ADMIN_TOKEN))) as base:
+    settings = Settings(data_dir=tmp_path / "data", admin_token=ADMIN_TOKEN)
+    with served(build(settings, clock=ticking_clock())) as base:  # it is TODAY there
         yield base
 
 
@@ -113,13 +114,14 @@ def test_each_role_in_the_browser_with_no_accessibility_violations(server: str) 
         check(page, "meeting log")
         # the only forum in scope is chosen already, and the date is today
         assert page.get_by_label("Forum", exact=True).input_value() == "cedar-cm"
-        assert page.get_by_label("Meeting date").input_value() == date.today().isoformat()
+        assert page.get_by_label("Meeting date").input_value() == TODAY.isoformat()
         page.get_by_role("button", name="Save items").click()  # nothing filled in
         assert page.get_by_role("alert").get_by_text("Enter at least one item").is_visible()
         check(page, "meeting log with errors")
         page.get_by_role("link", name="Log a meeting").first.click()
         page.get_by_label("Forum", exact=True).select_option(label="Cedar community meeting")
-        page.get_by_label("Meeting date").fill("2026-11-02")
+        # three weeks ago: their answers are due in a week, so none is overdue yet
+        page.get_by_label("Meeting date").fill(days_ago(21))
         rows = {
             1: ("Laundry", "The washing machine is broken. Dave reported it.", "Community meeting"),
             2: ("Fresh fruit", "We would like fresh fruit at breakfast.", "Diary room"),
@@ -176,7 +178,7 @@ def test_each_role_in_the_browser_with_no_accessibility_violations(server: str) 
             json={
                 "forum_id": "cedar-cm",
                 "channel": "gap_box",
-                "raised_on": (date.today() - timedelta(days=40)).isoformat(),
+                "raised_on": days_ago(40),
                 "title": "Quiet room",
                 "you_said": "There is nowhere quiet to sit in the evening.",
             },

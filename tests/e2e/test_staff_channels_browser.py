@@ -13,6 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.clock import ticking_clock
 from tests.e2e.browser_support import MISSING, browser_missing, launch_chromium, served
 from tests.e2e.conftest import ADMIN_TOKEN
 from tests.e2e.test_staff_browser import (
@@ -34,7 +35,8 @@ WAV = b"RIFF\x24\x08\x00\x00WAVEfmt " + b"\x00" * 4000
 
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[str]:
-    with served(build(Settings(data_dir=tmp_path / "data", admin_token=ADMIN_TOKEN))) as base:
+    settings = Settings(data_dir=tmp_path / "data", admin_token=ADMIN_TOKEN)
+    with served(build(settings, clock=ticking_clock())) as base:
         yield base
 
 

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from fastapi.testclient import TestClient
 
+from tests.clock import days_ago
 from tests.e2e.conftest import Api
 from yswd.adapters.http.sessions import SESSION_COOKIE
 
@@ -269,11 +269,6 @@ def test_secretary_moderator_and_manager_journeys(api: Api) -> None:
 
 def test_inbox_puts_overdue_items_first_then_by_due_date(api: Api) -> None:
     api.organisation()
-    today = datetime.now(UTC).date()
-
-    def days_ago(days: int) -> str:
-        return (today - timedelta(days=days)).isoformat()
-
     answered = api.raise_item(title="Answered long ago", raised_on=days_ago(80))
     assert api.post(f"/api/v1/items/{answered['id']}/respond", {"response": "On it."}).is_success
     api.raise_item(title="Recent", raised_on=days_ago(3))

@@ -92,7 +92,10 @@ def test_an_event_a_read_model_cannot_apply_is_dead_lettered_and_skipped(
 ) -> None:
     model = Titles()
     runner = ProjectionRunner(
-        container.app, container.engine, [*container.read_models.values(), model], retries=2
+        container.app,
+        container.runner.database,
+        [*container.read_models.values(), model],
+        retries=2,
     )
     runner.create_tables()
     container.runner = runner
@@ -153,7 +156,10 @@ def test_an_event_a_read_model_cannot_apply_is_dead_lettered_and_skipped(
 def test_a_rebuild_that_still_fails_records_the_dead_letter_again(container: Container) -> None:
     model = Titles()
     runner = ProjectionRunner(
-        container.app, container.engine, [*container.read_models.values(), model], retries=0
+        container.app,
+        container.runner.database,
+        [*container.read_models.values(), model],
+        retries=0,
     )
     runner.create_tables()
     container.app.create_unit(SYSTEM, "trust", "A trust", None)
@@ -178,7 +184,7 @@ class Unreachable(Titles):
 
 def test_a_database_outage_is_retried_later_never_dead_lettered(container: Container) -> None:
     runner = ProjectionRunner(
-        container.app, container.engine, [*container.read_models.values(), Unreachable()]
+        container.app, container.runner.database, [*container.read_models.values(), Unreachable()]
     )
     runner.create_tables()
     container.app.create_unit(SYSTEM, "trust", "A trust", None)

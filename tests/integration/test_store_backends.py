@@ -185,7 +185,9 @@ def test_two_racing_runners_never_apply_an_event_twice(
     second = build(settings)  # another worker process's own objects
     try:
         runners = [
-            ProjectionRunner(c.app, c.engine, [StaffItems(c.app), AppliedLog()], batch_size=7)
+            ProjectionRunner(
+                c.app, c.runner.database, [StaffItems(c.app), AppliedLog()], batch_size=7
+            )
             for c in (container, second)
         ]
         runners[0].create_tables()

@@ -21,7 +21,9 @@ from yswd.aggregates.errors import (
 from yswd.aggregates.item import Channel, Item, Status
 from yswd.aggregates.organisation import ForumKind
 from yswd.aggregates.users import Role
-from yswd.application.service import IdempotencyKey, Yswd, principal_for
+from yswd.application.service import Yswd
+from yswd.application.unit_of_work import IdempotencyKey
+from yswd.application.users import principal_for
 
 NOW = datetime(2026, 11, 23, 9, 30, tzinfo=UTC)
 

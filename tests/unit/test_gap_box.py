@@ -22,7 +22,8 @@ from yswd.aggregates.item import Channel, Item, Status
 from yswd.aggregates.organisation import ForumKind
 from yswd.aggregates.users import Role
 from yswd.application.gap_boxes import GapBoxes, title_from
-from yswd.application.service import IdempotencyKey, Yswd
+from yswd.application.service import Yswd
+from yswd.application.unit_of_work import IdempotencyKey
 
 NOW = datetime(2026, 11, 23, 9, 30, tzinfo=UTC)
 TODAY = NOW.date()

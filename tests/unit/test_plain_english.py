@@ -169,7 +169,7 @@ def test_dates_of_birth() -> None:
     adult = check_public_text("you_said", "On 3 March 1971 it started.", today=TODAY)
     assert [w.kind for w in adult] == ["identifier"]
     # a recent date with no cue is just a date
-    assert check_public_text("you_said", "The meeting on 13/12/2025 agreed it.") == []
+    assert check_public_text("you_said", "The meeting on 13/12/2025 agreed it.", today=TODAY) == []
     assert check_public_text("you_said", "Not a date: 31/02/1980 born.", today=TODAY) == []
 
 

@@ -37,16 +37,15 @@ def verify_command(
     ] = None,
 ) -> None:
     """Recompute the hash chain over every stored event; exit 1 if any is bad."""
-    from yswd import audit
     from yswd.aggregates.access import SYSTEM
 
     saved = json.loads(against.read_text()) if against else None
     container = _container()
     try:
         if saved is None:
-            answer = audit.verify(container, SYSTEM)
+            answer = container.audit.verify(SYSTEM)
         else:
-            answer = audit.verify_against(container, SYSTEM, saved, trusted_key)
+            answer = container.audit.verify_against(SYSTEM, saved, trusted_key)
     finally:
         container.close()
     typer.echo(json.dumps(answer, indent=2))
@@ -63,17 +62,16 @@ def checkpoint_command(
     ] = None,
 ) -> None:
     """Sign the log's count and head hash now, so later rewrites can be shown up."""
-    from yswd import audit
     from yswd.aggregates.access import SYSTEM
     from yswd.aggregates.errors import DomainError
 
     settings = Settings()
-    signing_key = audit.load_or_create_signing_key(
-        key or settings.data_dir.parent / "yswd-audit-signing-key.pem"
-    )
     container = _container()
     try:
-        saved = audit.checkpoint(container, SYSTEM, signing_key)
+        signing_key = container.audit.signing_key(
+            key or settings.data_dir.parent / "yswd-audit-signing-key.pem"
+        )
+        saved = container.audit.checkpoint(SYSTEM, signing_key)
     except DomainError as error:
         typer.echo(f"error: {error.message}", err=True)
         raise typer.Exit(1) from None
@@ -90,13 +88,13 @@ def history_command(
     as_of: Annotated[str | None, typer.Option(help="an ISO 8601 instant")] = None,
 ) -> None:
     """Print an item's events up to an instant, and its state then, as JSON."""
-    from yswd import audit
     from yswd.aggregates.access import SYSTEM
     from yswd.aggregates.errors import DomainError
+    from yswd.application.audit import parse_instant
 
     container = _container()
     try:
-        answer = audit.history(container, SYSTEM, item_id, audit.parse_instant(as_of))
+        answer = container.audit.history(SYSTEM, item_id, parse_instant(as_of))
     except DomainError as error:
         typer.echo(f"error: {error.message}", err=True)
         raise typer.Exit(2) from None
@@ -112,7 +110,6 @@ def export_command(
     ] = None,
 ) -> None:
     """Write every stored event, with its hashes, as JSON Lines for an external auditor."""
-    from yswd import audit
     from yswd.aggregates.access import SYSTEM
 
     container = _container()
@@ -120,7 +117,7 @@ def export_command(
     try:
         stream = output.open("w", encoding="utf-8") if output else sys.stdout
         try:
-            for record in audit.export(container, SYSTEM):
+            for record in container.audit.export(SYSTEM):
                 stream.write(json.dumps(record, sort_keys=True) + "\n")
                 count += 1
         finally:
@@ -140,13 +137,12 @@ def reads_command(
     offset: Annotated[int, typer.Option(min=0)] = 0,
 ) -> None:
     """List recorded reads of identifiable data, newest first: who, when, what (JSON)."""
-    from yswd import audit
     from yswd.aggregates.access import SYSTEM
 
     container = _container()
     try:
-        answer = audit.reads(
-            container, SYSTEM, user_id=user_id, item_id=item_id, limit=limit, offset=offset
+        answer = container.audit.reads(
+            SYSTEM, user_id=user_id, item_id=item_id, limit=limit, offset=offset
         )
     finally:
         container.close()

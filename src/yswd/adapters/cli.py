@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from yswd.adapters.audit_cli import audit_cli
+from yswd.adapters.backup_cli import backup_cli
 from yswd.settings import Settings
 
 if TYPE_CHECKING:
@@ -18,6 +19,7 @@ projections_cli = typer.Typer(help="Read models.")
 cli.add_typer(users_cli, name="users")
 cli.add_typer(projections_cli, name="projections")
 cli.add_typer(audit_cli, name="audit")
+cli.add_typer(backup_cli)  # yswd backup, yswd restore, yswd erasure-log
 
 
 @cli.command()
@@ -133,7 +135,6 @@ def import_minutes(
 
     from yswd.aggregates.access import SYSTEM
     from yswd.aggregates.errors import DomainError
-    from yswd.application.minutes import MinutesImporter
     from yswd.bootstrap import build
 
     path = Path(file)
@@ -145,7 +146,7 @@ def import_minutes(
         raise typer.Exit(2) from None
     container = build(Settings())
     try:
-        answer = MinutesImporter(container.app).run(SYSTEM, forum, text, fmt, dry_run=dry_run)
+        answer = container.minutes.run(SYSTEM, forum, text, fmt, dry_run=dry_run)
     except DomainError as error:
         typer.echo(f"error: {error.message}", err=True)
         raise typer.Exit(2) from None

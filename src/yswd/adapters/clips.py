@@ -22,7 +22,13 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import BinaryIO, Protocol
+from typing import BinaryIO
+
+from yswd.application.ports import ClipStore as ClipStore
+from yswd.application.ports import PendingClip as PendingClip
+
+# ``ClipStore`` and ``PendingClip`` (what the stores below are) are the application's
+# ports, re-exported for the HTTP edge
 
 #: how many leading bytes are kept for type sniffing
 HEAD_BYTES = 4096
@@ -30,38 +36,6 @@ CHUNK = 256 * 1024
 #: a temporary upload older than this was left by a crash, and is removed
 STALE_UPLOAD_SECONDS = 3600
 _KEY = re.compile(r"^[0-9a-f]{32}$")
-
-
-class PendingClip(Protocol):
-    """An upload in progress: bytes go in, and it is either committed or discarded."""
-
-    size: int
-    head: bytes
-
-    def write(self, chunk: bytes) -> None: ...
-
-    def sha256(self) -> str: ...
-
-    def commit(self) -> str:
-        """Make the bytes durable and return their storage key."""
-
-    def discard(self) -> None:
-        """Forget the upload (no-op once committed)."""
-
-
-class ClipStore(Protocol):
-    """Stores clip bytes under opaque keys."""
-
-    def begin(self) -> PendingClip: ...
-
-    def size(self, key: str) -> int | None:
-        """The stored size, or None when there are no bytes under ``key``."""
-
-    def read(self, key: str, start: int = 0, end: int | None = None) -> Iterator[bytes]:
-        """The bytes from ``start`` up to, not including, ``end``, in chunks."""
-
-    def delete(self, key: str) -> bool:
-        """Remove the bytes; True if there were any."""
 
 
 def new_key() -> str:

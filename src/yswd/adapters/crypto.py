@@ -19,7 +19,7 @@ whose key is gone reads back with those fields set to ``ERASED``.
 Every stored event also carries a seal: an HMAC, under a secret kept with the
 keys, over its originator id, version, topic and state. A row written or
 edited by anything other than this service (straight into the database)
-fails its seal, which ``yswd.audit.verify`` reports.
+fails its seal, which the audit check (``Audit.verify``) reports.
 """
 
 from __future__ import annotations
@@ -33,8 +33,10 @@ import os
 import sqlite3
 import threading
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from eventsourcing.domain import CanSnapshotAggregate, DomainEventProtocol
 from eventsourcing.persistence import (
@@ -46,7 +48,13 @@ from eventsourcing.utils import get_topic, resolve_topic
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import SQLAlchemyError
 
+from yswd.aggregates.errors import InvalidInput
 from yswd.aggregates.item import Item
+from yswd.application.ports import KeyStore as KeyStore
+from yswd.application.ports import normalise_name as normalise_name
+
+# ``KeyStore`` (what every store below is) and ``normalise_name`` are the application's
+# ports; they are re-exported here, beside the stores and the mapper that use them
 
 log = logging.getLogger(__name__)
 
@@ -62,25 +70,6 @@ ERASED = "[erased]"
 SEALED_FIELDS = ("contributor", "detail")
 SEAL_SIZE = 32
 ITEM_TOPIC = get_topic(Item)
-
-
-def normalise_name(name: str) -> str:
-    """One contributor, however their name was typed: case and spaces folded."""
-    return " ".join(name.split()).casefold()
-
-
-class KeyStore(Protocol):
-    """Where data keys and the service secret live, apart from the events."""
-
-    def secret(self) -> bytes: ...
-
-    def get(self, key_id: str) -> bytes | None: ...
-
-    def get_or_create(self, key_id: str) -> bytes: ...
-
-    def destroy(self, key_id: str) -> bool: ...
-
-    def close(self) -> None: ...
 
 
 class MemoryKeyStore:
@@ -371,6 +360,14 @@ class ShreddingMapper(Mapper[str]):
     def use_keys(self, keys: KeyStore) -> None:
         self.keys = keys
 
+    # -- erasure (``yswd.application.ports.Shredding``) -----------------------------
+
+    def contributor_key_id(self, contributor: str) -> str:
+        return key_id_for_contributor(self.keys.secret(), contributor)
+
+    def destroy_key(self, key_id: str) -> bool:
+        return self.keys.destroy(key_id)
+
     # -- the row seal ---------------------------------------------------------------
 
     def _seal(self, originator_id: str, version: int, topic: str, state: bytes) -> bytes:
@@ -519,3 +516,23 @@ def install_key_store(
     if isinstance(mapper, ShreddingMapper):
         mapper.use_keys(keys)
     return keys
+
+
+def load_or_create_signing_key(path: Path) -> Ed25519PrivateKey:
+    """The Ed25519 key that signs audit checkpoints; created (mode 600) on first use."""
+    if path.exists():
+        key = serialization.load_pem_private_key(path.read_bytes(), password=None)
+        if not isinstance(key, Ed25519PrivateKey):
+            raise InvalidInput(f"{path} does not hold an Ed25519 private key.")
+        return key
+    key = Ed25519PrivateKey.generate()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    path.chmod(0o600)
+    return key

@@ -17,8 +17,6 @@ from yswd.aggregates.errors import AlreadyExists
 from yswd.aggregates.item import Channel
 from yswd.aggregates.organisation import ForumKind
 from yswd.aggregates.response_template import TemplateKind
-from yswd.application.gap_boxes import GapBoxes
-from yswd.application.templates import Templates
 from yswd.bootstrap import Container
 
 MARKER_UNIT = "north-west"
@@ -346,7 +344,7 @@ def load_demo(container: Container) -> str:
 def _load_channels(container: Container) -> None:
     """A winter gap box for Cedar ward, and a reply template for Meadowbank's managers."""
     today = container.today()
-    GapBoxes(container.app).create_box(
+    container.gap_boxes.create_box(
         SYSTEM,
         box_id="cedar-winter",
         unit_id="meadowbank-cedar",
@@ -355,7 +353,7 @@ def _load_channels(container: Container) -> None:
         opens_on=today - timedelta(days=7),
         closes_on=today + timedelta(days=60),
     )
-    Templates(container.app).add(
+    container.templates.add(
         SYSTEM,
         "meadowbank",
         "passed-to-estates",

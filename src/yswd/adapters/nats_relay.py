@@ -39,8 +39,9 @@ from sqlalchemy import Column, Engine, Integer, MetaData, String, Table, select,
 
 from yswd.adapters.persistence import write_transaction
 from yswd.aggregates.event_types import event_type_name
+from yswd.aggregates.topics import EVENT_NAMES
 from yswd.application.service import Yswd
-from yswd.projections.runner import SCHEMA_LOCK_KEY
+from yswd.projections.tracking import SCHEMA_LOCK_KEY
 
 log = logging.getLogger(__name__)
 
@@ -123,7 +124,9 @@ def envelope(app: Yswd, notification: Notification) -> Outgoing:
     event = app.mapper.to_domain_event(notification)
     originator_id = str(notification.originator_id)
     aggregate = aggregate_of(originator_id)
-    type_name = event_type_name(event).lower()
+    # the stable name of the stored topic; a topic the table does not know (a class
+    # nobody pinned) falls back to the name derived from its class
+    type_name = EVENT_NAMES.get(notification.topic) or event_type_name(event).lower()
     msg_id = message_id(originator_id, notification.originator_version)
     timestamp = getattr(event, "timestamp", None)
     body: dict[str, Any] = {

@@ -18,10 +18,11 @@ Background work (the worker) has no deadline and keeps the library's retries.
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
@@ -38,8 +39,11 @@ from eventsourcing.sqlite import (
 from eventsourcing.utils import Environment, EnvType
 from psycopg_pool import PoolTimeout
 from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy.exc import DBAPIError, OperationalError
 
 from yswd.settings import Settings
+
+log = logging.getLogger(__name__)
 
 SQLITE_FILE = "yswd.sqlite3"
 #: seals contributors' personal fields under keys that erasure destroys
@@ -287,3 +291,76 @@ def write_transaction(engine: Engine) -> Iterator[Connection]:
         connection = connection.execution_options(**{WRITE_OPTION: True})
         with connection.begin():
             yield connection
+
+
+@contextmanager
+def batch_transaction(engine: Engine) -> Iterator[Connection]:
+    """A read-model write transaction that commits without its own fsync on SQLite.
+
+    Read models are derived data: a commit lost to a power cut loses its tracking
+    position with it, and the batch is simply applied again from the log. So on
+    SQLite (WAL) the runner's transactions use ``synchronous=NORMAL``; the events
+    themselves stay ``FULL``, and the next event commit makes these durable too.
+    The connection is put back to ``FULL`` before it returns to the pool.
+    """
+    if engine.dialect.name != "sqlite":
+        with write_transaction(engine) as conn:
+            yield conn
+        return
+    with engine.connect() as connection:
+        raw = connection.connection.dbapi_connection
+        assert raw is not None
+        raw.execute("PRAGMA synchronous=NORMAL")
+        try:
+            connection = connection.execution_options(**{WRITE_OPTION: True})
+            with connection.begin():
+                yield connection
+        finally:
+            if not raw.in_transaction:
+                raw.execute("PRAGMA synchronous=FULL")
+
+
+def is_outage(error: BaseException) -> bool:
+    """True when the database itself failed (unreachable, locked), not the read model."""
+    if isinstance(error, OperationalError):
+        return True
+    return isinstance(error, DBAPIError) and bool(error.connection_invalidated)
+
+
+class ReadModelStore:
+    """The read models' database for the projection runner (``projections.ports``)."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def write_transaction(self) -> AbstractContextManager[Connection]:
+        return write_transaction(self.engine)
+
+    def batch_transaction(self) -> AbstractContextManager[Connection]:
+        return batch_transaction(self.engine)
+
+    def is_outage(self, error: BaseException) -> bool:
+        return is_outage(error)
+
+
+class SQLiteWriteAheadLog:
+    """The read models' SQLite WAL (``yswd.application.ports.WriteAheadLog``).
+
+    After an erasure, old copies of the pages that held a name may linger in the
+    ``-wal`` file; truncating it folds them into the database file. PostgreSQL's
+    WAL is the operator's (docs/erasure-postgresql.md), so there it does nothing.
+    """
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def truncate(self) -> None:
+        if self.engine.dialect.name != "sqlite":
+            return
+        with self.engine.connect() as conn:
+            for _ in range(50):
+                busy = conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)").first()
+                if busy is None or busy[0] == 0:
+                    return
+                time.sleep(0.05)  # a reader holds an old snapshot; it will finish soon
+        log.error("the SQLite WAL could not be truncated after an erasure; run it again")

@@ -10,14 +10,10 @@ batch is checked again.
 
 from __future__ import annotations
 
-import random
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
-
-from eventsourcing.persistence import IntegrityError
 
 from yswd.aggregates.access import Action, Principal
 from yswd.aggregates.errors import (
@@ -26,13 +22,14 @@ from yswd.aggregates.errors import (
     Forbidden,
     InvalidInput,
     NotFound,
-    VersionConflict,
 )
 from yswd.aggregates.item import Item
-from yswd.application.service import EARLIEST_DATE, LATEST_DATE, MAX_RETRIES, Yswd
+from yswd.application.items import EARLIEST_DATE, LATEST_DATE
+from yswd.application.service import Yswd
 
 #: the most items one bulk request may name
 MAX_BULK_ITEMS = 200
+BUSY = "These items are changing too often; try again."
 
 ItemChange = Callable[[Item, datetime], str | None]
 
@@ -68,6 +65,7 @@ class BulkActions:
 
     def __init__(self, app: Yswd) -> None:
         self.app = app
+        self.uow = app.uow
 
     def publish(self, actor: Principal, item_ids: Sequence[str]) -> BulkResult:
         """Publish each item with its current wording. One already public is left as it is."""
@@ -108,9 +106,9 @@ class BulkActions:
             raise InvalidInput("Name at least one item.")
         if len(ids) > MAX_BULK_ITEMS:
             raise InvalidInput(f"Name at most {MAX_BULK_ITEMS} items at once.")
-        for attempt in range(MAX_RETRIES):
-            if attempt:
-                time.sleep(random.uniform(0, min(0.002 * attempt, 0.05)))
+        outcomes: list[list[dict[str, Any]]] = []
+
+        def attempt() -> list[Item]:
             results, changed = self._check_all(actor, ids, change)
             if any(result["status"] != 200 for result in results):
                 for result in results:
@@ -120,24 +118,21 @@ class BulkActions:
                             "Could be changed, but was not: other items were refused."
                         )
                 raise BulkRefused(results)
-            if not changed:
-                return BulkResult(results)
-            try:
-                recordings = self.app.save(*changed)
-            except IntegrityError:
-                continue  # an item moved on meanwhile: check the whole batch again
-            return BulkResult(results, recordings[-1].notification.id if recordings else None)
-        raise VersionConflict("These items are changing too often; try again.")
+            outcomes[:] = [results]
+            return changed  # one save; if an item moved on meanwhile, all are checked again
+
+        position = self.uow.save_with_retries("These items", attempt, busy=BUSY)
+        return BulkResult(outcomes[0], position)
 
     def _check_all(
         self, actor: Principal, ids: list[str], change: ItemChange
     ) -> tuple[list[dict[str, Any]], list[Item]]:
         results: list[dict[str, Any]] = []
         changed: list[Item] = []
-        now = self.app.clock()
+        now = self.uow.clock()
         for item_id in ids:
             try:
-                item = self.app._load_item(item_id)
+                item = self.app.load_item(item_id)
                 self.app.require_item_in_scope(actor, item)
                 detail = change(item, now)
             except DomainError as error:

@@ -1,6 +1,6 @@
 """Diary-room clips: attaching recordings to items, consent, transcripts, playing them.
 
-The bytes go to a clip store (``yswd.adapters.clips``); the facts about them
+The bytes go to a clip store (the ``ClipStore`` port); the facts about them
 are ``Clip`` events. The order of writes keeps both promises at once:
 
 - attaching stores the bytes durably first, then saves the event; if the save
@@ -19,15 +19,14 @@ from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
 
-from eventsourcing.persistence import IntegrityError
-
-from yswd.adapters.clips import ClipStore, PendingClip
 from yswd.aggregates.access import Action, Principal
+from yswd.aggregates.base import Aggregate
 from yswd.aggregates.clip import Clip, Consent, clip_aggregate_id
 from yswd.aggregates.errors import DomainError, Forbidden, InvalidInput, NotFound
 from yswd.aggregates.item import Item
-from yswd.application.service import MAX_RETRIES, Written, Yswd, require_version
-from yswd.projections.clips import ClipQueries
+from yswd.application.ports import ClipIndex, ClipStore, PendingClip
+from yswd.application.service import Yswd
+from yswd.application.unit_of_work import Written, require_version
 
 DEFAULT_MAX_CLIP_BYTES = 50 * 1024 * 1024
 TRANSCRIPT_MAX = 20_000
@@ -135,10 +134,11 @@ class Clips:
         self,
         app: Yswd,
         store: ClipStore,
-        queries: ClipQueries,
+        queries: ClipIndex,
         max_bytes: int = DEFAULT_MAX_CLIP_BYTES,
     ) -> None:
         self.app = app
+        self.uow = app.uow
         self.store = store
         self.queries = queries
         self.max_bytes = max_bytes
@@ -185,7 +185,7 @@ class Clips:
         key = upload.commit()
         try:
             clip = Clip.attach(
-                self.app.ids(),
+                self.uow.ids(),
                 item_id=item.item_id,
                 media_type=media_type,
                 size=upload.size,
@@ -193,13 +193,13 @@ class Clips:
                 storage_key=key,
                 consent=consent,
                 actor=actor.user_id,
-                now=self.app.clock(),
+                now=self.uow.clock(),
             )
-            recordings = self.app.save(clip)
+            position = self.uow.save(clip)
         except BaseException:
             self.store.delete(key)  # no bytes without a clip
             raise
-        return Written(clip, recordings[-1].notification.id if recordings else None)
+        return Written(clip, position)
 
     # -- reading ----------------------------------------------------------------
 
@@ -222,7 +222,7 @@ class Clips:
         """A clip the public may play: consent allows it and the item is published."""
         try:
             clip = self._load(clip_id)
-            item = self.app._load_item(clip.item_id)
+            item = self.app.load_item(clip.item_id)
         except NotFound:
             raise NotFound("There is no such clip.") from None
         if not clip.playable_by_public(item.published):
@@ -231,7 +231,7 @@ class Clips:
 
     def public_clips(self, item_id: str) -> list[dict[str, Any]]:
         """What the public may see of a published item's clips."""
-        item = self.app._load_item(item_id)
+        item = self.app.load_item(item_id)
         if not item.published:
             raise NotFound(f"There is no item '{item_id}'.")
         return self.queries.public_clips(item.item_id)
@@ -324,35 +324,38 @@ class Clips:
         erased = 0
         for item_id in item_ids:
             for clip_id in self.queries.clip_ids(item_id):
-                for _ in range(MAX_RETRIES):
-                    clip = self._load(clip_id)
-                    if not clip.has_media:
-                        break
-                    self.store.delete(clip.storage_key)
-                    clip.erase_media(actor.user_id, self.app.clock())
-                    try:
-                        self.app.save(clip)
-                    except IntegrityError:
-                        continue
+                if self._erase_media(actor, clip_id) is not None:
                     erased += 1
-                    break
         return erased
+
+    def _erase_media(self, actor: Principal, clip_id: str) -> int | None:
+        """Delete one clip's bytes, then record it; None when it had none left."""
+
+        def attempt() -> list[Aggregate]:
+            clip = self._load(clip_id)
+            if not clip.has_media:
+                return []
+            self.store.delete(clip.storage_key)
+            clip.erase_media(actor.user_id, self.uow.clock())
+            return [clip]
+
+        return self.uow.save_with_retries(f"Clip '{clip_id}'", attempt)
 
     # -- internals --------------------------------------------------------------------
 
     def _item(self, actor: Principal, item_id: str) -> Item:
         """An item in the caller's scope (its personal fields are not shown, so not logged)."""
         actor.require(Action.READ_ITEMS)
-        item = self.app._load_item(item_id)
+        item = self.app.load_item(item_id)
         self.app.require_item_in_scope(actor, item)
         return item
 
     def _load(self, clip_id: str) -> Clip:
-        clip: Clip = self.app._get(clip_aggregate_id(clip_id), f"There is no clip '{clip_id}'.")
+        clip: Clip = self.uow.get(clip_aggregate_id(clip_id), f"There is no clip '{clip_id}'.")
         return clip
 
     def _require_in_scope(self, actor: Principal, clip: Clip) -> None:
-        item = self.app._load_item(clip.item_id)
+        item = self.app.load_item(clip.item_id)
         if not self.app.item_in_scope(actor, item):
             raise Forbidden(f"Clip '{clip.clip_id}' is outside your scope.")
 
@@ -377,10 +380,10 @@ class Clips:
         def attempt() -> list[Clip]:
             clip = self.clip(actor, clip_id)
             require_version(clip, expected_version, f"Clip '{clip_id}'")
-            change(clip, self.app.clock())
+            change(clip, self.uow.clock())
             changed[:] = [clip]
             return [clip]
 
         what = f"Clip '{clip_id}'"
-        position = self.app.save_with_retries(what, attempt, fenced=expected_version is not None)
+        position = self.uow.save_with_retries(what, attempt, fenced=expected_version is not None)
         return Written(changed[0], position)

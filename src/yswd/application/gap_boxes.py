@@ -12,13 +12,13 @@ import re
 from datetime import UTC, date
 from typing import Any, Protocol
 
-from eventsourcing.persistence import IntegrityError
-
 from yswd.aggregates.access import PUBLIC_ACTOR, Action, Principal
-from yswd.aggregates.errors import AlreadyExists, Forbidden, InvalidInput, VersionConflict
+from yswd.aggregates.base import Aggregate
+from yswd.aggregates.errors import AlreadyExists, Forbidden, InvalidInput
 from yswd.aggregates.gap_box import GapBox, gap_box_aggregate_id
 from yswd.aggregates.item import Channel, Item
-from yswd.application.service import MAX_RETRIES, IdempotencyKey, Written, Yswd
+from yswd.application.service import Yswd
+from yswd.application.unit_of_work import IdempotencyKey, Written
 from yswd.application.views import item_view, public_view
 
 #: the longest item title made from a suggestion
@@ -26,6 +26,7 @@ TITLE_LENGTH = 80
 SUGGESTION_MAX = 4000
 QUESTION_MAX = 1000
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+BUSY = "This gap box is very busy; please try again."
 
 
 class SuggestionLimiter(Protocol):
@@ -51,10 +52,11 @@ class GapBoxes:
 
     def __init__(self, app: Yswd, limiter: SuggestionLimiter | None = None) -> None:
         self.app = app
+        self.uow = app.uow
         self.limiter = limiter
 
     def today(self) -> date:
-        return self.app.clock().astimezone(UTC).date()
+        return self.uow.clock().astimezone(UTC).date()
 
     def create_box(
         self,
@@ -70,7 +72,7 @@ class GapBoxes:
     ) -> Written[GapBox]:
         """Open a box for a forum of ``unit_id`` (or of a unit below it)."""
         actor.require(Action.RUN_GAP_BOXES)
-        replay = self.app._replay(actor, idempotency)
+        replay = self.uow.replay(actor, idempotency)
         if replay is not None:
             return replay
         unit = self.app.unit(unit_id)
@@ -81,7 +83,7 @@ class GapBoxes:
             raise InvalidInput(f"Forum '{forum_id}' does not belong to unit '{unit_id}'.")
         if len(question) > QUESTION_MAX:
             raise InvalidInput(f"The question must be at most {QUESTION_MAX} characters.")
-        if self.app._exists(gap_box_aggregate_id(box_id)):
+        if self.uow.exists(gap_box_aggregate_id(box_id)):
             raise AlreadyExists(f"A gap box with id '{box_id}' already exists.")
         box = GapBox.open(
             box_id,
@@ -91,15 +93,13 @@ class GapBoxes:
             opens_on=opens_on,
             closes_on=closes_on,
             actor=actor.user_id,
-            now=self.app.clock(),
+            now=self.uow.clock(),
         )
-        return self.app._save_new(actor, box, "gap box", idempotency)
+        return self.uow.save_new(actor, box, "gap box", idempotency)
 
     def box(self, box_id: str) -> GapBox:
         """A box by its id; ``NotFound`` when there is none."""
-        box: GapBox = self.app._get(
-            gap_box_aggregate_id(box_id), f"There is no gap box '{box_id}'."
-        )
+        box: GapBox = self.uow.get(gap_box_aggregate_id(box_id), f"There is no gap box '{box_id}'.")
         return box
 
     def suggest(self, box_id: str, suggestion: str, client: str) -> Written[Item]:
@@ -120,39 +120,41 @@ class GapBoxes:
         box.require_open(self.today())
         if self.limiter is not None:
             self.limiter.acquire(client)
-        for _ in range(MAX_RETRIES):
+        made: list[Item] = []
+        checked = [box]  # the first round uses the box just checked; later ones reload it
+
+        def attempt() -> list[Aggregate]:
+            current = checked.pop() if checked else self.box(box_id)
             today = self.today()
-            now = self.app.clock()
-            forum = self.app.forum(box.forum_id)
+            now = self.uow.clock()
+            forum = self.app.forum(current.forum_id)
             item = Item.raise_item(
-                self.app.ids(),
+                self.uow.ids(),
                 forum_id=forum.forum_id,
                 unit_id=forum.unit_id,
                 channel=Channel.GAP_BOX,
                 raised_on=today,
                 title=title_from(text),
                 you_said=text,
-                detail=f"Left in the gap box '{box.box_id}': {box.question}",
+                detail=f"Left in the gap box '{current.box_id}': {current.question}",
                 contributor=None,
                 themes=(),
                 actor=PUBLIC_ACTOR,
                 now=now,
             )
-            box.receive(item.item_id, today, PUBLIC_ACTOR, now)
-            try:
-                recordings = self.app.save(item, box)
-            except IntegrityError:  # another suggestion to this box was saved first
-                box = self.box(box_id)
-                continue
-            return Written(item, recordings[-1].notification.id if recordings else None)
-        raise VersionConflict("This gap box is very busy; please try again.")
+            current.receive(item.item_id, today, PUBLIC_ACTOR, now)
+            made[:] = [item]
+            return [item, current]  # another suggestion to this box may be saved first
+
+        position = self.uow.save_with_retries(f"Gap box '{box_id}'", attempt, busy=BUSY)
+        return Written(made[0], position)
 
     def results(self, box_id: str) -> tuple[GapBox, list[dict[str, Any]]]:
         """The box and the public view of each of its suggestions that was published."""
         box = self.box(box_id)
         published = []
         for item_id in box.item_ids:
-            item = self.app._load_item(item_id)
+            item = self.app.load_item(item_id)
             if item.published:
                 published.append(public_view(item_view(item)))
         return box, published

@@ -3,7 +3,7 @@
 The parser (``parse_minutes``) is pure and never raises: every problem is
 reported against the row (the line of the file) it was found on. The import
 service (``MinutesImporter``) validates every row first and commits only when
-all are good, saving every item and the import record in ONE ``app.save``.
+all are good, saving every item and the import record in ONE save.
 
 Formats:
 
@@ -41,6 +41,7 @@ from yswd.aggregates.errors import Forbidden, InvalidInput
 from yswd.aggregates.item import Channel, Item, item_aggregate_id
 from yswd.aggregates.minutes_import import MinutesImport, minutes_import_id
 from yswd.aggregates.organisation import ForumKind
+from yswd.application.items import EARLIEST_DATE, LATEST_DATE
 from yswd.application.service import Yswd
 from yswd.application.views import item_view
 
@@ -51,8 +52,6 @@ MAX_ROWS = 500
 LIMITS = {"title": 200, "you_said": 4000, "detail": 4000, "contributor": 200}
 MAX_THEMES = 20
 MAX_THEME_LENGTH = 60
-EARLIEST_DATE = date(1900, 1, 1)
-LATEST_DATE = date(2999, 12, 31)
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -241,6 +240,7 @@ class MinutesImporter:
 
     def __init__(self, app: Yswd) -> None:
         self.app = app
+        self.uow = app.uow
 
     def run(
         self, actor: Principal, forum_id: str, text: str, fmt: str, *, dry_run: bool
@@ -256,7 +256,7 @@ class MinutesImporter:
             earlier = self._earlier(forum_id, key)
             if earlier is not None:
                 return earlier
-        now = self.app.clock()
+        now = self.uow.clock()
         channel = DEFAULT_CHANNELS.get(forum.kind, Channel.FORUM)
         rows = parse_minutes(text, fmt, now.astimezone(UTC).date(), channel)
         reports = [row.report() for row in rows]
@@ -274,7 +274,7 @@ class MinutesImporter:
             return ImportAnswer(200, {"rows": reports, "committed": False, "items": previews})
         new_items = [
             Item.raise_item(
-                self.app.ids(),
+                self.uow.ids(),
                 forum_id=forum_id,
                 unit_id=forum.unit_id,
                 actor=actor.user_id,
@@ -293,7 +293,7 @@ class MinutesImporter:
             now,
         )
         try:
-            recordings = self.app.save(record, *new_items)
+            position = self.uow.save(record, *new_items)
         except IntegrityError:
             earlier = self._earlier(forum_id, key)  # the same file, committed by a racing upload
             if earlier is not None:
@@ -304,7 +304,7 @@ class MinutesImporter:
             "committed": True,
             "items": [item_view(item) for item in new_items],
         }
-        return ImportAnswer(201, body, recordings[-1].notification.id if recordings else None)
+        return ImportAnswer(201, body, position)
 
     def _earlier(self, forum_id: str, key: str) -> ImportAnswer | None:
         """The first answer to this file for this forum, if it was committed before."""

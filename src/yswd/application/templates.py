@@ -8,17 +8,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from eventsourcing.persistence import IntegrityError
-
 from yswd.aggregates.access import Action, Principal
-from yswd.aggregates.errors import Forbidden, NotFound, VersionConflict
+from yswd.aggregates.base import Aggregate
+from yswd.aggregates.errors import Forbidden, NotFound
 from yswd.aggregates.organisation import Unit
 from yswd.aggregates.response_template import (
     ResponseTemplates,
     TemplateKind,
     templates_aggregate_id,
 )
-from yswd.application.service import MAX_RETRIES, Written, Yswd
+from yswd.application.service import Yswd
+from yswd.application.unit_of_work import Written
+
+#: every template of a unit is in one aggregate, so two managers may race for it
+BUSY = "The templates of this unit are changing too often; try again."
 
 
 def template_view(entry: dict[str, Any]) -> dict[str, Any]:
@@ -34,6 +37,7 @@ class Templates:
 
     def __init__(self, app: Yswd) -> None:
         self.app = app
+        self.uow = app.uow
 
     def add(
         self,
@@ -47,33 +51,33 @@ class Templates:
     ) -> Written[dict[str, Any]]:
         actor.require(Action.MANAGE_TEMPLATES)
         self._unit_in_scope(actor, unit_id)
-        for _ in range(MAX_RETRIES):
-            now = self.app.clock()
+        books: list[ResponseTemplates] = []
+
+        def attempt() -> list[Aggregate]:
+            now = self.uow.clock()
             book = self._book(unit_id) or ResponseTemplates.start(unit_id, actor.user_id, now)
             book.add(template_id, title=title, text=text, kind=kind, actor=actor.user_id, now=now)
-            try:
-                recordings = self.app.save(book)
-            except IntegrityError:  # another template for this unit was saved first
-                continue
-            position = recordings[-1].notification.id if recordings else None
-            return Written(template_view(book.templates[template_id]), position)
-        raise VersionConflict("The templates of this unit are changing too often; try again.")
+            books[:] = [book]
+            return [book]
+
+        position = self.uow.save_with_retries(f"Unit '{unit_id}'", attempt, busy=BUSY)
+        return Written(template_view(books[0].templates[template_id]), position)
 
     def archive(self, actor: Principal, unit_id: str, template_id: str) -> Written[dict[str, Any]]:
         actor.require(Action.MANAGE_TEMPLATES)
         self._unit_in_scope(actor, unit_id)
-        for _ in range(MAX_RETRIES):
+        books: list[ResponseTemplates] = []
+
+        def attempt() -> list[Aggregate]:
             book = self._book(unit_id)
             if book is None:
                 raise NotFound(f"Unit '{unit_id}' has no template '{template_id}'.")
-            book.archive(template_id, actor.user_id, self.app.clock())
-            try:
-                recordings = self.app.save(book)
-            except IntegrityError:
-                continue
-            position = recordings[-1].notification.id if recordings else None
-            return Written(template_view(book.templates[template_id]), position)
-        raise VersionConflict("The templates of this unit are changing too often; try again.")
+            book.archive(template_id, actor.user_id, self.uow.clock())
+            books[:] = [book]
+            return [book]
+
+        position = self.uow.save_with_retries(f"Unit '{unit_id}'", attempt, busy=BUSY)
+        return Written(template_view(books[0].templates[template_id]), position)
 
     def for_unit(
         self,
@@ -109,7 +113,7 @@ class Templates:
 
     def _book(self, unit_id: str) -> ResponseTemplates | None:
         try:
-            book: ResponseTemplates = self.app._get(templates_aggregate_id(unit_id), "")
+            book: ResponseTemplates = self.uow.get(templates_aggregate_id(unit_id), "")
         except NotFound:
             return None
         return book

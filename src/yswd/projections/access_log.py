@@ -26,6 +26,7 @@ from sqlalchemy import (
 )
 
 from yswd.aggregates.disclosure import Disclosure
+from yswd.aggregates.topics import event_topics
 
 metadata = MetaData()
 
@@ -58,7 +59,7 @@ class AccessLog:
     metadata = metadata
     wants_stored_form = False
     #: only read records are decoded for this model
-    topic_prefixes = (f"{Disclosure.__module__}:",)
+    topic_prefixes = event_topics(Disclosure)
 
     def apply(self, conn: Connection, event: Any, position: int) -> None:
         if not isinstance(event, Disclosure.IdentifiableDataRead):

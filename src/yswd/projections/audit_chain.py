@@ -22,7 +22,7 @@ from sqlalchemy import (
     delete,
 )
 
-from yswd.projections.staff_items import driver_sql
+from yswd.projections.sql import driver_sql
 
 metadata = MetaData()
 

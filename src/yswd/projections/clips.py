@@ -28,7 +28,7 @@ from sqlalchemy import (
 )
 
 from yswd.aggregates.clip import Clip, Consent
-from yswd.projections.staff_items import upsert
+from yswd.projections.sql import upsert
 
 metadata = MetaData()
 

@@ -6,8 +6,9 @@ from typing import Any
 
 from sqlalchemy import Column, Connection, Engine, MetaData, String, Table, Text, delete, select
 
-from yswd.aggregates.organisation import Unit
-from yswd.projections.staff_items import path_text, upsert
+from yswd.aggregates.organisation import Forum, Unit
+from yswd.aggregates.topics import event_topics
+from yswd.projections.sql import path_text, upsert
 
 metadata = MetaData()
 
@@ -28,7 +29,7 @@ class Organisation:
     metadata = metadata
     wants_stored_form = False
     #: only organisation events are decoded for this model
-    topic_prefixes = (f"{Unit.__module__}:",)
+    topic_prefixes = event_topics(Unit, Forum)
 
     def apply(self, conn: Connection, event: Any, position: int) -> None:
         if not isinstance(event, Unit.Created):

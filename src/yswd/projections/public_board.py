@@ -14,7 +14,8 @@ from typing import Any
 from sqlalchemy import Engine, func, select
 
 from yswd.application.views import public_view
-from yswd.projections.staff_items import items, subtree
+from yswd.projections.sql import subtree
+from yswd.projections.staff_items import items
 
 STATUSES = ("raised", "referred", "responded", "done", "couldnt_do")
 

@@ -42,7 +42,8 @@ from typing import Any
 import orjson
 from sqlalchemy import Engine, case, or_, select
 
-from yswd.projections.staff_items import items, subtree
+from yswd.projections.sql import subtree
+from yswd.projections.staff_items import items
 
 OPEN = frozenset({"raised", "referred", "responded"})
 #: a stored staff view of an item linked as a repeat (compact or spaced JSON)

@@ -24,9 +24,10 @@ from sqlalchemy import (
     update,
 )
 
-from yswd.aggregates.organisation import Forum
-from yswd.aggregates.users import User
-from yswd.projections.staff_items import upsert
+from yswd.aggregates.organisation import Forum, Unit
+from yswd.aggregates.topics import event_topics
+from yswd.aggregates.users import Token, User
+from yswd.projections.sql import upsert
 
 metadata = MetaData()
 
@@ -62,7 +63,7 @@ class StaffDirectory:
     metadata = metadata
     wants_stored_form = False
     #: only user and organisation events are decoded for this model
-    topic_prefixes = (f"{User.__module__}:", f"{Forum.__module__}:")
+    topic_prefixes = event_topics(User, Token, Unit, Forum)
 
     def apply(self, conn: Connection, event: Any, position: int) -> None:
         if isinstance(event, User.Created):

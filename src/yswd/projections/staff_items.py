@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from collections import OrderedDict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from datetime import UTC, date
 from typing import Any
 
@@ -37,8 +37,10 @@ from sqlalchemy import (
 
 from yswd.aggregates.access import Principal
 from yswd.aggregates.item import OPEN, Item, item_aggregate_id
-from yswd.application.service import Yswd
+from yswd.aggregates.topics import CONTRIBUTOR_ERASED_RECORDED, event_topics
 from yswd.application.views import item_view
+from yswd.projections.ports import AggregateSource
+from yswd.projections.sql import path_text, subtree, upsert
 
 metadata = MetaData()
 
@@ -93,58 +95,6 @@ _COUNT_CHANGE = (
 OPEN_STATUSES = sorted(status.value for status in OPEN)
 
 
-#: the stored topic of ``yswd.audit.ContributorErased`` events (matched as text: the
-#: audit module builds on this read model, so importing it here would be circular)
-ERASURE_TOPIC_PREFIX = "yswd.audit:ContributorErased."
-
-
-def path_text(path: Iterable[str]) -> str:
-    """A unit path as '/region/provider/ward/', so a LIKE finds a subtree."""
-    return "/" + "/".join(path) + "/"
-
-
-def subtree(column: Any, unit_id: str) -> Any:
-    return column.like(f"%/{unit_id}/%")
-
-
-_UPSERTS: dict[tuple[str, str, str, tuple[str, ...]], str] = {}
-
-
-def driver_sql(conn: Connection, sql: str) -> str:
-    """``sql`` written with ``?`` placeholders, in the driver's own paramstyle."""
-    if conn.dialect.paramstyle in ("format", "pyformat"):
-        return sql.replace("?", "%s")
-    return sql
-
-
-def upsert(
-    conn: Connection, table: Table, row: dict[str, Any] | list[dict[str, Any]], key: str
-) -> None:
-    """Insert or replace one row (or a list of rows with the same columns) by ``key``.
-
-    The SQL is built once per table and column set and the rows go straight to
-    the driver as parameters (one ``executemany`` for a list): building the
-    statement with the values inlined recompiled it for every event (about
-    5 ms each), and SQLAlchemy's per-row parameter handling was the next cost.
-    The same SQL is valid on SQLite and PostgreSQL.
-    """
-    rows = row if isinstance(row, list) else [row]
-    if not rows:
-        return
-    columns = tuple(sorted(rows[0]))
-    cache_key = (conn.dialect.name, table.name, key, columns)
-    sql = _UPSERTS.get(cache_key)
-    if sql is None:
-        updates = ", ".join(f"{name} = excluded.{name}" for name in columns if name != key)
-        sql = _UPSERTS[cache_key] = driver_sql(
-            conn,
-            f"INSERT INTO {table.name} ({', '.join(columns)}) "
-            f"VALUES ({', '.join('?' for _ in columns)}) "
-            f"ON CONFLICT ({key}) DO UPDATE SET {updates}",
-        )
-    conn.exec_driver_sql(sql, [tuple(r[name] for name in columns) for r in rows])
-
-
 class StaffItems:
     """Read model ``staff_items``: one row per item, in every status."""
 
@@ -152,11 +102,11 @@ class StaffItems:
     metadata = metadata
     wants_stored_form = False
     #: only item events, and erasures, are decoded for this model
-    topic_prefixes = (f"{Item.__module__}:", ERASURE_TOPIC_PREFIX)
+    topic_prefixes = (*event_topics(Item), CONTRIBUTOR_ERASED_RECORDED)
     #: writes go by primary key only: a rebuild builds these once, at the end
     bulk_indexes = tuple(items.indexes)
 
-    def __init__(self, app: Yswd, cache_size: int = 10_000) -> None:
+    def __init__(self, app: AggregateSource, cache_size: int = 10_000) -> None:
         self.app = app
         self.target_days = app.target_days
         self._cache: OrderedDict[str, Item] = OrderedDict()
@@ -256,7 +206,8 @@ class StaffItems:
 
 
 def _is_erasure(event: Any) -> bool:
-    return type(event).__qualname__ == "ContributorErased.Recorded" and hasattr(event, "item_ids")
+    stored_as = getattr(type(event), "TOPIC", None)
+    return stored_as == CONTRIBUTOR_ERASED_RECORDED and hasattr(event, "item_ids")
 
 
 def _utc_date(value: Any) -> str | None:

@@ -26,7 +26,16 @@ from yswd.adapters.http.api import (
 from yswd.adapters.http.body_limit import BodyLimitMiddleware
 from yswd.adapters.http.errors import PUBLIC_ERRORS, STAFF_ERRORS, install_error_handlers
 from yswd.adapters.http.metrics import install_metrics
-from yswd.adapters.http.pages import staff as staff_pages
+from yswd.adapters.http.pages import admin as admin_pages
+from yswd.adapters.http.pages import clips as clip_pages
+from yswd.adapters.http.pages import forums as forum_pages
+from yswd.adapters.http.pages import inbox as inbox_page
+from yswd.adapters.http.pages import items as item_pages
+from yswd.adapters.http.pages import meetings as meeting_pages
+from yswd.adapters.http.pages import moderation as moderation_pages
+from yswd.adapters.http.pages import sign_in as sign_in_pages
+from yswd.adapters.http.pages import templates as template_pages
+from yswd.adapters.http.pages.common import ShowInstead, show_instead
 from yswd.adapters.http.read_your_writes import ReadYourWritesMiddleware
 from yswd.adapters.http.templating import STATIC_DIR
 from yswd.aggregates import plain_english
@@ -55,6 +64,7 @@ def create_app(container: Container, *, manage_lifecycle: bool = True) -> FastAP
     )
     app.state.container = container
     install_error_handlers(app)
+    app.add_exception_handler(ShowInstead, show_instead)  # a page's redirect or refusal
     for router in (
         health.router,
         organisation.router,
@@ -70,7 +80,18 @@ def create_app(container: Container, *, manage_lifecycle: bool = True) -> FastAP
     ):
         app.include_router(router, responses=STAFF_ERRORS)
     app.include_router(public.router, responses=PUBLIC_ERRORS)
-    app.include_router(staff_pages.router)
+    for router in (
+        sign_in_pages.router,
+        meeting_pages.router,
+        forum_pages.router,
+        inbox_page.router,
+        clip_pages.router,  # before items: /items/{item_id}/{command} would take .../clips
+        item_pages.router,
+        moderation_pages.router,
+        admin_pages.router,
+        template_pages.router,
+    ):
+        app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     clip_limit = container.settings.max_clip_bytes + clips.MULTIPART_OVERHEAD
     app.add_middleware(

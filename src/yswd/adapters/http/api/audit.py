@@ -7,8 +7,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field
 
-from yswd import audit
 from yswd.adapters.http.deps import ContainerDep, PrincipalDep
+from yswd.application.audit import parse_instant
 
 router = APIRouter(tags=["audit"])
 
@@ -27,13 +27,13 @@ def item_history(
     as_of: Annotated[str | None, Query(description="an ISO 8601 instant")] = None,
 ) -> dict[str, Any]:
     """Every event of the item up to ``as_of`` (auditor, admin), and its state then."""
-    return audit.history(container, principal, item_id, audit.parse_instant(as_of))
+    return container.audit.history(principal, item_id, parse_instant(as_of))
 
 
 @router.get("/api/v1/audit/verify")
 def verify_chain(container: ContainerDep, principal: PrincipalDep) -> dict[str, Any]:
     """Recompute the hash chain over every stored event; name the first bad one."""
-    return audit.verify(container, principal)
+    return container.audit.verify(principal)
 
 
 @router.get("/api/v1/audit/reads")
@@ -46,8 +46,8 @@ def recorded_reads(
     offset: Annotated[int, Query(ge=0, le=1_000_000_000)] = 0,
 ) -> dict[str, Any]:
     """Who read identifiable data (contributor, detail, history), when, and what."""
-    return audit.reads(
-        container, principal, user_id=user_id, item_id=item_id, limit=limit, offset=offset
+    return container.audit.reads(
+        principal, user_id=user_id, item_id=item_id, limit=limit, offset=offset
     )
 
 
@@ -56,4 +56,4 @@ def forget_contributor(
     body: ForgetIn, container: ContainerDep, principal: PrincipalDep
 ) -> dict[str, Any]:
     """Crypto-shred a contributor's name and private details (admin)."""
-    return audit.forget(container, principal, body.contributor)
+    return container.audit.forget(principal, body.contributor)

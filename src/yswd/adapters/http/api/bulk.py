@@ -17,7 +17,7 @@ from pydantic import Field, StringConstraints
 
 from yswd.adapters.http.deps import POSITION_HEADER, ContainerDep, PrincipalDep
 from yswd.adapters.http.schemas import Body, IsoDate, LongText, Slug
-from yswd.application.bulk import MAX_BULK_ITEMS, BulkActions, BulkRefused, BulkResult
+from yswd.application.bulk import MAX_BULK_ITEMS, BulkRefused, BulkResult
 
 router = APIRouter(prefix="/api/v1/items/bulk", tags=["items"])
 
@@ -55,7 +55,7 @@ def bulk_publish(
 ) -> dict[str, Any] | JSONResponse:
     """Publish many items (moderators, in scope), with their current wording."""
     try:
-        outcome = BulkActions(container.app).publish(principal, body.item_ids)
+        outcome = container.bulk.publish(principal, body.item_ids)
     except BulkRefused as refusal:
         return _refused(refusal)
     return _answer(container, response, outcome)
@@ -67,7 +67,7 @@ def bulk_refer(
 ) -> dict[str, Any] | JSONResponse:
     """Refer many items to one unit (managers, in scope), with one due date and note."""
     try:
-        outcome = BulkActions(container.app).refer(
+        outcome = container.bulk.refer(
             principal, body.item_ids, body.to_unit_id, body.due_on, body.note
         )
     except BulkRefused as refusal:

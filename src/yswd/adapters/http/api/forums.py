@@ -10,10 +10,10 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from yswd.adapters.http.deps import POSITION_HEADER, ContainerDep, PrincipalDep
+from yswd.adapters.http.referral_names import referral_names
 from yswd.adapters.http.templating import templates
 from yswd.aggregates.access import Action
-from yswd.aggregates.errors import DomainError, Forbidden, InvalidInput
-from yswd.application.minutes import MinutesImporter
+from yswd.aggregates.errors import Forbidden, InvalidInput
 from yswd.projections.agenda import DEFAULT_SINCE_DAYS, build_agenda
 
 router = APIRouter(prefix="/api/v1/forums", tags=["forums"])
@@ -59,28 +59,9 @@ def forum_agenda(
         **sections,
     }
     if format == "html":
-        body["names"] = _names(container, sections)
+        body["names"] = referral_names(container, sections)
         return templates().TemplateResponse(request, "agenda/agenda.html", body)
     return body
-
-
-def _names(container: ContainerDep, sections: dict[str, list[dict[str, Any]]]) -> dict[str, str]:
-    """Readable names of the forums and units a referral came from."""
-    names: dict[str, str] = {}
-    for entry in sections["referred"]:
-        referral = entry["referral"]
-        for key, lookup in (
-            ("from_forum_id", container.app.forum),
-            ("from_unit_id", container.app.unit),
-            ("referred_by", container.app.user),
-        ):
-            ident = referral.get(key)
-            if ident and ident not in names:
-                try:
-                    names[ident] = lookup(ident).name
-                except DomainError:
-                    names[ident] = ident
-    return names
 
 
 MINUTES_BODY = {
@@ -114,8 +95,9 @@ async def import_minutes(
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
         raise InvalidInput("The minutes must be UTF-8 text.") from None
-    importer = MinutesImporter(container.app)
-    answer = await run_in_threadpool(importer.run, principal, forum_id, text, fmt, dry_run=dry_run)
+    answer = await run_in_threadpool(
+        container.minutes.run, principal, forum_id, text, fmt, dry_run=dry_run
+    )
     response = JSONResponse(answer.body, status_code=answer.status_code)
     if answer.position is not None:
         response.headers[POSITION_HEADER] = str(answer.position)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import secrets
-import threading
 from datetime import date
 from typing import Annotated, Any
 
@@ -18,7 +17,6 @@ from yswd.adapters.http.deps import (
     mark_written,
 )
 from yswd.adapters.http.errors import status_for
-from yswd.adapters.http.rate_limit import SlidingWindowLimiter
 from yswd.adapters.http.schemas import Body, IsoDate, LongText, Slug, text
 from yswd.adapters.http.templating import templates
 from yswd.aggregates.errors import DomainError, InvalidInput, NotFound, RateLimited
@@ -31,7 +29,6 @@ router = APIRouter(tags=["gap boxes"])
 CSRF_COOKIE = "yswd_gap_box_csrf"
 CSRF_FIELD = "csrf_token"
 CSRF_PATH = "/public/gap-boxes"
-_service_lock = threading.Lock()
 
 Question = text(1000)
 
@@ -50,21 +47,9 @@ class SuggestionIn(Body):
 
 
 def gap_boxes(request: Request) -> GapBoxes:
-    """The app's one GapBoxes service, with its per-process rate limiter, built on first use."""
-    state = request.app.state
-    service: GapBoxes | None = getattr(state, "gap_boxes", None)
-    if service is None:
-        with _service_lock:
-            service = getattr(state, "gap_boxes", None)
-            if service is None:
-                container: Container = state.container
-                settings = container.settings
-                limiter = SlidingWindowLimiter(
-                    settings.gap_box_rate_limit, settings.gap_box_rate_window_seconds
-                )
-                service = GapBoxes(container.app, limiter)
-                state.gap_boxes = service
-    return service
+    """The process's one GapBoxes service (with its rate limiter), from the container."""
+    container: Container = request.app.state.container
+    return container.gap_boxes
 
 
 def client_address(request: Request) -> str:

@@ -34,7 +34,7 @@ from yswd.aggregates.access import Action
 from yswd.aggregates.disclosure import ReadKind
 from yswd.aggregates.item import Item, Status
 from yswd.aggregates.plain_english import check_fields, load_glossary
-from yswd.application.service import Written
+from yswd.application.unit_of_work import Written
 from yswd.projections.similarity import similar_items
 
 router = APIRouter(prefix="/api/v1/items", tags=["items"])

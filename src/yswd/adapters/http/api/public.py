@@ -16,6 +16,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
 from yswd.adapters.http.deps import ContainerDep, encoded_json
+from yswd.adapters.http.labels import PUBLIC_STATUS_LABELS
 from yswd.adapters.http.templating import templates
 from yswd.aggregates.errors import NotFound
 from yswd.aggregates.organisation import Unit
@@ -27,13 +28,6 @@ from yswd.projections.response_times import MetricsQueries, compute_metrics
 router = APIRouter(tags=["public"])
 
 STATUS_PATTERN = "^(" + "|".join(STATUSES) + ")$"
-STATUS_LABELS = {
-    "raised": "Raised",
-    "referred": "Passed to the right team",
-    "responded": "Responded",
-    "done": "Done",
-    "couldnt_do": "Couldn't do",
-}
 POSTER_ITEMS = 6
 FEED_ITEMS = 50
 
@@ -134,7 +128,7 @@ def _render(
     request: Request, name: str, context: dict[str, Any], status_code: int = 200
 ) -> HTMLResponse:
     context = {
-        "status_labels": STATUS_LABELS,
+        "status_labels": PUBLIC_STATUS_LABELS,
         "long_date": long_date,
         **context,
     }
@@ -245,7 +239,8 @@ def metrics_page(
     figures = compute_metrics(rows, container.today())
     counts = {name: sum(r.status == name for r in rows) for name in STATUSES}
     breakdown = [
-        {"status": name, "label": STATUS_LABELS[name], "count": counts[name]} for name in STATUSES
+        {"status": name, "label": PUBLIC_STATUS_LABELS[name], "count": counts[name]}
+        for name in STATUSES
     ]
     error = from_error or to_error
     return _render(
@@ -285,7 +280,7 @@ def board_feed(unit_id: str, request: Request, container: ContainerDep) -> Respo
             "items": board.items,
             "base": base,
             "updated": updated,
-            "status_labels": STATUS_LABELS,
+            "status_labels": PUBLIC_STATUS_LABELS,
         },
         media_type="application/atom+xml",
     )

@@ -9,7 +9,6 @@ from fastapi import APIRouter, Response
 from yswd.adapters.http.deps import ContainerDep, PrincipalDep, mark_written
 from yswd.adapters.http.schemas import Body, LongText, Slug, Title
 from yswd.aggregates.response_template import TemplateKind
-from yswd.application.templates import Templates
 
 router = APIRouter(prefix="/api/v1/units/{unit_id}/templates", tags=["response templates"])
 
@@ -29,7 +28,7 @@ def add_template(
     container: ContainerDep,
     principal: PrincipalDep,
 ) -> dict[str, Any]:
-    written = Templates(container.app).add(
+    written = container.templates.add(
         principal, unit_id, body.id, title=body.title, text=body.text, kind=body.kind
     )
     mark_written(container, response, written)
@@ -46,7 +45,7 @@ def list_templates(
     include_archived: bool = False,
 ) -> dict[str, Any]:
     """The unit's templates and those of the units above it (``inherited: true``)."""
-    found = Templates(container.app).for_unit(principal, unit_id, kind, include_archived)
+    found = container.templates.for_unit(principal, unit_id, kind, include_archived)
     return {"unit_id": unit_id, "templates": found}
 
 
@@ -58,6 +57,6 @@ def archive_template(
     container: ContainerDep,
     principal: PrincipalDep,
 ) -> dict[str, Any]:
-    written = Templates(container.app).archive(principal, unit_id, template_id)
+    written = container.templates.archive(principal, unit_id, template_id)
     mark_written(container, response, written)
     return written.value

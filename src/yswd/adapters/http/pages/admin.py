@@ -1,0 +1,437 @@
+"""Administration: units, forums, users and their access tokens.
+
+An admin sees and changes only what is inside their scope. A token is shown
+once, on the page that made it, and never again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated, Any
+from urllib.parse import quote
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from yswd.adapters.http.deps import ContainerDep
+from yswd.adapters.http.errors import status_for
+from yswd.adapters.http.pages.common import (
+    SLUG,
+    FieldError,
+    FormData,
+    ShowInstead,
+    after_write,
+    allowed,
+    check_name,
+    check_slug,
+    container_of,
+    refused,
+    render,
+    text,
+)
+from yswd.adapters.http.pages.scope import flat_units, forums_in_scope, visible_tree
+from yswd.adapters.http.sessions import Session
+from yswd.aggregates.access import Action, Principal
+from yswd.aggregates.errors import DomainError, Forbidden
+from yswd.aggregates.organisation import ForumKind
+from yswd.aggregates.users import Role, User
+from yswd.bootstrap import Container
+from yswd.projections.staff_directory import list_users
+
+router = APIRouter(prefix="/staff", include_in_schema=False)
+
+ADMINS_ONLY = "Only an administrator can use this page."
+Organiser = Annotated[Session, Depends(allowed(Action.MANAGE_ORGANISATION, ADMINS_ONLY))]
+UserAdmin = Annotated[Session, Depends(allowed(Action.MANAGE_USERS, ADMINS_ONLY))]
+
+KIND_LABELS = {
+    ForumKind.COMMUNITY_MEETING: "Community meeting",
+    ForumKind.DEVELOPMENT_BOARD: "Development board",
+    ForumKind.PARTNERSHIP_BOARD: "Partnership board",
+    ForumKind.SERVICE_USER_COUNCIL: "Service user council",
+    ForumKind.RECOVERY_OUTCOMES_GROUP: "Recovery outcomes group",
+    ForumKind.OTHER: "Other",
+}
+
+ROLE_LABELS = {
+    Role.ADMIN: "Administrator",
+    Role.SECRETARY: "Forum secretary",
+    Role.MANAGER: "Manager",
+    Role.MODERATOR: "Moderator",
+    Role.AUDITOR: "Auditor",
+}
+
+ROLE_HINTS = {
+    Role.ADMIN: "adds units, forums and people, and can do everything below",
+    Role.SECRETARY: "logs meetings, adds progress, checks changes happened",
+    Role.MANAGER: "refers, answers, completes or declines items",
+    Role.MODERATOR: "checks wording and publishes items",
+    Role.AUDITOR: "reads everything, including histories; changes nothing",
+}
+
+
+def name_of(lookup: Callable[[str], Any], added: str | None) -> str | None:
+    """The name of what was just added (for the "X added." notice), if it exists."""
+    if not added:
+        return None
+    try:
+        return str(lookup(added).name)
+    except DomainError:
+        return None
+
+
+# -- units -------------------------------------------------------------------------------
+
+
+def units_page(
+    request: Request,
+    session: Session,
+    *,
+    values: dict[str, str],
+    errors: list[FieldError],
+    added: str | None = None,
+    status_code: int = 200,
+) -> HTMLResponse:
+    tree = visible_tree(container_of(request), session.principal)
+    return render(
+        request,
+        "admin_units.html",
+        {
+            "tree": tree,
+            "units": flat_units(tree),
+            "may_add_top": session.principal.covers_everything,
+            "values": values,
+            "errors": errors,
+            "added": added,
+        },
+        session,
+        status_code=status_code,
+    )
+
+
+@router.get("/admin/units", response_class=HTMLResponse)
+def admin_units(
+    request: Request,
+    session: Organiser,
+    container: ContainerDep,
+    parent: str | None = None,
+    added: str | None = None,
+) -> Response:
+    added_name = name_of(container.app.unit, added)
+    return units_page(
+        request, session, values={"parent_id": parent or ""}, errors=[], added=added_name
+    )
+
+
+@router.post("/admin/units", response_class=HTMLResponse)
+def add_unit(
+    request: Request, session: Organiser, form: FormData, container: ContainerDep
+) -> Response:
+    unit_id, name, parent_id = text(form, "unit_id"), text(form, "name"), text(form, "parent_id")
+    errors: list[FieldError] = []
+    check_name(errors, "name", name, "unit name")
+    check_slug(errors, "unit_id", unit_id, "unit")
+    if not errors:
+        try:
+            written = container.app.create_unit(session.principal, unit_id, name, parent_id or None)
+        except DomainError as error:
+            field = "unit_id" if status_for(error) == 409 else "parent_id"
+            errors.append(FieldError(field, error.message))
+        else:
+            after_write(container, written)
+            return RedirectResponse(f"/staff/admin/units?added={quote(unit_id)}", status_code=303)
+    return units_page(request, session, values=form, errors=errors, status_code=422)
+
+
+# -- forums ------------------------------------------------------------------------------
+
+
+def forums_page(
+    request: Request,
+    session: Session,
+    *,
+    values: dict[str, str],
+    errors: list[FieldError],
+    added: str | None = None,
+    status_code: int = 200,
+) -> HTMLResponse:
+    container = container_of(request)
+    units = flat_units(visible_tree(container, session.principal))
+    forums = forums_in_scope(container, session.principal)
+    by_unit = [
+        {**unit, "forums": [f for f in forums if f["unit_id"] == unit["id"]]} for unit in units
+    ]
+    return render(
+        request,
+        "admin_forums.html",
+        {
+            "groups": [group for group in by_unit if group["forums"]],
+            "forum_count": len(forums),
+            "units": units,
+            "kinds": [(kind.value, label) for kind, label in KIND_LABELS.items()],
+            "kind_label": lambda value: KIND_LABELS.get(ForumKind(value), value),
+            "values": values,
+            "errors": errors,
+            "added": added,
+        },
+        session,
+        status_code=status_code,
+    )
+
+
+@router.get("/admin/forums", response_class=HTMLResponse)
+def admin_forums(
+    request: Request,
+    session: Organiser,
+    container: ContainerDep,
+    unit: str | None = None,
+    added: str | None = None,
+) -> Response:
+    values = {"unit_id": unit or "", "kind": ForumKind.COMMUNITY_MEETING.value}
+    added_name = name_of(container.app.forum, added)
+    return forums_page(request, session, values=values, errors=[], added=added_name)
+
+
+@router.post("/admin/forums", response_class=HTMLResponse)
+def add_forum(
+    request: Request, session: Organiser, form: FormData, container: ContainerDep
+) -> Response:
+    forum_id, name, unit_id = text(form, "forum_id"), text(form, "name"), text(form, "unit_id")
+    errors: list[FieldError] = []
+    check_name(errors, "name", name, "forum name")
+    check_slug(errors, "forum_id", forum_id, "forum")
+    if not unit_id:
+        errors.append(FieldError("unit_id", "Choose the unit the forum belongs to"))
+    kind = text(form, "kind")
+    if kind not in {k.value for k in ForumKind}:
+        errors.append(FieldError("kind", "Choose the kind of forum from the list"))
+    if not errors:
+        try:
+            written = container.app.create_forum(
+                session.principal, forum_id, name, unit_id, ForumKind(kind)
+            )
+        except DomainError as error:
+            field = "forum_id" if status_for(error) == 409 else "unit_id"
+            errors.append(FieldError(field, error.message))
+        else:
+            after_write(container, written)
+            return RedirectResponse(f"/staff/admin/forums?added={quote(forum_id)}", status_code=303)
+    return forums_page(request, session, values=form, errors=errors, status_code=422)
+
+
+# -- users -------------------------------------------------------------------------------
+
+
+def users_in_scope(container: Container, principal: Principal) -> list[dict[str, Any]]:
+    """The users an admin may manage: every unit they work in is in the admin's scope."""
+    shown = []
+    for row in list_users(container.engine):
+        try:
+            if row["scopes"]:
+                covered = all(
+                    principal.covers(container.app.unit(unit_id).path) for unit_id in row["scopes"]
+                )
+            else:
+                covered = principal.covers_everything
+        except DomainError:
+            covered = False
+        if covered:
+            shown.append(row)
+    return shown
+
+
+def users_page(
+    request: Request,
+    session: Session,
+    *,
+    values: dict[str, str],
+    chosen: list[str],
+    errors: list[FieldError],
+    status_code: int = 200,
+) -> HTMLResponse:
+    container = container_of(request)
+    units = flat_units(visible_tree(container, session.principal))
+    names = {unit["id"]: unit["name"] for unit in units}
+    return render(
+        request,
+        "admin_users.html",
+        {
+            "users": users_in_scope(container, session.principal),
+            "units": units,
+            "unit_name": lambda unit_id: names.get(unit_id, unit_id),
+            "roles": [(role.value, label, ROLE_HINTS[role]) for role, label in ROLE_LABELS.items()],
+            "role_name": lambda value: ROLE_LABELS.get(Role(value), value),
+            "values": values,
+            "chosen": chosen,
+            "errors": errors,
+        },
+        session,
+        status_code=status_code,
+    )
+
+
+def new_user_errors(name: str, role: str, scopes: list[str]) -> list[FieldError]:
+    errors: list[FieldError] = []
+    check_name(errors, "name", name, "person's name")
+    if role not in {r.value for r in Role}:
+        errors.append(FieldError("role", "Choose what the person does"))
+    if any(not SLUG.match(unit_id) for unit_id in scopes) or len(scopes) > 100:
+        errors.append(FieldError("scopes", "Choose the units from the list"))
+    elif not scopes and role and role not in (Role.ADMIN.value, Role.AUDITOR.value):
+        errors.append(
+            FieldError("scopes", "Choose at least one unit: this role only works in its units")
+        )
+    return errors
+
+
+@router.get("/admin/users", response_class=HTMLResponse)
+def admin_users(request: Request, session: UserAdmin) -> Response:
+    return users_page(request, session, values={}, chosen=[], errors=[])
+
+
+async def form_scopes(request: Request) -> list[str]:
+    """Every ticked ``scopes`` box of the posted form (a field that repeats)."""
+    if request.method != "POST":
+        return []
+    form = await request.form()  # parsed once per request; FormData gets the same
+    return [value.strip() for value in form.getlist("scopes") if isinstance(value, str)]
+
+
+@router.post("/admin/users", response_class=HTMLResponse)
+def add_user(
+    request: Request,
+    session: UserAdmin,
+    form: FormData,
+    scopes: Annotated[list[str], Depends(form_scopes)],
+    container: ContainerDep,
+) -> Response:
+    name, role = text(form, "name"), text(form, "role")
+    errors = new_user_errors(name, role, scopes)
+    if not errors:
+        try:
+            written = container.app.create_user(session.principal, name, Role(role), scopes)
+        except DomainError as error:
+            errors.append(FieldError("scopes", error.message))
+        else:
+            after_write(container, written)
+            made = written.value
+            assert made.token is not None  # a new user always has one; only replays do not
+            return token_page(request, session, made.user, made.token, first=True)
+    return users_page(request, session, values=form, chosen=scopes, errors=errors, status_code=422)
+
+
+# -- one user and their tokens -------------------------------------------------------------
+
+
+def user_page(
+    request: Request,
+    session: Session,
+    user: User,
+    *,
+    notice: str | None = None,
+    errors: list[FieldError] | None = None,
+    status_code: int = 200,
+) -> HTMLResponse:
+    container = container_of(request)
+    names = []
+    for unit_id in user.scopes:
+        try:
+            names.append(f"{container.app.unit(unit_id).name} ({unit_id})")
+        except DomainError:
+            names.append(unit_id)
+    return render(
+        request,
+        "admin_user.html",
+        {
+            "user": user,
+            "user_role": ROLE_LABELS[user.role],
+            "unit_names": names,
+            "working": len(user.active_token_hashes),
+            "issued": len(user.token_hashes),
+            "is_me": user.user_id == session.principal.user_id,
+            "notice": notice,
+            "errors": errors or [],
+        },
+        session,
+        status_code=status_code,
+    )
+
+
+def token_page(
+    request: Request, session: Session, user: User, token: str, first: bool
+) -> HTMLResponse:
+    """The only page that ever shows a token. Not cached (``render`` sends no-store)."""
+    return render(
+        request,
+        "admin_token.html",
+        {
+            "user": user,
+            "token": token,
+            "first": first,
+            "user_role": ROLE_LABELS[user.role],
+        },
+        session,
+    )
+
+
+def managed_user(request: Request, session: Session, user_id: str) -> User:
+    """The user, if it exists and is in the admin's scope; else the refusal page."""
+    app = container_of(request).app
+    try:
+        user = app.user(user_id)
+        if not app.user_in_scope(session.principal, user):
+            raise Forbidden(f"User '{user_id}' is outside your scope.")
+    except DomainError as error:
+        raise ShowInstead(refused(request, session, error)) from None
+    return user
+
+
+@router.get("/admin/users/{user_id}", response_class=HTMLResponse)
+def admin_user(
+    request: Request, user_id: str, session: UserAdmin, revoked: int | None = None
+) -> Response:
+    user = managed_user(request, session, user_id)
+    notice = None
+    if revoked is not None:
+        notice = (
+            f"{revoked} token{'s' if revoked != 1 else ''} revoked. "
+            f"{user.name} cannot sign in until you give them a new token."
+        )
+    return user_page(request, session, user, notice=notice)
+
+
+@router.post("/admin/users/{user_id}/tokens", response_class=HTMLResponse)
+def admin_issue_token(
+    request: Request, user_id: str, session: UserAdmin, container: ContainerDep
+) -> Response:
+    managed_user(request, session, user_id)
+    try:
+        written = container.app.issue_token(session.principal, user_id)
+    except DomainError as error:
+        return refused(request, session, error)
+    after_write(container, written)
+    return token_page(request, session, container.app.user(user_id), written.value, first=False)
+
+
+@router.post("/admin/users/{user_id}/revoke", response_class=HTMLResponse)
+def admin_revoke_tokens(
+    request: Request, user_id: str, session: UserAdmin, form: FormData, container: ContainerDep
+) -> Response:
+    user = managed_user(request, session, user_id)
+    if text(form, "confirm") != "yes":
+        error = FieldError("confirm", "Tick the box to confirm you want to revoke every token")
+        return user_page(request, session, user, errors=[error], status_code=422)
+    try:
+        written = container.app.revoke_tokens(session.principal, user_id)
+    except DomainError as error:
+        return user_page(
+            request,
+            session,
+            user,
+            errors=[FieldError("confirm", error.message)],
+            status_code=status_for(error),
+        )
+    after_write(container, written)
+    return RedirectResponse(
+        f"/staff/admin/users/{quote(user_id, safe='')}?revoked={written.value}", status_code=303
+    )

@@ -1,0 +1,219 @@
+"""A forum's pages: its open items with the feedback pack, the printable agenda, and
+the minutes import (check first, then save)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import HTMLResponse, Response
+
+from yswd.adapters.http.deps import ContainerDep
+from yswd.adapters.http.errors import status_for
+from yswd.adapters.http.pages.common import (
+    FieldError,
+    FormData,
+    StaffSession,
+    allowed,
+    parse_date,
+    refused,
+    render,
+    text,
+)
+from yswd.adapters.http.pages.inbox import open_items
+from yswd.adapters.http.pages.scope import forum_in_scope
+from yswd.adapters.http.referral_names import referral_names
+from yswd.adapters.http.sessions import Session
+from yswd.adapters.http.templating import templates
+from yswd.aggregates.access import Action
+from yswd.aggregates.errors import DomainError, Forbidden
+from yswd.aggregates.organisation import Forum
+from yswd.application.minutes import MinutesImporter
+from yswd.projections.agenda import DEFAULT_SINCE_DAYS, build_agenda
+from yswd.projections.feedback_pack import feedback_pack
+
+router = APIRouter(prefix="/staff", include_in_schema=False)
+
+#: the feedback pack looks back this far unless told otherwise
+PACK_DAYS = 28
+MINUTES_FORMATS = {"csv": "CSV (a header row, then one item a row)", "markdown": "Markdown list"}
+#: the largest minutes text the form accepts (the body limit applies too)
+MINUTES_MAX = 60_000
+NOT_UTF8 = "\x00not utf-8"
+
+MinutesTaker = Annotated[
+    Session, Depends(allowed(Action.RAISE, "Your role cannot import minutes."))
+]
+
+
+@router.get("/forums/{forum_id}", response_class=HTMLResponse)
+def forum_page(
+    request: Request,
+    forum_id: str,
+    session: StaffSession,
+    container: ContainerDep,
+    since: str | None = None,
+    logged: int | None = None,
+) -> Response:
+    forum = forum_in_scope(request, session, forum_id)
+    since_date = parse_date(since or "") or container.today() - timedelta(days=PACK_DAYS)
+    docs = container.staff_items.list_items(session.principal, forum_id=forum_id, order="due")
+    return render(
+        request,
+        "forum.html",
+        {
+            "forum": forum,
+            "open_items": open_items(container, docs),
+            "pack": feedback_pack(container.engine, forum_id, since_date),
+            "since": since_date.isoformat(),
+            "logged": logged,
+        },
+        session,
+    )
+
+
+@router.get("/forums/{forum_id}/agenda", response_class=HTMLResponse)
+def forum_agenda_page(
+    request: Request,
+    forum_id: str,
+    session: StaffSession,
+    container: ContainerDep,
+    since: str | None = None,
+) -> Response:
+    """The printable agenda, for the signed-in user (the API's takes a Bearer token)."""
+    forum = forum_in_scope(request, session, forum_id)
+    today = container.today()
+    since_date = parse_date(since or "") or today - timedelta(days=DEFAULT_SINCE_DAYS)
+    sections = build_agenda(
+        container.engine,
+        forum_id=forum_id,
+        forum_unit_id=forum.unit_id,
+        today=today,
+        since=since_date,
+        scope=container.staff_items.scope_filter(session.principal),
+    )
+    body = {
+        "forum": {"id": forum_id, "name": forum.name, "kind": forum.kind.value},
+        "as_of": today.isoformat(),
+        "since": since_date.isoformat(),
+        **sections,
+        "names": referral_names(container, sections),
+    }
+    response = templates().TemplateResponse(request, "agenda/agenda.html", body)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+# -- the minutes import --------------------------------------------------------------------
+
+
+def minutes_page(
+    request: Request,
+    session: Session,
+    forum: Forum,
+    *,
+    values: dict[str, str],
+    errors: list[FieldError],
+    result: dict[str, Any] | None = None,
+    checked: bool = False,
+    status_code: int = 200,
+) -> HTMLResponse:
+    return render(
+        request,
+        "minutes.html",
+        {
+            "forum": forum,
+            "values": values,
+            "errors": errors,
+            "result": result,
+            "checked": checked,
+            "formats": list(MINUTES_FORMATS.items()),
+        },
+        session,
+        status_code=status_code,
+    )
+
+
+@router.get("/forums/{forum_id}/minutes", response_class=HTMLResponse)
+def minutes_form(request: Request, forum_id: str, session: MinutesTaker) -> Response:
+    forum = forum_in_scope(request, session, forum_id)
+    return minutes_page(request, session, forum, values={"format": "csv"}, errors=[])
+
+
+async def minutes_upload(request: Request) -> str | None:
+    """The text of an uploaded minutes file (``file``), if one was sent."""
+    if request.method != "POST":
+        return None
+    form = await request.form()
+    upload = form.get("file")
+    if upload is None or isinstance(upload, str):
+        return None
+    raw = await upload.read(MINUTES_MAX + 1)
+    if not raw:
+        return None
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return NOT_UTF8
+
+
+def minutes_errors(fmt: str, minutes: str) -> list[FieldError]:
+    errors: list[FieldError] = []
+    if fmt not in MINUTES_FORMATS:
+        errors.append(FieldError("format", "Choose the format of the minutes"))
+    if minutes == NOT_UTF8:
+        errors.append(FieldError("file", "The file must be UTF-8 text (save it as CSV UTF-8)"))
+    elif not minutes.strip():
+        errors.append(FieldError("minutes", "Paste the minutes, or choose a file"))
+    elif len(minutes) > MINUTES_MAX:
+        errors.append(
+            FieldError("minutes", f"The minutes must be {MINUTES_MAX} characters or fewer")
+        )
+    return errors
+
+
+@router.post("/forums/{forum_id}/minutes", response_class=HTMLResponse)
+def import_minutes_page(
+    request: Request,
+    forum_id: str,
+    session: MinutesTaker,
+    form: FormData,
+    uploaded: Annotated[str | None, Depends(minutes_upload)],
+    container: ContainerDep,
+) -> Response:
+    forum = forum_in_scope(request, session, forum_id)
+    fmt = text(form, "format")
+    minutes = uploaded if uploaded is not None else form.get("minutes", "")
+    values = {"format": fmt, "minutes": minutes if uploaded is None else ""}
+    errors = minutes_errors(fmt, minutes)
+    if errors:
+        return minutes_page(request, session, forum, values=values, errors=errors, status_code=422)
+    if uploaded is not None:
+        values["minutes"] = minutes  # keep the file's text, so "Save all" sends the same
+    dry_run = text(form, "intent") != "save"
+    try:
+        answer = MinutesImporter(container.app).run(
+            session.principal, forum_id, minutes, fmt, dry_run=dry_run
+        )
+    except Forbidden as error:
+        return refused(request, session, error)
+    except DomainError as error:
+        errors.append(FieldError("minutes", error.message))
+        return minutes_page(
+            request, session, forum, values=values, errors=errors, status_code=status_for(error)
+        )
+    if answer.position is not None:
+        container.after_write(answer.position)
+    if answer.status_code >= 400:
+        errors.append(FieldError("minutes", answer.body.get("detail", "The minutes have errors")))
+    return minutes_page(
+        request,
+        session,
+        forum,
+        values=values,
+        errors=errors,
+        result={**answer.body, "replayed": answer.replayed},
+        checked=dry_run,
+        status_code=answer.status_code if answer.status_code >= 400 else 200,
+    )

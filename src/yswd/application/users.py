@@ -1,0 +1,222 @@
+"""Staff users and their API tokens, and who a token belongs to (authentication).
+
+A token is shown once and stored only as its SHA-256 hash. A token's principal
+is trusted from memory for ``PRINCIPAL_TTL_SECONDS``, so most requests do not
+read the store; a token revoked on another process stops working here within
+that time (at once on this one).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import threading
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+from eventsourcing.application import AggregateNotFoundError
+from eventsourcing.persistence import IntegrityError
+
+from yswd.aggregates.access import SYSTEM, Action, Principal
+from yswd.aggregates.base import Aggregate
+from yswd.aggregates.errors import Forbidden, Unauthenticated
+from yswd.aggregates.users import Role, Token, User, token_aggregate_id, user_aggregate_id
+from yswd.application.organisation import UnitsAndForums
+from yswd.application.unit_of_work import IdempotencyKey, UnitOfWork, Written
+
+#: how long a token's principal is trusted without reading the store again: a token
+#: revoked on another process stops working there within this time (at once on this one)
+PRINCIPAL_TTL_SECONDS = 2.0
+#: at most this many tokens' principals are cached (expired ones are dropped first)
+MAX_CACHED_PRINCIPALS = 10_000
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def new_token() -> str:
+    return "yswd_" + secrets.token_urlsafe(32)
+
+
+def principal_for(user: User) -> Principal:
+    return Principal(user.user_id, user.name, user.role, frozenset(user.scopes))
+
+
+@dataclass(frozen=True)
+class NewUser:
+    user: User
+    token: str | None
+
+
+class Users:
+    """Adding staff, issuing and revoking their tokens, and authenticating a token."""
+
+    def __init__(self, uow: UnitOfWork, organisation: UnitsAndForums) -> None:
+        self.uow = uow
+        self.organisation = organisation
+        #: token hash -> (principal, monotonic time it expires)
+        self._principals: dict[str, tuple[Principal, float]] = {}
+        self.principal_ttl = PRINCIPAL_TTL_SECONDS
+        self._lock = threading.Lock()
+
+    # -- authentication -----------------------------------------------------------------
+
+    def authenticate(self, token: str | None) -> Principal:
+        if not token:
+            raise Unauthenticated("Send 'Authorization: Bearer <token>'.")
+        return self.authenticate_hash(hash_token(token))
+
+    def authenticate_hash(self, token_hash: str) -> Principal:
+        """The principal of the token with this hash, if it was issued and not revoked.
+
+        Answers from a short-lived cache (``principal_ttl`` seconds), so a token
+        revoked by another process stops working here within that time.
+        """
+        now = time.monotonic()
+        cached = self.cached_principal(token_hash, now)
+        if cached is not None:
+            return cached
+        repository = self.uow.store.repository
+        try:
+            index: Token = repository.get(token_aggregate_id(token_hash))
+            user: User = repository.get(user_aggregate_id(index.user_id))
+        except AggregateNotFoundError:
+            raise Unauthenticated("That token is not valid.") from None
+        if not user.accepts(token_hash):
+            with self._lock:
+                self._principals.pop(token_hash, None)
+            raise Unauthenticated("That token is not valid.")
+        principal = principal_for(user)
+        with self._lock:
+            if len(self._principals) >= MAX_CACHED_PRINCIPALS:
+                for key in [k for k, (_, until) in self._principals.items() if until <= now]:
+                    del self._principals[key]
+                if len(self._principals) >= MAX_CACHED_PRINCIPALS:
+                    self._principals.clear()
+            self._principals[token_hash] = (principal, now + self.principal_ttl)
+        return principal
+
+    def cached_principal(self, token_hash: str, now: float | None = None) -> Principal | None:
+        """The principal of this token hash if the cache still holds it; no I/O."""
+        cached = self._principals.get(token_hash)
+        if cached is not None and cached[1] > (time.monotonic() if now is None else now):
+            return cached[0]
+        return None
+
+    def _forget_principals(self, user_id: str) -> None:
+        """Drop every cached principal of a user, so the next request reads the store."""
+        with self._lock:
+            for key in [k for k, (p, _) in self._principals.items() if p.user_id == user_id]:
+                del self._principals[key]
+
+    def ensure_admin(self, token: str) -> bool:
+        """Create the bootstrap admin for ``token`` unless it exists. True if created."""
+        token_hash = hash_token(token)
+        if self.uow.exists(token_aggregate_id(token_hash)):
+            return False
+        user_id = "admin-" + token_hash[:12]
+        now = self.uow.clock()
+        user = User.create(
+            user_id, "Administrator", Role.ADMIN, (), token_hash, SYSTEM.user_id, now
+        )
+        try:
+            self.uow.save(user, Token.issue(token_hash, user_id, SYSTEM.user_id, now))
+        except IntegrityError:
+            return False  # another process created it first
+        return True
+
+    # -- users and tokens -----------------------------------------------------------------
+
+    def create_user(
+        self,
+        actor: Principal,
+        name: str,
+        role: Role,
+        scopes: Iterable[str],
+        idempotency: IdempotencyKey | None = None,
+    ) -> Written[NewUser]:
+        """Add a member of staff. The token is returned once and stored only as a hash."""
+        actor.require(Action.MANAGE_USERS)
+        replay = self.uow.replay(actor, idempotency)
+        if replay is not None:
+            return Written(NewUser(replay.value, None), replay.position, replayed=True)
+        scopes = list(dict.fromkeys(scopes))
+        for unit_id in scopes:
+            if not actor.covers(self.organisation.unit(unit_id).path):
+                raise Forbidden(f"Unit '{unit_id}' is outside your scope.")
+        if not scopes and not actor.covers_everything:
+            raise Forbidden("Only an administrator with no scope limits may add unlimited users.")
+        token = new_token()
+        token_hash = hash_token(token)
+        user_id = self.uow.ids()
+        now = self.uow.clock()
+        user = User.create(user_id, name, role, scopes, token_hash, actor.user_id, now)
+        index = Token.issue(token_hash, user_id, actor.user_id, now)
+        written = self.uow.save_new(actor, user, "user", idempotency, also=(index,))
+        return Written(NewUser(user, token), written.position, written.replayed)
+
+    def user(self, user_id: str) -> User:
+        user: User = self.uow.get(user_aggregate_id(user_id), f"There is no user '{user_id}'.")
+        return user
+
+    def user_in_scope(self, actor: Principal, user: User) -> bool:
+        """Whether every unit the user works in is in the actor's scope.
+
+        A user with no scope limits can only be managed by an admin with none.
+        """
+        if not user.scopes:
+            return actor.covers_everything
+        return all(actor.covers(self.organisation.unit(unit_id).path) for unit_id in user.scopes)
+
+    def issue_token(self, actor: Principal, user_id: str) -> Written[str]:
+        """A new token for a user (shown once, stored as a hash); older ones keep working."""
+        actor.require(Action.MANAGE_USERS)
+        token = new_token()
+        token_hash = hash_token(token)
+
+        def issue(user: User, now: datetime) -> list[Aggregate]:
+            user.issue_token(token_hash, actor.user_id, now)
+            return [Token.issue(token_hash, user.user_id, actor.user_id, now)]
+
+        position = self._change_user(actor, user_id, issue)
+        return Written(token, position)
+
+    def revoke_tokens(self, actor: Principal, user_id: str) -> Written[int]:
+        """Every token of a user stops working (at once on this process). Returns how many."""
+        actor.require(Action.MANAGE_USERS)
+        if user_id == actor.user_id:
+            raise Forbidden(
+                "You cannot revoke your own tokens: you could not sign in again. "
+                "Ask another administrator."
+            )
+        revoked: list[str] = []
+
+        def revoke(user: User, now: datetime) -> list[Aggregate]:
+            revoked[:] = user.revoke_tokens(actor.user_id, now)
+            return []
+
+        position = self._change_user(actor, user_id, revoke)
+        self._forget_principals(user_id)
+        return Written(len(revoked), position)
+
+    def _change_user(
+        self,
+        actor: Principal,
+        user_id: str,
+        change: Callable[[User, datetime], list[Aggregate]],
+    ) -> int | None:
+        """Load, check scope, change and save one user (and what the change adds)."""
+
+        def attempt() -> list[Aggregate]:
+            user = self.user(user_id)
+            if not self.user_in_scope(actor, user):
+                raise Forbidden(f"User '{user_id}' is outside your scope.")
+            extra = change(user, self.uow.clock())
+            if not user.pending_events and not extra:
+                return []  # nothing to record
+            return [user, *extra]
+
+        return self.uow.save_with_retries(f"User '{user_id}'", attempt)

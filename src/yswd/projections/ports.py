@@ -1,0 +1,92 @@
+"""What the read models and their runner need from outside, as Protocols.
+
+The composition root fills them: the application object (an eventsourcing
+``Application``) is the event log and the aggregate source, and
+``yswd.adapters.persistence.ReadModelStore`` is the database. So this layer
+depends on neither the application layer nor the adapters, and a test can hand
+in anything with the same shape.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from contextlib import AbstractContextManager
+from typing import Any, Protocol
+
+from eventsourcing.persistence import Notification
+from sqlalchemy import Connection, Engine
+
+from yswd.aggregates.organisation import Unit
+
+
+class NotificationReader(Protocol):
+    """The event store's notification log, read in order."""
+
+    def max_notification_id(self) -> int | None:
+        """The position of the newest stored event (None when there is none)."""
+
+    def select_notifications(self, start: int | None, limit: int) -> Sequence[Notification]:
+        """Up to ``limit`` stored events from position ``start`` on, in order."""
+
+
+class EventDecoder(Protocol):
+    """Turns a stored event back into its domain event (decrypting what it may)."""
+
+    def to_domain_event(self, stored_event: Notification) -> Any:
+        """The domain event of ``stored_event``."""
+
+
+class EventLog(Protocol):
+    """Where the runner reads events from: the log and the mapper that decodes it."""
+
+    @property
+    def recorder(self) -> NotificationReader: ...
+
+    @property
+    def mapper(self) -> EventDecoder: ...
+
+
+class AggregateLoader(Protocol):
+    """Loads one aggregate by its id, as of a version (the latest by default)."""
+
+    def get(self, aggregate_id: str, *, version: int | None = None) -> Any:
+        """Raises ``eventsourcing.application.AggregateNotFoundError`` when there is none."""
+
+
+class AggregateSource(Protocol):
+    """What a read model folding aggregates needs: their events, and the units' paths."""
+
+    @property
+    def repository(self) -> AggregateLoader: ...
+
+    @property
+    def target_days(self) -> int:
+        """Days to a first response when an item has no ``due_on``."""
+
+    def unit(self, unit_id: str) -> Unit:
+        """A unit by its id (units never change once created)."""
+
+
+class ReadModelDatabase(Protocol):
+    """The database the read models live in, as the runner needs it."""
+
+    @property
+    def engine(self) -> Engine:
+        """For reads: positions, dead letters and cached answers."""
+
+    def write_transaction(self) -> AbstractContextManager[Connection]:
+        """One write transaction: all of it commits, or none of it."""
+
+    def batch_transaction(self) -> AbstractContextManager[Connection]:
+        """A write transaction for derived data, which may commit without its own fsync.
+
+        Read models can always be applied again from the log, so a commit lost to
+        a power cut loses its tracking position with it and costs only a re-read.
+        """
+
+    def is_outage(self, error: BaseException) -> bool:
+        """True when the database itself failed (unreachable, locked), not a read model.
+
+        An outage is retried later as a whole batch; any other error is the read
+        model's, and its event may end up as a dead letter.
+        """

@@ -1,0 +1,121 @@
+"""Old stores keep opening: a store written by older code, opened by today's code.
+
+Each folder under ``tests/fixtures/stores/`` holds a data folder written by an older
+commit's own code (``tests/fixtures/make_old_store.py``), the checkpoint it signed,
+and what that code answered about the store (``answers.json``). Today's code, given a
+copy of the data folder and the same fixed clock, must answer the same: the NATS
+messages of every stored event, ``audit verify`` with and without ``--against`` the
+old checkpoint, the users' tokens, items, histories with their event types and
+hashes, boards, metrics, templates, agenda, gap box and clips. Then it writes on top.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.fixtures.make_old_store import json_in, opened, record_answers, run_cli
+
+pytestmark = pytest.mark.integration
+
+STORES = Path(__file__).resolve().parents[1] / "fixtures" / "stores"
+FIXTURES = sorted(path for path in STORES.iterdir() if (path / "answers.json").is_file())
+
+
+@pytest.fixture(params=FIXTURES, ids=[path.name for path in FIXTURES])
+def old_store(request: pytest.FixtureRequest, tmp_path: Path) -> tuple[Path, Path, dict[str, Any]]:
+    """(a copy of the old data folder, the old checkpoint, what the old code answered)."""
+    fixture: Path = request.param
+    data = tmp_path / "data"
+    shutil.copytree(fixture / "data", data)
+    checkpoint = tmp_path / "checkpoint.json"
+    shutil.copy2(fixture / "checkpoint.json", checkpoint)
+    recorded = json.loads((fixture / "answers.json").read_text())
+    return data, checkpoint, recorded
+
+
+def test_the_fixture_is_small_and_holds_every_kind_of_event(
+    old_store: tuple[Path, Path, dict[str, Any]],
+) -> None:
+    from yswd.aggregates.topics import EVENT_NAMES
+
+    data, _, recorded = old_store
+    assert sum(p.stat().st_size for p in data.rglob("*") if p.is_file()) < 1_000_000
+    stored = {message["topic"] for message in recorded["answers"]["nats"]}
+    assert stored == set(EVENT_NAMES)
+
+
+def test_todays_code_answers_as_the_old_code_did(
+    old_store: tuple[Path, Path, dict[str, Any]],
+) -> None:
+    data, checkpoint, recorded = old_store
+    old = recorded["answers"]
+    new = record_answers(data, recorded["made"], checkpoint)
+    assert set(new) == set(old)
+    assert new["cli_verify_against"]["answer"]["ok"] is True
+    for key in sorted(old):
+        assert new[key] == old[key], f"today's code answers {key!r} differently"
+
+
+def test_todays_code_writes_on_top_of_an_old_store(
+    old_store: tuple[Path, Path, dict[str, Any]],
+) -> None:
+    data, checkpoint, recorded = old_store
+    admin = {"Authorization": f"Bearer {recorded['admin_token']}"}
+    at = datetime.fromisoformat(recorded["clock"])
+    code, output = run_cli(["audit", "verify"], data)
+    assert code == 0, output
+    before = json_in(output)["events_checked"]
+
+    with opened(data, at) as (container, client):
+        raised = client.post(
+            "/api/v1/items",
+            headers=admin,
+            json={
+                "forum_id": "cedar-cm",
+                "channel": "community_meeting",
+                "raised_on": "2026-11-30",
+                "title": "Lights",
+                "you_said": "The corridor lights flicker.",
+                "contributor": "Dee New",
+            },
+        )
+        assert raised.status_code == 201, raised.text
+        item_id = raised.json()["id"]
+        responded = client.post(
+            f"/api/v1/items/{item_id}/respond",
+            headers={**admin, "If-Match": raised.headers["ETag"]},
+            json={"response": "An electrician is booked."},
+        )
+        assert responded.status_code == 200, responded.text
+        assert responded.json()["status"] == "responded"
+        head = container.app.recorder.max_notification_id()
+        newest = container.app.recorder.select_notifications(start=head - 1, limit=2)
+        assert [n.topic for n in newest] == [
+            "yswd.aggregates.item:Item.Raised",
+            "yswd.aggregates.item:Item.ResponsePosted",
+        ]
+        history = client.get(f"/api/v1/items/{item_id}/history", headers=admin).json()
+        assert [event["type"] for event in history["events"]] == [
+            "item_raised",
+            "response_posted",
+        ]
+        assert all(event["hash"] for event in history["events"])
+        # the old items are still there, next to the new one
+        listed = client.get("/api/v1/items", headers=admin, params={"limit": 1000}).json()
+        old_ids = {item["id"] for item in recorded["answers"]["items"]["items"]}
+        assert {item["id"] for item in listed["items"]} == old_ids | {item_id}
+        verified = client.get("/api/v1/audit/verify", headers=admin).json()
+        assert verified["ok"] is True, verified
+
+    # raise, respond, and the reads of the list and the history, on top of the old events
+    for args in (["audit", "verify"], ["audit", "verify", "--against", str(checkpoint)]):
+        code, output = run_cli(args, data)
+        assert code == 0, output
+        answer = json_in(output)
+        assert answer["ok"] is True and answer["events_checked"] > before + 2, answer
