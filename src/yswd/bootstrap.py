@@ -24,6 +24,7 @@ from yswd.adapters.crypto import (
     install_key_store,
     load_or_create_signing_key,
 )
+from yswd.adapters.erasure_log import FileErasureLog
 from yswd.adapters.http.rate_limit import SlidingWindowLimiter
 from yswd.adapters.persistence import (
     ReadModelStore,
@@ -227,6 +228,8 @@ def build(
     container.gap_boxes = GapBoxes(
         app,
         SlidingWindowLimiter(settings.gap_box_rate_limit, settings.gap_box_rate_window_seconds),
+        index=container.staff_items,
+        read_models=container,  # embedded: catches them up before the index is read
     )
     container.audit = Audit(
         app,
@@ -237,6 +240,9 @@ def build(
         wal=SQLiteWriteAheadLog(engine),
         signing_key_file=load_or_create_signing_key,
         clock=clock,
+        erasure_log=(
+            FileErasureLog(settings.erasure_log) if settings.erasure_log and not memory else None
+        ),
     )
     return container
 

@@ -12,7 +12,6 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from typer.testing import CliRunner
 
-from yswd import audit
 from yswd.adapters.cli import cli
 from yswd.adapters.crypto import SEAL_SIZE, ShreddingMapper
 from yswd.aggregates.access import SYSTEM
@@ -69,32 +68,32 @@ def test_rewritten_and_rechained_history_fails_an_earlier_checkpoint(
     container: Container,
 ) -> None:
     key = Ed25519PrivateKey.generate()
-    saved = audit.checkpoint(container, SYSTEM, key)
-    assert audit.verify_against(container, SYSTEM, saved)["ok"] is True
+    saved = container.audit.checkpoint(SYSTEM, key)
+    assert container.audit.verify_against(SYSTEM, saved)["ok"] is True
 
     rewrite_history(container)
-    assert audit.verify(container, SYSTEM)["ok"] is True  # the chain alone is fooled
-    answer = audit.verify_against(container, SYSTEM, saved)
+    assert container.audit.verify(SYSTEM)["ok"] is True  # the chain alone is fooled
+    answer = container.audit.verify_against(SYSTEM, saved)
     assert answer["ok"] is False
     assert "changed since it was signed" in answer["checkpoint"]["reason"]
 
 
 def test_a_forged_checkpoint_is_refused(container: Container) -> None:
-    saved = audit.checkpoint(container, SYSTEM, Ed25519PrivateKey.generate())
-    assert audit.verify_against(container, SYSTEM, saved)["ok"] is True
+    saved = container.audit.checkpoint(SYSTEM, Ed25519PrivateKey.generate())
+    assert container.audit.verify_against(SYSTEM, saved)["ok"] is True
     edited = {**saved, "count": saved["count"] - 1}
-    answer = audit.verify_against(container, SYSTEM, edited)
+    answer = container.audit.verify_against(SYSTEM, edited)
     assert answer["ok"] is False
     assert "signature" in answer["checkpoint"]["reason"]
-    other = audit.checkpoint(container, SYSTEM, Ed25519PrivateKey.generate())
-    refused = audit.verify_against(container, SYSTEM, other, saved["public_key"])
+    other = container.audit.checkpoint(SYSTEM, Ed25519PrivateKey.generate())
+    refused = container.audit.verify_against(SYSTEM, other, saved["public_key"])
     assert refused["ok"] is False
 
 
 def test_later_writes_keep_an_earlier_checkpoint_valid(container: Container) -> None:
-    saved = audit.checkpoint(container, SYSTEM, Ed25519PrivateKey.generate())
+    saved = container.audit.checkpoint(SYSTEM, Ed25519PrivateKey.generate())
     container.app.create_unit(SYSTEM, "ward-2", "Ward 2", None)
-    assert audit.verify_against(container, SYSTEM, saved)["ok"] is True
+    assert container.audit.verify_against(SYSTEM, saved)["ok"] is True
 
 
 def test_cli_checkpoint_round_trip(

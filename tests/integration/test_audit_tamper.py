@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pytest
 
-from yswd import audit
 from yswd.aggregates.access import SYSTEM
 from yswd.aggregates.item import Channel
 from yswd.aggregates.organisation import ForumKind
@@ -53,7 +52,7 @@ def rows(container: Container) -> list[tuple[int, str, int]]:
 
 
 def test_untampered_log_verifies(container: Container) -> None:
-    answer = audit.verify(container, SYSTEM)
+    answer = container.audit.verify(SYSTEM)
     assert answer == {"ok": True, "events_checked": len(rows(container))}
     assert answer["events_checked"] >= 4 * 3
 
@@ -64,7 +63,7 @@ def test_altered_state_is_named(container: Container) -> None:
     edited = state.replace(b"fixed", b"broke") if b"fixed" in state else state + b" "
     assert edited != state
     StoredRows(container).set_state(position, edited)
-    answer = audit.verify(container, SYSTEM)
+    answer = container.audit.verify(SYSTEM)
     assert answer["ok"] is False
     assert answer["events_checked"] == 7
     bad = answer["first_bad"]
@@ -79,7 +78,7 @@ def test_altered_state_is_named(container: Container) -> None:
 def test_altered_topic_is_named(container: Container) -> None:
     position, originator_id, version = rows(container)[9]
     StoredRows(container).set_topic(position, "yswd.aggregates.item:Item.Completed")
-    bad = audit.verify(container, SYSTEM)["first_bad"]
+    bad = container.audit.verify(SYSTEM)["first_bad"]
     assert (bad["position"], bad["originator_id"], bad["version"]) == (
         position,
         originator_id,
@@ -90,7 +89,7 @@ def test_altered_topic_is_named(container: Container) -> None:
 def test_deleted_row_is_named(container: Container) -> None:
     position, originator_id, version = rows(container)[5]
     StoredRows(container).delete(position)
-    answer = audit.verify(container, SYSTEM)
+    answer = container.audit.verify(SYSTEM)
     assert answer["ok"] is False
     bad = answer["first_bad"]
     assert (bad["position"], bad["originator_id"], bad["version"]) == (
@@ -104,7 +103,7 @@ def test_deleted_row_is_named(container: Container) -> None:
 def test_deleted_last_row_is_named(container: Container) -> None:
     position, originator_id, _ = rows(container)[-1]
     StoredRows(container).delete(position)
-    bad = audit.verify(container, SYSTEM)["first_bad"]
+    bad = container.audit.verify(SYSTEM)["first_bad"]
     assert (bad["position"], bad["originator_id"]) == (position, originator_id)
 
 
@@ -112,7 +111,7 @@ def test_swapped_states_are_named_at_the_first(container: Container) -> None:
     listed = rows(container)
     first, second = listed[8][0], listed[11][0]
     StoredRows(container).swap_states(first, second)
-    answer = audit.verify(container, SYSTEM)
+    answer = container.audit.verify(SYSTEM)
     assert answer["ok"] is False
     assert answer["first_bad"]["position"] == first
     assert answer["events_checked"] == 8
@@ -123,7 +122,7 @@ def test_inserted_undecodable_row_is_named(container: Container) -> None:
     source = next(r for r in rows(container) if r[1].startswith("item:") and r[2] == 1)
     StoredRows(container).insert_copy(source[0], "item:forged")
     forged = rows(container)[-1]
-    answer = audit.verify(container, SYSTEM)
+    answer = container.audit.verify(SYSTEM)
     assert answer["ok"] is False
     assert answer["first_bad"]["position"] == forged[0]
     assert answer["first_bad"]["originator_id"] == "item:forged"
@@ -135,7 +134,7 @@ def test_inserted_well_formed_row_is_caught_by_its_seal(container: Container) ->
     source = next(r for r in rows(container) if r[1].startswith("token:"))
     StoredRows(container).insert_copy(source[0], "token:forged")
     forged = rows(container)[-1]
-    answer = audit.verify(container, SYSTEM)
+    answer = container.audit.verify(SYSTEM)
     assert answer["ok"] is False
     assert answer["first_bad"]["position"] == forged[0]
     assert "seal" in answer["first_bad"]["reason"]
@@ -144,7 +143,7 @@ def test_inserted_well_formed_row_is_caught_by_its_seal(container: Container) ->
 def test_verify_after_later_writes_still_ok(container: Container) -> None:
     """The chain keeps extending as the service writes; nothing is flagged."""
     container.app.create_unit(SYSTEM, "ward-2", "Second ward", None)
-    answer = audit.verify(container, SYSTEM)
+    answer = container.audit.verify(SYSTEM)
     assert answer == {"ok": True, "events_checked": len(rows(container))}
 
 
@@ -154,10 +153,10 @@ def test_a_deleted_record_of_a_read_is_named(container: Container) -> None:
     container.app.get_item(SYSTEM, item_id)  # recorded as a read of identifiable data
     container.app.create_unit(SYSTEM, "ward-3", "Third ward", None)
     container.runner.catch_up()
-    assert audit.verify(container, SYSTEM)["ok"] is True
+    assert container.audit.verify(SYSTEM)["ok"] is True
     position, originator_id, version = next(r for r in rows(container) if r[1].startswith("read:"))
     StoredRows(container).delete(position)
-    bad = audit.verify(container, SYSTEM)["first_bad"]
+    bad = container.audit.verify(SYSTEM)["first_bad"]
     assert (bad["position"], bad["originator_id"], bad["version"]) == (
         position,
         originator_id,

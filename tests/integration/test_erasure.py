@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 
 import pytest
 
-from yswd import audit
 from yswd.adapters.crypto import ERASED
 from yswd.aggregates.access import SYSTEM
 from yswd.aggregates.item import Channel
+from yswd.aggregates.item_views import public_view
 from yswd.aggregates.organisation import ForumKind
-from yswd.application.views import public_view
 from yswd.bootstrap import Container, build
 from yswd.settings import Settings
 
@@ -74,13 +74,13 @@ def test_forgetting_leaves_no_byte_of_the_contributor(container: Container) -> N
     app.respond(SYSTEM, gone_1, "We will keep it open in the afternoons.", None)
     container.runner.catch_up()
     public_before = public_view(app_view(container, gone_1))
-    events_before = len(audit.history(container, SYSTEM, gone_1)["events"])
+    events_before = len(container.audit.history(SYSTEM, gone_1)["events"])
     # the staff read model held the plaintext before (it is what forget must purge)
     assert every_file_contains(data_dir, GONE_NAME) or every_file_contains(
         data_dir, GONE_NAME.upper()
     )
 
-    answer = audit.forget(container, SYSTEM, "zebedee  quixotica-marwood")
+    answer = container.audit.forget(SYSTEM, "zebedee  quixotica-marwood")
     assert answer == {"contributor_erased": True, "items_affected": 2}
 
     # while the service still runs, with its connections open (WAL files included)
@@ -95,7 +95,7 @@ def test_forgetting_leaves_no_byte_of_the_contributor(container: Container) -> N
     reopened = build(Settings(data_dir=data_dir, admin_token="erasure-admin"))
     try:
         reopened.runner.catch_up()
-        history = audit.history(reopened, SYSTEM, gone_1)
+        history = reopened.audit.history(SYSTEM, gone_1)
         assert len(history["events"]) == events_before
         assert history["events"][0]["data"]["contributor"] == ERASED
         assert history["events"][0]["data"]["detail"] == ERASED
@@ -110,7 +110,7 @@ def test_forgetting_leaves_no_byte_of_the_contributor(container: Container) -> N
         assert listed[gone_1]["contributor"] == ERASED
         assert listed[gone_1]["detail"] == ERASED
         assert listed[kept]["contributor"] == KEPT_NAME
-        verified = audit.verify(reopened, SYSTEM)
+        verified = reopened.audit.verify(SYSTEM)
         assert verified["ok"] is True, verified
         # a rebuild from the events cannot bring the name back either
         reopened.runner.rebuild()
@@ -123,7 +123,7 @@ def test_forgetting_leaves_no_byte_of_the_contributor(container: Container) -> N
 
 
 def app_view(container: Container, item_id: str) -> dict[str, object]:
-    from yswd.application.views import item_view
+    from yswd.aggregates.item_views import item_view
 
     return item_view(container.app.get_item(SYSTEM, item_id))
 
@@ -143,7 +143,7 @@ def test_another_process_with_the_item_cached_does_not_write_the_name_back(
         item_id = raise_item(first, GONE_NAME, GONE_DETAIL, "Garden")
         second.runner.catch_up()  # the second process now holds the item, decrypted
         first.runner.catch_up()
-        audit.forget(first, SYSTEM, GONE_NAME)
+        first.audit.forget(SYSTEM, GONE_NAME)
 
         written = second.app.respond(SYSTEM, item_id, "We opened the garden.", None)
         second.after_write(written.position)
@@ -158,3 +158,24 @@ def test_another_process_with_the_item_cached_does_not_write_the_name_back(
     finally:
         second.close()
         first.close()
+
+
+def test_forget_notes_the_erasure_in_the_log_beside_the_backups(tmp_path: Path) -> None:
+    log = tmp_path / "backups" / "erasures.jsonl"
+    container = build(Settings(data_dir=tmp_path / "data", erasure_log=log))
+    try:
+        app = container.app
+        app.create_unit(SYSTEM, "ward", "Ward", None)
+        app.create_forum(SYSTEM, "cm", "Community meeting", "ward", ForumKind.COMMUNITY_MEETING)
+        gone = raise_item(container, GONE_NAME, GONE_DETAIL, "Garden")
+        raise_item(container, KEPT_NAME, KEPT_DETAIL, "Kettle")
+        container.audit.forget(SYSTEM, GONE_NAME)
+    finally:
+        container.close()
+    lines = log.read_text(encoding="utf-8").splitlines()
+    assert len(lines) == 1, "one line per erasure, at once, without a sync"
+    record = json.loads(lines[0])
+    assert record["item_ids"] == [gone]
+    assert record["position"] > 0
+    for needle in (GONE_NAME, "Zebedee", GONE_DETAIL):
+        assert needle not in lines[0], "the log never holds the name or the detail"

@@ -21,12 +21,11 @@ from typing import Any
 import psycopg
 import pytest
 
-from yswd import audit
 from yswd.adapters.crypto import ERASED
 from yswd.aggregates.access import SYSTEM
 from yswd.aggregates.item import Channel
+from yswd.aggregates.item_views import item_view, public_view
 from yswd.aggregates.organisation import ForumKind
-from yswd.application.views import item_view, public_view
 from yswd.bootstrap import Container, build
 from yswd.settings import Settings
 
@@ -146,14 +145,14 @@ def test_after_forget_no_table_gives_back_the_name_or_detail(
     assert url is not None
     ids = seed(container)
     public_before = public_view(view(container, ids["gone_1"]))
-    events_before = len(audit.history(container, SYSTEM, ids["gone_1"])["events"])
+    events_before = len(container.audit.history(SYSTEM, ids["gone_1"])["events"])
     # the scan can see plaintext: the staff read model held it before
     assert tables_holding(url, GONE_NAME)
     assert tables_holding(url, KEPT_NAME)
     # the event store itself only ever held ciphertext
     assert all(not t.endswith("_events") for t in tables_holding(url, GONE_NAME))
 
-    answer = audit.forget(container, SYSTEM, "zebedee  quixotica-marwood")
+    answer = container.audit.forget(SYSTEM, "zebedee  quixotica-marwood")
     assert answer == {"contributor_erased": True, "items_affected": 2}
     for needle in GONE_NEEDLES:
         assert tables_holding(url, needle) == [], needle
@@ -164,7 +163,7 @@ def test_after_forget_no_table_gives_back_the_name_or_detail(
         reopened.runner.rebuild()  # every read model again, from the events alone
         for needle in GONE_NEEDLES:
             assert tables_holding(url, needle) == [], needle
-        history = audit.history(reopened, SYSTEM, ids["gone_1"])
+        history = reopened.audit.history(SYSTEM, ids["gone_1"])
         assert len(history["events"]) == events_before
         assert history["events"][0]["data"]["contributor"] == ERASED
         assert history["events"][0]["data"]["detail"] == ERASED
@@ -174,7 +173,7 @@ def test_after_forget_no_table_gives_back_the_name_or_detail(
         kept = view(reopened, ids["kept"])
         assert (kept["contributor"], kept["detail"]) == (KEPT_NAME, KEPT_DETAIL)
         assert view(reopened, ids["anonymous"])["detail"] == "no name here"
-        verified = audit.verify(reopened, SYSTEM)
+        verified = reopened.audit.verify(SYSTEM)
         assert verified["ok"] is True, verified
     finally:
         reopened.close()
@@ -186,7 +185,7 @@ def test_after_vacuum_full_no_database_file_holds_the_name(
 ) -> None:
     """The operator's step from docs/erasure-postgresql.md, then a byte scan of the files."""
     seed(container)
-    audit.forget(container, SYSTEM, GONE_NAME)
+    container.audit.forget(SYSTEM, GONE_NAME)
     container.close()
     database = (settings.database_url or "").rsplit("/", 1)[1]
     postgres.psql("VACUUM (FULL, ANALYZE)", database=database)

@@ -15,13 +15,12 @@ from pathlib import Path
 
 import pytest
 
-from yswd import audit
 from yswd.adapters.crypto import ERASED, KEYS_FILE, PostgresKeyStore
 from yswd.adapters.persistence import postgres_engine
 from yswd.aggregates.access import SYSTEM
 from yswd.aggregates.item import Channel
+from yswd.aggregates.item_views import item_view
 from yswd.aggregates.organisation import ForumKind
-from yswd.application.views import item_view
 from yswd.bootstrap import Container, build
 from yswd.settings import Settings
 
@@ -82,18 +81,18 @@ def test_a_key_made_on_one_replica_reads_on_the_other_and_forget_erases_for_both
         assert not (tmp_path / "one" / KEYS_FILE).exists()
         assert not (tmp_path / "two" / KEYS_FILE).exists()
 
-        audit.forget(one, SYSTEM, NAME.lower())
+        one.audit.forget(SYSTEM, NAME.lower())
 
         # the other replica, which had read the name a moment ago, cannot any more
         erased = item_view(two.app.get_item(SYSTEM, named))
         assert (erased["contributor"], erased["detail"]) == (ERASED, ERASED)
-        history = audit.history(two, SYSTEM, named)
+        history = two.audit.history(SYSTEM, named)
         assert history["events"][0]["data"]["contributor"] == ERASED
         # the item without a contributor keeps its own key, and its detail
         assert item_view(two.app.get_item(SYSTEM, anonymous))["detail"] == DETAIL
         # the rows' seals were made with the one shared secret
         two.runner.catch_up()  # as the worker would
-        assert audit.verify(two, SYSTEM)["ok"] is True
+        assert two.audit.verify(SYSTEM)["ok"] is True
     finally:
         one.close()
         two.close()
@@ -171,7 +170,7 @@ def test_a_worker_that_cached_the_item_does_not_write_the_name_back(
         api.app.create_forum(SYSTEM, "cm", "Community meeting", "ward", ForumKind.OTHER)
         item_id = raise_item(api, NAME)
         worker.runner.catch_up()  # the worker now holds the item in its cache
-        audit.forget(api, SYSTEM, NAME)
+        api.audit.forget(SYSTEM, NAME)
         api.app.respond(SYSTEM, item_id, "The shower is mended.", None)
         worker.runner.catch_up()
 

@@ -8,7 +8,6 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from yswd import audit
 from yswd.adapters.nats_relay import envelope
 from yswd.aggregates.access import SYSTEM, Principal
 from yswd.aggregates.disclosure import Disclosure, ReadKind
@@ -105,17 +104,17 @@ def test_the_access_log_lists_reads_for_auditors_only(container: Container) -> N
     container.app.get_item(MANAGER, first)
     container.app.record_read(AUDITOR, ReadKind.ITEM_LIST, [second, first, second])
     container.app.record_read(AUDITOR, ReadKind.ITEM_LIST, [])  # nothing read, nothing recorded
-    listed = audit.reads(container, AUDITOR)
+    listed = container.audit.reads(AUDITOR)
     assert listed["total"] == 2
     assert [(r["reader_id"], r["kind"], r["item_ids"]) for r in listed["reads"]] == [
         ("a-1", "item_list", sorted([first, second])),
         ("m-1", "item", [first]),
     ]
     assert [r["read_at"] for r in listed["reads"]] == [NOW.isoformat()] * 2
-    assert audit.reads(container, AUDITOR, item_id=second)["total"] == 1
-    assert audit.reads(container, AUDITOR, user_id="m-1")["reads"][0]["item_ids"] == [first]
+    assert container.audit.reads(AUDITOR, item_id=second)["total"] == 1
+    assert container.audit.reads(AUDITOR, user_id="m-1")["reads"][0]["item_ids"] == [first]
     with pytest.raises(Forbidden):
-        audit.reads(container, MANAGER)
+        container.audit.reads(MANAGER)
     # a rebuilt read model gives the same list
     container.runner.rebuild(["access_log"])
-    assert audit.reads(container, AUDITOR) == listed
+    assert container.audit.reads(AUDITOR) == listed

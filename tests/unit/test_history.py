@@ -11,13 +11,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from yswd import audit
 from yswd.aggregates.access import SYSTEM
 from yswd.aggregates.errors import DomainError, Forbidden, InvalidInput, NotFound
 from yswd.aggregates.event_types import ITEM_EVENT_TYPES, event_type_name
 from yswd.aggregates.item import Channel, Item, item_aggregate_id
+from yswd.aggregates.item_views import item_view
 from yswd.aggregates.organisation import ForumKind
-from yswd.application.views import item_view
+from yswd.application.audit import parse_instant
 from yswd.bootstrap import Container, build
 
 START = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
@@ -106,9 +106,9 @@ def test_state_as_of_equals_fold_of_events_up_to_then(
             expected = fold(container, item_id, as_of)
             if expected is None:
                 with pytest.raises(NotFound):
-                    audit.history(container, SYSTEM, item_id, as_of)
+                    container.audit.history(SYSTEM, item_id, as_of)
                 continue
-            answer = audit.history(container, SYSTEM, item_id, as_of)
+            answer = container.audit.history(SYSTEM, item_id, as_of)
             assert answer["state"] == item_view(expected)
             assert [e["version"] for e in answer["events"]] == list(range(1, expected.version + 1))
             assert all(datetime.fromisoformat(e["recorded_at"]) <= as_of for e in answer["events"])
@@ -120,7 +120,7 @@ def test_history_without_as_of_has_every_event(item: tuple[Container, str], cloc
     container, item_id = item
     clock.now += timedelta(hours=1)
     container.app.respond(SYSTEM, item_id, "On it.", None)
-    answer = audit.history(container, SYSTEM, item_id)
+    answer = container.audit.history(SYSTEM, item_id)
     assert [e["type"] for e in answer["events"]] == ["item_raised", "response_posted"]
     assert answer["events"][0]["data"]["contributor"] == "Ann Person"
     assert answer["state"]["status"] == "responded"
@@ -133,15 +133,15 @@ def test_history_needs_the_audit_role(item: tuple[Container, str]) -> None:
 
     manager = Principal("m", "M", Role.MANAGER, frozenset())
     with pytest.raises(Forbidden):
-        audit.history(container, manager, item_id)
+        container.audit.history(manager, item_id)
 
 
 def test_parse_instant() -> None:
-    assert audit.parse_instant("2026-11-02T09:00:00Z") == START
-    assert audit.parse_instant("2026-11-02T09:00:00") == START
-    assert audit.parse_instant(None) is None
+    assert parse_instant("2026-11-02T09:00:00Z") == START
+    assert parse_instant("2026-11-02T09:00:00") == START
+    assert parse_instant(None) is None
     with pytest.raises(InvalidInput):
-        audit.parse_instant("yesterday")
+        parse_instant("yesterday")
 
 
 def test_every_item_event_class_has_a_distinct_stable_name() -> None:

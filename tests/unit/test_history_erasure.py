@@ -10,7 +10,6 @@ from typing import Any
 import pytest
 from eventsourcing.domain import CanSnapshotAggregate, MetaDomainEvent
 
-from yswd import audit
 from yswd.adapters.crypto import ERASED, ShreddingMapper, normalise_name
 from yswd.aggregates.access import SYSTEM, Principal
 from yswd.aggregates.errors import Forbidden, InvalidInput
@@ -63,12 +62,12 @@ def test_forget_erases_one_contributor_only(container: Container) -> None:
     kept = raise_item(container, "Sam Kept", "secret two")
     anonymous = raise_item(container, None, "secret three")
     container.runner.catch_up()
-    before = len(audit.history(container, SYSTEM, gone)["events"])
+    before = len(container.audit.history(SYSTEM, gone)["events"])
 
-    answer = audit.forget(container, SYSTEM, "Rita Gone")
+    answer = container.audit.forget(SYSTEM, "Rita Gone")
     assert answer == {"contributor_erased": True, "items_affected": 2}
 
-    history = audit.history(container, SYSTEM, gone)
+    history = container.audit.history(SYSTEM, gone)
     assert len(history["events"]) == before
     assert history["events"][0]["data"]["contributor"] == ERASED
     assert history["events"][0]["data"]["detail"] == ERASED
@@ -80,16 +79,16 @@ def test_forget_erases_one_contributor_only(container: Container) -> None:
     assert rows[gone]["contributor"] == ERASED
     assert rows[gone]["detail"] == ERASED
     assert rows[kept]["detail"] == "secret two"
-    assert audit.verify(container, SYSTEM)["ok"] is True
-    assert audit.forget(container, SYSTEM, "Nobody Known")["items_affected"] == 0
+    assert container.audit.verify(SYSTEM)["ok"] is True
+    assert container.audit.forget(SYSTEM, "Nobody Known")["items_affected"] == 0
 
 
 def test_forget_is_for_admins_only(container: Container) -> None:
     auditor = Principal("a", "Auditor", Role.AUDITOR, frozenset())
     with pytest.raises(Forbidden):
-        audit.forget(container, auditor, "Anyone")
+        container.audit.forget(auditor, "Anyone")
     with pytest.raises(InvalidInput):
-        audit.forget(container, SYSTEM, "   ")
+        container.audit.forget(SYSTEM, "   ")
 
 
 def test_row_seal_detects_any_change(container: Container) -> None:
@@ -130,7 +129,7 @@ def test_item_snapshots_are_sealed_and_shredded_too(container: Container) -> Non
     assert b"snapshot detail" not in bytes(stored.state)
     restored = mapper.to_domain_event(stored)
     assert restored.state["contributor"] == "Tara Snapshot"  # type: ignore[attr-defined]
-    audit.forget(container, SYSTEM, "Tara Snapshot")
+    container.audit.forget(SYSTEM, "Tara Snapshot")
     erased = mapper.to_domain_event(stored)
     assert erased.state["contributor"] == ERASED  # type: ignore[attr-defined]
     assert erased.state["detail"] == ERASED  # type: ignore[attr-defined]

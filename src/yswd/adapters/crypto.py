@@ -48,6 +48,7 @@ from eventsourcing.utils import get_topic, resolve_topic
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import SQLAlchemyError
 
+from yswd.aggregates.erasure import ERASED as ERASED
 from yswd.aggregates.errors import InvalidInput
 from yswd.aggregates.item import Item
 from yswd.application.ports import KeyStore as KeyStore
@@ -65,7 +66,6 @@ KEY_SCHEMA = "yswd_keys"
 #: advisory lock key serialising the key schema's creation across processes
 KEY_SCHEMA_LOCK = 0x7973_7764_0000_0002  # "yswd" + 2
 #: what an erased personal field reads as, everywhere (views, histories, exports)
-ERASED = "[erased]"
 #: the fields sealed under the contributor's (or item's) key
 SEALED_FIELDS = ("contributor", "detail")
 SEAL_SIZE = 32

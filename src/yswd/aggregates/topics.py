@@ -36,6 +36,7 @@ from eventsourcing.domain import register_topic  # type: ignore[attr-defined]
 from yswd.aggregates.base import Aggregate
 from yswd.aggregates.clip import Clip
 from yswd.aggregates.disclosure import Disclosure
+from yswd.aggregates.erasure import ContributorErased
 from yswd.aggregates.gap_box import GapBox
 from yswd.aggregates.idempotency import IdempotentRequest
 from yswd.aggregates.item import Item
@@ -149,10 +150,8 @@ EVENTS: dict[str, tuple[type[Aggregate], type[Any], str]] = {
     ),
 }
 
-#: The record of an erasure (``ContributorErased``, first stored from ``yswd.audit``) is
-#: defined outside the domain, which may not import it: its names are fixed here, and
-#: the module that defines it pins its classes to them. Once it lives in this package,
-#: list it above.
+#: The record of an erasure (``ContributorErased``) was first stored from ``yswd.audit``;
+#: it now lives in ``yswd.aggregates.erasure`` and keeps its first names.
 CONTRIBUTOR_ERASED = "yswd.audit:ContributorErased"
 CONTRIBUTOR_ERASED_RECORDED = "yswd.audit:ContributorErased.Recorded"
 
@@ -191,3 +190,9 @@ def pin_stored_topics() -> None:
     """Pin every aggregate and event class of the domain (``yswd.aggregates`` does, once)."""
     pin(AGGREGATES)
     pin({topic: cls for topic, (_, cls, _) in EVENTS.items()})
+    pin(
+        {
+            CONTRIBUTOR_ERASED: ContributorErased,
+            CONTRIBUTOR_ERASED_RECORDED: ContributorErased.Recorded,
+        }
+    )

@@ -46,7 +46,7 @@ import json
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
@@ -56,17 +56,18 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
 )
 
 from yswd.aggregates.access import Action, Principal
-from yswd.aggregates.base import Aggregate
 from yswd.aggregates.disclosure import ReadKind
+from yswd.aggregates.erasure import ContributorErased
 from yswd.aggregates.errors import Conflict, DomainError, InvalidInput, NotFound
 from yswd.aggregates.event_types import event_data, event_type_name
 from yswd.aggregates.item import Item, item_aggregate_id
-from yswd.aggregates.topics import CONTRIBUTOR_ERASED, CONTRIBUTOR_ERASED_RECORDED, pin
+from yswd.aggregates.item_views import item_view
 from yswd.application.clips import Clips
 from yswd.application.ports import (
     AuditTrail,
     ChainLink,
     Clock,
+    ErasureLog,
     ReadModelSync,
     Shredding,
     SigningKeyFile,
@@ -74,60 +75,9 @@ from yswd.application.ports import (
     normalise_name,
 )
 from yswd.application.service import Yswd
-from yswd.application.views import item_view
 from yswd.projections.audit_chain import GENESIS, chain_hash
 
 SCAN_BATCH = 1000
-
-
-class ContributorErased(Aggregate):
-    """That a contributor was erased, when and by whom; never who they were."""
-
-    if TYPE_CHECKING:
-        key_id_hash: str
-        items_affected: int
-        item_ids: list[str]
-
-    class Recorded(Aggregate.Created):
-        """Version 2 names the items whose rows must be rendered again (ids only)."""
-
-        class_version = 2
-        key_id_hash: str
-        items_affected: int
-        item_ids: list[str]
-
-        @staticmethod
-        def upcast_v1_v2(state: dict[str, Any]) -> None:
-            state["item_ids"] = []
-
-        def apply(self, aggregate: ContributorErased) -> None:
-            aggregate.key_id_hash = self.key_id_hash
-            aggregate.items_affected = self.items_affected
-            aggregate.item_ids = list(self.item_ids)
-
-    @classmethod
-    def record(
-        cls, erasure_id: str, key_id_hash: str, item_ids: list[str], actor: str, now: datetime
-    ) -> ContributorErased:
-        return cls._create(
-            cls.Recorded,
-            id=f"erasure:{erasure_id}",
-            key_id_hash=key_id_hash,
-            items_affected=len(item_ids),
-            item_ids=list(item_ids),
-            actor=actor,
-            timestamp=now,
-        )
-
-
-# stored under these names wherever the class is defined (yswd.aggregates.topics): it
-# was first defined in ``yswd.audit``
-pin(
-    {
-        CONTRIBUTOR_ERASED: ContributorErased,
-        CONTRIBUTOR_ERASED_RECORDED: ContributorErased.Recorded,
-    }
-)
 
 
 def parse_instant(raw: str | None) -> datetime | None:
@@ -178,6 +128,7 @@ class Audit:
         wal: WriteAheadLog,
         signing_key_file: SigningKeyFile,
         clock: Clock,
+        erasure_log: ErasureLog | None = None,
     ) -> None:
         self.app = app
         self.uow = app.uow
@@ -188,6 +139,7 @@ class Audit:
         self.wal = wal
         self.signing_key_file = signing_key_file
         self.clock = clock
+        self.erasure_log = erasure_log
 
     # -- histories ----------------------------------------------------------------------
 
@@ -424,7 +376,10 @@ class Audit:
             actor.user_id,
             self.uow.clock(),
         )
-        self.read_models.after_write(self.uow.save(erasure))
+        position = self.uow.save(erasure)
+        if self.erasure_log is not None:
+            self.erasure_log.note(erasure, position, actor.user_id)
+        self.read_models.after_write(position)
         self.wal.truncate()
         return {"contributor_erased": True, "items_affected": len(affected)}
 

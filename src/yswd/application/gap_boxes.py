@@ -4,6 +4,16 @@ A suggestion is recorded as an unpublished ``gap_box`` item in the box's forum,
 raised by the public actor with no contributor, so it enters the same
 you-said-we-did flow as anything said at a meeting. A moderator decides what,
 if anything, is published.
+
+A suggestion saves the new item and nothing else. Until issue 19 it also
+appended a ``SuggestionReceived`` event to the box, so every suggestion to one
+box in a burst conflicted with every other one, retried (up to 64 times,
+reloading the box's growing history) and held event-store connections until
+requests timed out with 503s. The box only needs its question and dates to
+take a suggestion; which items were left in it is a read-model question
+(``SuggestionIndex``), answered from the item rows by the item's ``detail``,
+which names the box. A store written before keeps its ``SuggestionReceived``
+events, and those items are still counted.
 """
 
 from __future__ import annotations
@@ -13,26 +23,31 @@ from datetime import UTC, date
 from typing import Any, Protocol
 
 from yswd.aggregates.access import PUBLIC_ACTOR, Action, Principal
-from yswd.aggregates.base import Aggregate
 from yswd.aggregates.errors import AlreadyExists, Forbidden, InvalidInput
 from yswd.aggregates.gap_box import GapBox, gap_box_aggregate_id
 from yswd.aggregates.item import Channel, Item
+from yswd.aggregates.item_views import item_view, public_view
 from yswd.application.service import Yswd
 from yswd.application.unit_of_work import IdempotencyKey, Written
-from yswd.application.views import item_view, public_view
 
 #: the longest item title made from a suggestion
 TITLE_LENGTH = 80
 SUGGESTION_MAX = 4000
 QUESTION_MAX = 1000
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-BUSY = "This gap box is very busy; please try again."
 
 
 class SuggestionLimiter(Protocol):
     """Admits or refuses one more suggestion from a client (raises ``RateLimited``)."""
 
     def acquire(self, client: str) -> None: ...
+
+
+class SuggestionIndex(Protocol):
+    """Which items were left in a gap box (the staff item rows, in practice)."""
+
+    def gap_box_items(self, forum_id: str, box_id: str, *, published_only: bool) -> list[str]:
+        """Ids of the ``gap_box`` items of ``forum_id`` left in ``box_id``, oldest first."""
 
 
 def title_from(suggestion: str, length: int = TITLE_LENGTH) -> str:
@@ -50,10 +65,21 @@ def title_from(suggestion: str, length: int = TITLE_LENGTH) -> str:
 class GapBoxes:
     """The gap box use cases, on top of the application's event store."""
 
-    def __init__(self, app: Yswd, limiter: SuggestionLimiter | None = None) -> None:
+    def __init__(
+        self,
+        app: Yswd,
+        limiter: SuggestionLimiter | None = None,
+        *,
+        index: SuggestionIndex | None = None,
+        read_models: ReadModelSync | None = None,
+    ) -> None:
         self.app = app
         self.uow = app.uow
         self.limiter = limiter
+        #: without an index only the suggestions recorded on the box (old stores) are found
+        self.index = index
+        #: embedded: brought up to date before the index is read
+        self.read_models = read_models
 
     def today(self) -> date:
         return self.uow.clock().astimezone(UTC).date()
@@ -120,40 +146,41 @@ class GapBoxes:
         box.require_open(self.today())
         if self.limiter is not None:
             self.limiter.acquire(client)
-        made: list[Item] = []
-        checked = [box]  # the first round uses the box just checked; later ones reload it
+        today = self.today()
+        forum = self.app.forum(box.forum_id)
+        item = Item.raise_item(
+            self.uow.ids(),
+            forum_id=forum.forum_id,
+            unit_id=forum.unit_id,
+            channel=Channel.GAP_BOX,
+            raised_on=today,
+            title=title_from(text),
+            you_said=text,
+            detail=box.suggestion_detail(),
+            contributor=None,
+            themes=(),
+            actor=PUBLIC_ACTOR,
+            now=self.uow.clock(),
+        )
+        # a new item only: no other writer can have saved it first, so no retries
+        return Written(item, self.uow.save(item))
 
-        def attempt() -> list[Aggregate]:
-            current = checked.pop() if checked else self.box(box_id)
-            today = self.today()
-            now = self.uow.clock()
-            forum = self.app.forum(current.forum_id)
-            item = Item.raise_item(
-                self.uow.ids(),
-                forum_id=forum.forum_id,
-                unit_id=forum.unit_id,
-                channel=Channel.GAP_BOX,
-                raised_on=today,
-                title=title_from(text),
-                you_said=text,
-                detail=f"Left in the gap box '{current.box_id}': {current.question}",
-                contributor=None,
-                themes=(),
-                actor=PUBLIC_ACTOR,
-                now=now,
+    def suggestion_ids(self, box: GapBox, *, published_only: bool = False) -> list[str]:
+        """The items left in ``box``, oldest first: recorded on the box, or found by the index."""
+        found = list(box.item_ids)
+        if self.index is not None:
+            if self.read_models is not None:
+                self.read_models.refresh_read_models()
+            found += self.index.gap_box_items(
+                box.forum_id, box.box_id, published_only=published_only
             )
-            current.receive(item.item_id, today, PUBLIC_ACTOR, now)
-            made[:] = [item]
-            return [item, current]  # another suggestion to this box may be saved first
-
-        position = self.uow.save_with_retries(f"Gap box '{box_id}'", attempt, busy=BUSY)
-        return Written(made[0], position)
+        return list(dict.fromkeys(found))
 
     def results(self, box_id: str) -> tuple[GapBox, list[dict[str, Any]]]:
         """The box and the public view of each of its suggestions that was published."""
         box = self.box(box_id)
         published = []
-        for item_id in box.item_ids:
+        for item_id in self.suggestion_ids(box, published_only=True):
             item = self.app.load_item(item_id)
             if item.published:
                 published.append(public_view(item_view(item)))

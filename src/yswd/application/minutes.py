@@ -39,11 +39,11 @@ from eventsourcing.persistence import IntegrityError
 from yswd.aggregates.access import Action, Principal
 from yswd.aggregates.errors import Forbidden, InvalidInput
 from yswd.aggregates.item import Channel, Item, item_aggregate_id
+from yswd.aggregates.item_views import item_view
 from yswd.aggregates.minutes_import import MinutesImport, minutes_import_id
 from yswd.aggregates.organisation import ForumKind
 from yswd.application.items import EARLIEST_DATE, LATEST_DATE
 from yswd.application.service import Yswd
-from yswd.application.views import item_view
 
 FORMATS = ("csv", "markdown")
 COLUMNS = ("title", "you_said", "channel", "themes", "contributor", "detail", "raised_on")

@@ -170,3 +170,15 @@ class WriteAheadLog(Protocol):
 
     def truncate(self) -> None:
         """Fold the log into the database and empty it (after an erasure)."""
+
+
+class ErasureLog(Protocol):
+    """Where erasures are noted outside the data folder, so a restore can re-apply them.
+
+    A backup made before an erasure still holds the person's key; the restore
+    replays every erasure noted after the backup's position (``yswd restore
+    --erasure-log``). ``note`` must not raise: the erasure has already happened.
+    """
+
+    def note(self, erasure: Any, position: int | None, actor: str = "") -> None: ...
+

@@ -28,12 +28,7 @@ from yswd.application.organisation import UnitsAndForums
 from yswd.application.ports import Clock, IdFactory
 from yswd.application.reads import AuditedReads
 from yswd.application.unit_of_work import UnitOfWork, new_id, utc_now
-from yswd.application.unit_of_work import Written as Written
 from yswd.application.users import Users
-from yswd.application.users import hash_token as hash_token
-
-# ``Written`` and ``hash_token`` are re-exported for the staff pages, which import them
-# from here; drop them once the pages import them from their own modules
 
 
 class DateAsISO(Transcoding):
@@ -97,7 +92,6 @@ class Yswd(Application[str]):
         self.verify = self.items.verify
         self.reopen = self.items.reopen
         self.load_item = self.items.load_item
-        self._load_item = self.items.load_item  # the staff pages' name, until they move
         self.item_in_scope = self.items.item_in_scope
         self.require_item_in_scope = self.items.require_item_in_scope
         # -- audited reads

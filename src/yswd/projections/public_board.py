@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy import Engine, func, select
 
-from yswd.application.views import public_view
+from yswd.aggregates.item_views import public_view
 from yswd.projections.sql import subtree
 from yswd.projections.staff_items import items
 

@@ -36,9 +36,10 @@ from sqlalchemy import (
 )
 
 from yswd.aggregates.access import Principal
+from yswd.aggregates.gap_box import suggestion_detail_prefix
 from yswd.aggregates.item import OPEN, Item, item_aggregate_id
+from yswd.aggregates.item_views import item_view
 from yswd.aggregates.topics import CONTRIBUTOR_ERASED_RECORDED, event_topics
-from yswd.application.views import item_view
 from yswd.projections.ports import AggregateSource
 from yswd.projections.sql import path_text, subtree, upsert
 
@@ -290,6 +291,27 @@ class StaffItemQueries:
     def count(self) -> int:
         with self.engine.connect() as conn:
             return int(conn.scalar(select(func.count()).select_from(items)) or 0)
+
+    def gap_box_items(self, forum_id: str, box_id: str, *, published_only: bool) -> list[str]:
+        """Ids of the ``gap_box`` items of ``forum_id`` left in ``box_id``, oldest first.
+
+        An item names its box in its ``detail`` (``suggestion_detail_prefix``); the
+        forum's index narrows the rows first.
+        """
+        query = select(items.c.item_id, items.c.doc).where(
+            items.c.forum_id == forum_id, items.c.channel == "gap_box"
+        )
+        if published_only:
+            query = query.where(items.c.published.is_(True))
+        query = query.order_by(items.c.created_at, items.c.item_id)
+        prefix = suggestion_detail_prefix(box_id)
+        with self.engine.connect() as conn:
+            rows = conn.execute(query).all()
+        return [
+            item_id
+            for item_id, doc in rows
+            if (orjson.loads(doc).get("detail") or "").startswith(prefix)
+        ]
 
 
 def is_overdue(doc: dict[str, Any], target_on: str, today: str) -> bool:

@@ -13,10 +13,10 @@ from fastapi import Request, Response
 from fastapi.responses import StreamingResponse
 from python_multipart.multipart import MultipartParser, parse_options_header
 
-from yswd.adapters.clips import PendingClip
 from yswd.aggregates.clip import Clip
 from yswd.aggregates.errors import InvalidInput
 from yswd.application.clips import Clips
+from yswd.application.ports import PendingClip
 
 #: the longest form field next to the file, and how many there may be
 FIELD_MAX = 1024

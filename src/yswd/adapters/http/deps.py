@@ -13,9 +13,9 @@ from starlette.concurrency import run_in_threadpool
 from yswd.aggregates.access import Principal
 from yswd.aggregates.errors import InvalidInput, Unauthenticated
 from yswd.aggregates.item import Item
+from yswd.aggregates.item_views import item_view
 from yswd.application.unit_of_work import IdempotencyKey, Written
 from yswd.application.users import hash_token
-from yswd.application.views import item_view
 from yswd.bootstrap import Container
 
 POSITION_HEADER = "X-Yswd-Position"

@@ -22,6 +22,7 @@ from yswd.adapters.http.schemas import Body, LongText, text
 from yswd.adapters.http.templating import templates
 from yswd.aggregates.clip import Clip, Consent
 from yswd.aggregates.errors import InvalidInput, NotFound
+from yswd.aggregates.item_views import item_view, public_view
 from yswd.application.clips import (
     TRANSCRIPT_MAX,
     Clips,
@@ -30,7 +31,6 @@ from yswd.application.clips import (
     clip_view,
 )
 from yswd.application.unit_of_work import Written
-from yswd.application.views import item_view, public_view
 from yswd.bootstrap import Container
 
 router = APIRouter(tags=["clips"])

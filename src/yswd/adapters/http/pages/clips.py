@@ -32,7 +32,7 @@ from yswd.aggregates.access import Action
 from yswd.aggregates.clip import Clip, Consent
 from yswd.aggregates.errors import DomainError, Forbidden, NotFound, VersionConflict
 from yswd.application.clips import Clips, ClipTooLarge, UnsupportedClipType
-from yswd.application.service import Written
+from yswd.application.unit_of_work import Written
 
 router = APIRouter(prefix="/staff", include_in_schema=False)
 

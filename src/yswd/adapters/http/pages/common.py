@@ -35,7 +35,7 @@ from yswd.adapters.http.sessions import (
 from yswd.adapters.http.templating import templates
 from yswd.aggregates.access import Action
 from yswd.aggregates.errors import DomainError, Forbidden, Unauthenticated
-from yswd.application.service import Written
+from yswd.application.unit_of_work import Written
 from yswd.bootstrap import Container
 
 SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")

@@ -29,7 +29,6 @@ from yswd.adapters.http.templating import templates
 from yswd.aggregates.access import Action
 from yswd.aggregates.errors import DomainError, Forbidden
 from yswd.aggregates.organisation import Forum
-from yswd.application.minutes import MinutesImporter
 from yswd.projections.agenda import DEFAULT_SINCE_DAYS, build_agenda
 from yswd.projections.feedback_pack import feedback_pack
 
@@ -193,7 +192,7 @@ def import_minutes_page(
         values["minutes"] = minutes  # keep the file's text, so "Save all" sends the same
     dry_run = text(form, "intent") != "save"
     try:
-        answer = MinutesImporter(container.app).run(
+        answer = container.minutes.run(
             session.principal, forum_id, minutes, fmt, dry_run=dry_run
         )
     except Forbidden as error:

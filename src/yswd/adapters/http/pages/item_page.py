@@ -12,7 +12,6 @@ from urllib.parse import quote
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 
-from yswd import audit
 from yswd.adapters.http.labels import event_label
 from yswd.adapters.http.pages.common import FieldError, container_of, render
 from yswd.adapters.http.pages.scope import flat_units
@@ -21,9 +20,9 @@ from yswd.aggregates.access import Action, Principal
 from yswd.aggregates.clip import Consent
 from yswd.aggregates.errors import DomainError
 from yswd.aggregates.item import Item, Status
+from yswd.aggregates.item_views import item_view
 from yswd.aggregates.response_template import TemplateKind
-from yswd.application.templates import Templates
-from yswd.application.views import item_view
+from yswd.application.audit import parse_instant
 from yswd.bootstrap import Container
 from yswd.projections.organisation import unit_tree
 from yswd.projections.similarity import similar_items
@@ -166,7 +165,7 @@ def repeat_titles(container: Container, principal: Principal, item: Item) -> dic
     for item_id in linked:
         # only the title is shown, so no read of personal fields is recorded
         try:
-            other = container.app._load_item(item_id)
+            other = container.app.load_item(item_id)
             shown = container.app.item_in_scope(principal, other)
         except DomainError:
             shown = False
@@ -212,10 +211,10 @@ def templates_for(
         if command not in forms:
             continue
         try:
-            found[command] = Templates(container.app).for_unit(principal, unit_id, kind)
+            found[command] = container.templates.for_unit(principal, unit_id, kind)
         except DomainError:
             try:  # referred out of the user's scope: their own unit's wording still helps
-                found[command] = Templates(container.app).for_unit(principal, item.unit_id, kind)
+                found[command] = container.templates.for_unit(principal, item.unit_id, kind)
             except DomainError:
                 found[command] = []
     return found
@@ -236,8 +235,8 @@ def audit_timeline(
     container: Container, principal: Principal, item_id: str, as_of_raw: str | None
 ) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
     """Every event with actor and time (up to ``as_of``), and the item's state then."""
-    as_of = audit.parse_instant(as_of_raw)
-    history = audit.history(container, principal, item_id, as_of)
+    as_of = parse_instant(as_of_raw)
+    history = container.audit.history(principal, item_id, as_of)
     names: dict[str, str] = {}
 
     def who(actor: str) -> str:

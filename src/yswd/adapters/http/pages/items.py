@@ -13,7 +13,6 @@ from urllib.parse import quote
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from yswd.adapters.crypto import ERASED
 from yswd.adapters.http.deps import ContainerDep
 from yswd.adapters.http.errors import status_for
 from yswd.adapters.http.pages.common import (
@@ -40,10 +39,11 @@ from yswd.adapters.http.pages.item_page import (
 from yswd.adapters.http.pages.moderation import moderation_page
 from yswd.adapters.http.sessions import Session
 from yswd.aggregates.access import Action, Principal
+from yswd.aggregates.erasure import ERASED
 from yswd.aggregates.errors import DomainError, Forbidden, NotFound, VersionConflict
 from yswd.aggregates.item import Item
 from yswd.aggregates.plain_english import WordingWarning, check_fields, load_glossary
-from yswd.application.service import Written
+from yswd.application.unit_of_work import Written
 from yswd.bootstrap import Container
 
 router = APIRouter(prefix="/staff", include_in_schema=False)

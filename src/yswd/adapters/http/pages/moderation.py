@@ -14,7 +14,7 @@ from yswd.adapters.http.pages.common import FieldError, allowed, container_of, r
 from yswd.adapters.http.sessions import Session
 from yswd.aggregates.access import Action
 from yswd.aggregates.errors import DomainError
-from yswd.application.bulk import BulkActions, BulkRefused
+from yswd.application.bulk import BulkRefused
 
 router = APIRouter(prefix="/staff", include_in_schema=False)
 
@@ -79,7 +79,7 @@ def bulk_publish_page(
         error = FieldError("bulk", "Tick at least one item to publish")
         return moderation_page(request, session, [error], None, {}, status_code=422)
     try:
-        outcome = BulkActions(container.app).publish(session.principal, item_ids)
+        outcome = container.bulk.publish(session.principal, item_ids)
     except BulkRefused as refusal:
         return moderation_page(
             request,

@@ -29,7 +29,7 @@ from yswd.adapters.http.sessions import (
     store_for,
 )
 from yswd.aggregates.errors import DomainError
-from yswd.application.service import hash_token
+from yswd.application.users import hash_token
 
 router = APIRouter(prefix="/staff", include_in_schema=False)
 

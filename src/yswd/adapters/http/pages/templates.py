@@ -28,7 +28,6 @@ from yswd.adapters.http.sessions import Session
 from yswd.aggregates.access import Action
 from yswd.aggregates.errors import DomainError, Forbidden
 from yswd.aggregates.response_template import TemplateKind
-from yswd.application.templates import Templates
 
 router = APIRouter(prefix="/staff", include_in_schema=False)
 
@@ -62,7 +61,7 @@ def templates_page(
     unit_name = None
     if unit_id:
         try:
-            found = Templates(container.app).for_unit(
+            found = container.templates.for_unit(
                 session.principal, unit_id, include_archived=True
             )
             unit_name = container.app.unit(unit_id).name
@@ -125,7 +124,7 @@ def add_template_page(
     errors = template_errors(unit_id, template_id, title, body, kind)
     if not errors:
         try:
-            written = Templates(container.app).add(
+            written = container.templates.add(
                 session.principal,
                 unit_id,
                 template_id,
@@ -157,7 +156,7 @@ def archive_template_page(
     container: ContainerDep,
 ) -> Response:
     try:
-        written = Templates(container.app).archive(session.principal, unit_id, template_id)
+        written = container.templates.archive(session.principal, unit_id, template_id)
     except Forbidden as error:
         return refused(request, session, error)
     except DomainError as error:
