@@ -168,6 +168,7 @@ def raw_env(data_dir: Path) -> dict[str, str]:
     env = event_store_env(store_settings(data_dir))
     env.pop("ORIGINATOR_ID_TYPE", None)  # Ticket uses the default UUID ids
     env.pop("MAPPER_TOPIC", None)  # plain eventsourcing mapper
+    env["YSWD_GROUP_COMMIT"] = "no"  # the library's own save: one transaction each
     return env
 
 

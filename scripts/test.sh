@@ -27,6 +27,7 @@ echo "== installing npm tools from package-lock.json"
 npm ci --silent --no-audit --no-fund >/dev/null
 
 echo "== lint"
+python3 scripts/build_frontend.py --check  # static/nhsuk is the locked nhsuk-frontend
 python3 -m ruff check src tests bench
 python3 -m mypy src
 lint-imports --no-cache --no-logo  # the layer rules: [tool.importlinter] in pyproject.toml

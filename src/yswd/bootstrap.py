@@ -13,7 +13,8 @@ import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import Engine
 
@@ -23,9 +24,16 @@ from yswd.adapters.crypto import (
     ShreddingMapper,
     install_key_store,
     load_or_create_signing_key,
+    voice_hasher,
 )
 from yswd.adapters.erasure_log import FileErasureLog
-from yswd.adapters.http.rate_limit import SlidingWindowLimiter
+from yswd.adapters.http.organisation_sign_in import OrganisationSignIn
+from yswd.adapters.http.session_store import (
+    DatabaseLimiter,
+    SessionStore,
+    create_tables,
+    load_or_create_secret,
+)
 from yswd.adapters.persistence import (
     ReadModelStore,
     SQLiteWriteAheadLog,
@@ -34,16 +42,20 @@ from yswd.adapters.persistence import (
     memory_engine,
     memory_env,
     read_model_engine,
+    write_transaction,
 )
 from yswd.aggregates.plain_english import load_glossary
+from yswd.aggregates.possible_disclosure import load_disclosure_terms
 from yswd.application.audit import Audit
 from yswd.application.bulk import BulkActions
 from yswd.application.clips import Clips
 from yswd.application.gap_boxes import GapBoxes
 from yswd.application.minutes import MinutesImporter
 from yswd.application.ports import Clock, IdFactory
+from yswd.application.self_assessments import SelfAssessmentRecords
 from yswd.application.service import Yswd
 from yswd.application.templates import Templates
+from yswd.application.themes import Themes
 from yswd.application.unit_of_work import new_id, utc_now
 from yswd.projections.access_log import AccessLog
 from yswd.projections.audit_chain import AuditChain
@@ -78,14 +90,30 @@ class Container:
     #: with the one per-process rate limiter for public suggestions
     gap_boxes: GapBoxes = field(init=False)
     audit: Audit = field(init=False)
+    #: staff sessions in the database, shared by every replica (cookies signed with the secret)
+    sessions: SessionStore = field(init=False)
+    #: the organisation's OpenID Connect sign-in, when configured
+    organisation_sign_in: OrganisationSignIn | None = None
+    #: sign-in attempts, counted across replicas: per client address, and per account
+    sign_in_by_address: DatabaseLimiter = field(init=False)
+    sign_in_by_account: DatabaseLimiter = field(init=False)
+    self_assessments: SelfAssessmentRecords = field(init=False)
+    themes: Themes = field(init=False)
+    #: involvement's keyed hash of a contributor (``adapters.crypto.voice_hasher``)
+    voice_of: Callable[[str], str] = field(init=False)
     _stop: threading.Event = field(default_factory=threading.Event)
     #: the highest log position this process acknowledged (see ``note_write``)
     _written: int = 0
     _written_lock: threading.Lock = field(default_factory=threading.Lock)
     _thread: threading.Thread | None = None
+    _mail_thread: threading.Thread | None = None
 
     def today(self) -> date:
         return self.clock().astimezone(UTC).date()
+
+    def safeguarding_ack_overdue(self) -> int:
+        """Open safeguarding flags past their acknowledgement time, in every unit."""
+        return self.staff_items.overdue_flags(self.clock())
 
     def after_write(self, position: int | None) -> None:
         """Embedded mode: bring read models up to this write before answering.
@@ -163,9 +191,41 @@ class Container:
                 daemon=True,
             )
             self._thread.start()
+            # the mail outbox runs beside the read models, like them in-process on the
+            # embedded default (scaled out, ``yswd worker`` runs it)
+            relay = self.mail_relay()
+            if relay is not None and self._mail_thread is None:
+                self._mail_thread = threading.Thread(
+                    target=relay.run_forever,
+                    args=(self._stop,),
+                    name="yswd-mail-relay",
+                    daemon=True,
+                )
+                self._mail_thread.start()
+
+    def mail_relay(self) -> Any:
+        """The mail outbox relay (``yswd.adapters.mail.MailRelay``), if YSWD_SMTP_URL is set."""
+        if not self.settings.smtp_url:
+            return None
+        from yswd.adapters.mail import MailRelay
+
+        return MailRelay(
+            self.app,
+            self.engine,
+            self.settings.smtp_url,
+            self.settings.mail_from,
+            public_url=self.settings.public_url,
+            poll_seconds=self.settings.projection_poll_seconds,
+            clock=self.clock,
+            transaction=write_transaction,
+            read_models_at=self.runner.wait_for,
+        )
 
     def stop(self) -> None:
         self._stop.set()
+        if self._mail_thread is not None:
+            self._mail_thread.join(timeout=5)
+            self._mail_thread = None
         if self._thread is not None:
             self._thread.join(timeout=5)
             self._thread = None
@@ -176,6 +236,10 @@ class Container:
         self.engine.dispose()
         if self.keys is not None:
             self.keys.close()
+        if self.organisation_sign_in is not None:
+            close = getattr(self.organisation_sign_in.client, "close", None)
+            if close is not None:
+                close()
 
 
 def build(
@@ -189,7 +253,14 @@ def build(
     settings = settings or Settings()
     load_glossary(settings.glossary_file)  # a bad YSWD_GLOSSARY_FILE stops start-up, not a publish
     env = memory_env() if memory else event_store_env(settings)
-    app = Yswd(env, clock=clock, ids=ids, target_days=settings.target_days)
+    load_disclosure_terms(settings.disclosure_terms_file)  # likewise a bad word list
+    app = Yswd(
+        env,
+        clock=clock,
+        ids=ids,
+        target_days=settings.target_days,
+        safeguarding_ack_hours=settings.safeguarding_ack_hours,
+    )
     keys = install_key_store(
         app,
         None if memory else settings.data_dir,
@@ -223,11 +294,50 @@ def build(
     clip_store: ClipStore = MemoryClipStore() if memory else FolderClipStore(clips_dir)
     container.clips = Clips(app, clip_store, ClipQueries(engine), settings.max_clip_bytes)
     container.templates = Templates(app)
+    container.self_assessments = SelfAssessmentRecords(app)
+    container.themes = Themes(app)
+    container.voice_of = voice_hasher(keys)
     container.bulk = BulkActions(app)
     container.minutes = MinutesImporter(app)
+    create_tables(engine)  # sessions, sign-in attempts, rate counts (beside the read models)
+    container.sessions = SessionStore(
+        engine,
+        load_or_create_secret(
+            settings.secret_key, engine, settings.data_dir if settings.embedded else None
+        )
+        if not memory
+        else (settings.secret_key or "memory-" + new_id()).encode(),
+        clock,
+        idle=timedelta(seconds=settings.session_idle_seconds),
+        absolute=timedelta(seconds=settings.session_absolute_seconds),
+    )
+    container.organisation_sign_in = organisation_sign_in(settings)
+    container.sign_in_by_address = DatabaseLimiter(
+        engine,
+        settings.sign_in_address_rate_limit,  # a whole hospital may share one address
+        settings.sign_in_rate_window_seconds,
+        clock,
+        prefix="sign-in-address",
+        message="Too many sign-in attempts from your address; try again in {seconds} seconds.",
+    )
+    container.sign_in_by_account = DatabaseLimiter(
+        engine,
+        settings.sign_in_rate_limit,
+        settings.sign_in_rate_window_seconds,
+        clock,
+        prefix="sign-in-account",
+        message="Too many sign-in attempts for this account; try again in {seconds} seconds.",
+    )
     container.gap_boxes = GapBoxes(
         app,
-        SlidingWindowLimiter(settings.gap_box_rate_limit, settings.gap_box_rate_window_seconds),
+        DatabaseLimiter(
+            engine,
+            settings.gap_box_rate_limit,
+            settings.gap_box_rate_window_seconds,
+            clock,
+            prefix="gap-box",
+            message="Too many suggestions from your address; try again in {seconds} seconds.",
+        ),
         index=container.staff_items,
         read_models=container,  # embedded: catches them up before the index is read
     )
@@ -245,6 +355,50 @@ def build(
         ),
     )
     return container
+
+
+#: where the provider sends the browser back, under ``YSWD_PUBLIC_URL``
+CALLBACK_PATH = "/staff/sign-in/callback"
+SIGNED_OUT_PATH = "/staff/signed-out"
+#: with ``YSWD_PUBLIC_URL`` unset, redirect URIs use the address ``yswd serve`` listens on
+#: by default (documented in the README; set ``YSWD_PUBLIC_URL`` anywhere else)
+LOCAL_BASE_URL = "http://127.0.0.1:8000"
+
+
+def organisation_sign_in(settings: Settings) -> OrganisationSignIn | None:
+    """The OpenID Connect client of ``YSWD_OIDC_*``, wrapped for the staff pages."""
+    if not settings.oidc_configured:
+        return None
+    # imported only when configured: authlib and joserfc cost start-up time otherwise
+    from yswd.adapters.oidc import OidcClient, ProviderUnavailable, SignInRefused, StateRecord
+
+    assert settings.oidc_issuer is not None and settings.oidc_client_id is not None
+    base = (settings.public_url or LOCAL_BASE_URL).rstrip("/")
+    if not settings.public_url:
+        log.warning("YSWD_PUBLIC_URL is unset: the redirect URI is %s", base + CALLBACK_PATH)
+    private_key = (
+        settings.oidc_client_private_key_file.read_text()
+        if settings.oidc_client_private_key_file
+        else None
+    )
+    client = OidcClient(
+        settings.oidc_issuer,
+        settings.oidc_client_id,
+        settings.oidc_client_secret,
+        base + CALLBACK_PATH,
+        client_private_key=private_key,
+        client_key_id=settings.oidc_client_key_id,
+        required_true_claims=[
+            claim.strip() for claim in settings.oidc_required_claims.split(",") if claim.strip()
+        ],
+    )
+    return OrganisationSignIn(
+        client,
+        refused=SignInRefused,
+        unavailable=ProviderUnavailable,
+        record_from_dict=StateRecord.from_dict,
+        post_logout_redirect_uri=base + SIGNED_OUT_PATH,
+    )
 
 
 def fixed_clock(instant: datetime) -> Callable[[], datetime]:

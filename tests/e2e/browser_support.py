@@ -6,7 +6,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
@@ -66,13 +66,84 @@ def served(container: Container, start_seconds: float = 20) -> Iterator[str]:
         container.close()
 
 
+#: every page listens for Content-Security-Policy violations from its first byte on
+CSP_LISTENER = """
+window.__cspViolations = [];
+document.addEventListener("securitypolicyviolation", (event) => {
+  window.__cspViolations.push(`${event.violatedDirective} blocked ${event.blockedURI || "inline"}`
+    + ` at ${event.sourceFile || document.location.pathname}:${event.lineNumber}`);
+});
+"""
+
+
+class CspWatchedBrowser:
+    """Chromium, whose every context and page notes the CSP violations it raises.
+
+    The page's own listener (``securitypolicyviolation``) and the console both
+    count; ``axe_violations`` reports them with axe's findings, so every browser
+    test that checks a page for accessibility also checks it keeps to the CSP.
+    """
+
+    def __init__(self, browser: Any) -> None:
+        self._browser = browser
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._browser, name)
+
+    def new_context(self, **options: Any) -> Any:
+        return watch_csp(self._browser.new_context(**options))
+
+    def new_page(self, **options: Any) -> Any:
+        page = self._browser.new_page(**options)
+        watch_csp(page.context)
+        _watch_console(page)
+        return page
+
+
+#: CSP complaints Chromium wrote to each page's console
+_CONSOLE_CSP: dict[Any, list[str]] = {}
+
+
+def _watch_console(page: Any) -> None:
+    if page in _CONSOLE_CSP:
+        return
+    found: list[str] = []
+    _CONSOLE_CSP[page] = found
+
+    def note(message: Any) -> None:
+        if "Content Security Policy" in message.text:
+            found.append(message.text)
+
+    page.on("console", note)
+
+
+def watch_csp(context: Any) -> Any:
+    context.add_init_script(CSP_LISTENER)
+    context.on("page", _watch_console)
+    return context
+
+
+def csp_violations(page: Any) -> list[str]:
+    """The CSP violations the page has raised so far, one line each."""
+    found = list(_CONSOLE_CSP.get(page, []))
+    with suppress(Exception):  # a page with JavaScript off has no listener
+        found += page.evaluate("() => window.__cspViolations || []")
+    return [f"content-security-policy: {line}" for line in dict.fromkeys(found)]
+
+
 def launch_chromium(playwright: Any) -> Any:
-    return playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+    browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+    return CspWatchedBrowser(browser)
 
 
 def axe_violations(page: Any) -> list[str]:
-    """axe-core's WCAG 2.2 AA findings on the page as it stands, one line each."""
-    page.add_script_tag(path=str(AXE))
+    """axe-core's WCAG 2.2 AA findings on the page as it stands, one line each, and any
+    Content-Security-Policy violation the page raised.
+
+    axe is evaluated through the browser's DevTools protocol rather than added as an
+    inline ``<script>``, which the page's CSP (rightly) refuses.
+    """
+    page.evaluate(AXE.read_text() + "\n;true")
     result = page.evaluate(
         "async (tags) => await axe.run(document, {runOnly: {type: 'tag', values: tags}})",
         AXE_TAGS,
@@ -80,4 +151,4 @@ def axe_violations(page: Any) -> list[str]:
     return [
         f"{v['id']}: {v['help']} at {[n['target'] for n in v['nodes']][:5]}"
         for v in result["violations"]
-    ]
+    ] + csp_violations(page)

@@ -123,3 +123,15 @@ def api(data_dir: Path) -> Iterator[Api]:
     with TestClient(create_app(container)) as client:
         yield Api(client, clock)
     container.close()
+
+
+@pytest.fixture
+def counting_api(data_dir: Path) -> Iterator[Api]:
+    """``api`` with small-number suppression off (threshold 1), for tests of how a figure
+    is computed from a handful of items; ``test_small_numbers_http.py`` tests suppression."""
+    clock = ticking_clock()
+    settings = Settings(data_dir=data_dir, admin_token=ADMIN_TOKEN, small_number_threshold=1)
+    container = build(settings, clock=clock)
+    with TestClient(create_app(container)) as client:
+        yield Api(client, clock)
+    container.close()

@@ -72,7 +72,7 @@ def test_admin_pages_in_the_browser_with_no_accessibility_violations(server: str
         page.screenshot(path=str(ARTIFACTS / "admin-units.png"), full_page=True)
 
         # forums: listed by unit, one added for Birch
-        page.get_by_role("link", name="Forums").first.click()
+        page.get_by_role("link", name="Forums", exact=True).first.click()
         check(page, "forums")
         page.get_by_label("Unit", exact=True).select_option(label="Meadowbank / Birch ward")
         page.get_by_label("Name", exact=True).fill("Birch community meeting")

@@ -14,6 +14,7 @@ from tests.clock import TODAY, ticking_clock
 from tests.e2e.conftest import ADMIN_TOKEN, Api
 from tests.e2e.test_staff_pages import Browser
 from yswd.adapters.http.app import create_app
+from yswd.adapters.http.templating import uk_date
 from yswd.bootstrap import Container, build
 from yswd.projections.staff_directory import list_users
 from yswd.settings import Settings
@@ -270,7 +271,7 @@ def test_a_new_token_keeps_the_old_and_revoking_signs_the_person_out(api: Api) -
         assert api.get("/api/v1/me", token).status_code == 401
         assert Browser(api).sign_in(token).status_code == 401
     listing = admin.get("/staff/admin/users").text
-    assert "None working" in listing and f"revoked {TODAY.isoformat()}" in listing
+    assert "None working" in listing and f"revoked {uk_date(TODAY)}" in listing
 
     me = f"/staff/admin/users/{user_id_of(api, ADMIN_TOKEN)}"
     assert "You cannot revoke your own tokens" in admin.get(me).text
@@ -310,7 +311,9 @@ def test_meeting_log_offers_the_forums_in_scope_and_today(api: Api) -> None:
     assert ">Willow community meeting</option>" in page
     assert "Elsewhere meeting" not in page
     assert ">Choose a forum</option>" in page
-    assert f'id="meeting_date" name="meeting_date" type="date" value="{TODAY}"' in page
+    # today in the NHS.UK date input's day, month and year boxes
+    for part, value in (("day", TODAY.day), ("month", TODAY.month), ("year", TODAY.year)):
+        assert f'name="meeting_date-{part}" type="text" inputmode="numeric" value="{value}"' in page
 
     chosen = secretary.get("/staff/meetings/new", forum="willow-cm").text
     assert '<option value="willow-cm" selected>' in chosen

@@ -138,7 +138,8 @@ def test_the_receiving_forum_gets_an_agenda(api: Api) -> None:
     assert api.client.get("/api/v1/forums/partnership-board/agenda").status_code == 401
 
 
-def test_each_referral_step_has_its_own_clock_in_the_metrics(api: Api) -> None:
+def test_each_referral_step_has_its_own_clock_in_the_metrics(counting_api: Api) -> None:
+    api = counting_api
     boards(api)
     item = api.raise_item("dev-board", raised_on=days_ago(3))
     path = f"/api/v1/items/{item['id']}"

@@ -1,17 +1,28 @@
-"""Property-based fuzzing of the whole OpenAPI document with schemathesis.
+"""Property-based fuzzing of the whole OpenAPI document with schemathesis, every check.
 
-Every operation in ``/openapi.json`` gets schema-driven requests (valid and invalid)
-against the real app over a real SQLite data folder: with the admin token, with the
-tokens of a scoped manager and a scoped auditor, and (public operations only) without
-any token. No request may be answered with a 5xx, schema-violating input must be
-refused with a 4xx, and successes must match their documented schema. Some of the
-generated requests use the ids of a real unit, forum, item and gap box, so the fuzz
-reaches the domain and not only the 404 path. Generation is derandomized, so a run
-is the same every time.
+Every operation in ``/openapi.json`` gets schema-driven requests, positive (valid by
+the document) and negative (invalid by it), against the real app over a real SQLite
+data folder: with the admin token, with the tokens of a scoped manager, auditor,
+secretary and moderator, and (public operations only) without any token. Every
+built-in schemathesis check runs: no 5xx, invalid input refused with a 4xx, valid
+input not refused with a 4xx that says it is invalid, every status, media type,
+header and body as documented, 405 with ``Allow`` for undocumented methods, and
+secured operations refusing a missing or bad token. Some of the generated requests
+use the ids of a real unit, forum, item and gap box, so the fuzz reaches the domain
+and not only the 404 path.
+
+Generation is derandomized (a fixed seed), so a CI run is the same every time and
+stays within a few minutes. A longer run, by hand::
+
+    YSWD_FUZZ_EXAMPLES=200 python3 -m pytest -q tests/e2e/test_contract_fuzz.py
+
+(``YSWD_FUZZ_EXAMPLES`` scales every role's examples per operation; 200 takes
+about an hour on two cores).
 """
 
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -24,8 +35,8 @@ import schemathesis
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
-from schemathesis.checks import negative_data_rejection, not_a_server_error
-from schemathesis.specs.openapi.checks import response_schema_conformance
+from schemathesis import GenerationMode
+from schemathesis.checks import negative_data_rejection, positive_data_acceptance
 
 from tests.clock import TODAY, ticking_clock
 from yswd.adapters.http.app import create_app
@@ -35,9 +46,10 @@ from yswd.settings import Settings
 ADMIN_TOKEN = "fuzz-admin-token"
 AUTH = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 
-# Bounded so the whole module stays around a minute on a loaded two-core machine.
+# Bounded so the whole module stays within a few minutes on a loaded two-core machine.
+EXAMPLES = int(os.environ.get("YSWD_FUZZ_EXAMPLES", "6"))
 FUZZ_SETTINGS = settings(
-    max_examples=14,
+    max_examples=EXAMPLES,
     derandomize=True,
     database=None,
     deadline=None,
@@ -93,7 +105,7 @@ def seed(client: TestClient) -> dict[str, str]:
         role: str(
             created("/api/v1/users", {"name": role, "role": role, "scopes": ["cedar"]})["token"]
         )
-        for role in ("manager", "auditor")
+        for role in ("manager", "auditor", "secretary", "moderator")
     }
     return {**KNOWN_IDS, "item_id": str(item["id"]), **{f"token:{r}": t for r, t in tokens.items()}}
 
@@ -125,7 +137,14 @@ def known_ids(fuzzed: tuple[Container, Any, dict[str, str]]) -> dict[str, str]:
 
 @pytest.fixture
 def api_schema(fuzzed: tuple[Container, Any, dict[str, str]]) -> Any:
-    return schemathesis.openapi.from_asgi("/openapi.json", fuzzed[1])
+    loaded = schemathesis.openapi.from_asgi("/openapi.json", fuzzed[1])
+    loaded.config.generation.update(
+        modes=[GenerationMode.POSITIVE, GenerationMode.NEGATIVE],
+        # query parameters the document does not name are ignored, as HTTP APIs do;
+        # that is not "accepting invalid data"
+        allow_extra_parameters=False,
+    )
+    return loaded
 
 
 schema = schemathesis.pytest.from_fixture("api_schema")
@@ -145,20 +164,35 @@ def bearer(known: dict[str, str], role: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {known[f'token:{role}']}"}
 
 
-def call_and_check(case: Any, headers: dict[str, str] | None = None) -> None:
-    """No 5xx ever; schema-violating input is refused with a 4xx; a success matches its schema.
+#: operations whose bodies are checked for what they are, beyond any schema: for them a
+#: schema-valid request may be refused (422 or 415), so "positive data accepted" does
+#: not apply. Every other check still runs on them.
+CHECKED_BY_CONTENT = {
+    "upload_clip": "the file must be audio or video by its bytes (415 otherwise)",
+    "import_minutes": "each row of the CSV or Markdown must be a valid item (422 otherwise)",
+    "open311_requests_json": "GeoReport v2: the date window may not span more than 90 days",
+    "open311_requests_xml": "GeoReport v2: the date window may not span more than 90 days",
+    "get_metrics_page": "a form: a date it cannot read is shown back with a message (422)",
+    # TODO(safeguarding, closing the loop): these bodies' rules are not in their schemas
+    # yet (a reason of at least 20 characters; a score for each of the stages 1 to 8)
+    "reveal_contributor": "the reason must be at least 20 characters",
+    "record_self_assessment": "each stage 1 to 8 must be scored",
+}
 
-    Error bodies are not held to FastAPI's generated 422 schema: the contract only
-    asks for a JSON body with a human-readable message, and the app's own 422s carry
-    a plain ``detail`` string.
+
+def call_and_check(case: Any, headers: dict[str, str] | None = None) -> None:
+    """Every built-in check of schemathesis, on this case's answer.
+
+    A body over the 64 KiB limit is refused with 413 before it is read, which
+    schemathesis does not count as refusing invalid data; it is a refusal all the same.
     """
     response = case.call(headers=headers)
-    checks: list[Any] = [not_a_server_error]
-    if response.status_code < 300:
-        checks.append(response_schema_conformance)
-    if response.status_code != 413:  # too large is a refusal schemathesis does not expect
-        checks.append(negative_data_rejection)
-    case.validate_response(response, checks=checks, headers=headers)
+    excluded = []
+    if case.operation.definition.raw.get("operationId") in CHECKED_BY_CONTENT:
+        excluded.append(positive_data_acceptance)
+    if response.status_code == 413:
+        excluded.append(negative_data_rejection)
+    case.validate_response(response, headers=headers, excluded_checks=excluded)
 
 
 @schema.parametrize()
@@ -182,7 +216,7 @@ def test_no_public_operation_answers_a_5xx_without_a_token(
 
 
 # Scoped staff reach the role and scope refusals (and the audited reads) instead.
-SCOPED_SETTINGS = settings(FUZZ_SETTINGS, max_examples=5)
+SCOPED_SETTINGS = settings(FUZZ_SETTINGS, max_examples=max(2, EXAMPLES // 3))
 
 
 @schema.parametrize()
@@ -203,6 +237,16 @@ def test_no_operation_answers_a_5xx_to_a_scoped_auditor(
 ) -> None:
     aim(case, known_ids, use_known)
     call_and_check(case, bearer(known_ids, "auditor"))
+
+
+@schema.parametrize()
+@schema.given(use_known=st.booleans(), role=st.sampled_from(["secretary", "moderator"]))
+@SCOPED_SETTINGS
+def test_every_operation_conforms_for_a_scoped_secretary_or_moderator(
+    case: Any, use_known: bool, role: str, known_ids: dict[str, str]
+) -> None:
+    aim(case, known_ids, use_known)
+    call_and_check(case, bearer(known_ids, role))
 
 
 def test_the_openapi_document_lists_the_contracts_error_statuses(

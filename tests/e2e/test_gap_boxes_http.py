@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from typing import Any
 
@@ -135,6 +137,28 @@ def test_a_suggestion_becomes_an_unpublished_gap_box_item(api: Api) -> None:
     # the staff of another trust do not see it
     elsewhere = api.user("manager", "elsewhere")
     assert api.get("/api/v1/items", elsewhere).json()["items"] == []
+
+
+def test_a_burst_of_suggestions_to_one_box_is_all_stored_and_never_touches_the_box(
+    api: Api,
+) -> None:
+    """The soak's burst: each suggestion used to append to the box and conflict with the rest."""
+    api.organisation()
+    open_box(api)
+    container = api.client.app.state.container  # type: ignore[attr-defined]
+    container.gap_boxes.limiter = None  # many members of the public, not one address
+    box_version = container.gap_boxes.box("winter").version
+    start = threading.Barrier(12)
+
+    def leave(n: int) -> int:
+        start.wait()
+        return int(suggest(api, "winter", f"Suggestion number {n}").status_code)
+
+    with ThreadPoolExecutor(12) as pool:
+        statuses = list(pool.map(leave, range(12)))
+    assert statuses == [201] * 12
+    assert len(gap_box_items(api)) == 12
+    assert container.gap_boxes.box("winter").version == box_version
 
 
 def test_bad_suggestions_and_unknown_boxes_are_refused(api: Api) -> None:

@@ -140,9 +140,12 @@ def test_metrics_and_poster_render_without_javascript(server: str, browser: Any)
     context = browser.new_context(java_script_enabled=False)
     page = context.new_page()
     page.goto(server + "/public/metrics/meadowbank")
-    assert page.locator("svg.chart title").text_content() == "Bar chart: items by status"
+    assert page.locator("svg.chart title").first.text_content() == "Bar chart: items by status"
     rows = page.locator("table.table tbody tr").all_inner_texts()
-    assert any(row.startswith("Raised") and row.endswith("23") for row in rows), rows
+    # small numbers: done 1 and couldn't do 1 are withheld, and so is raised (23), or
+    # 25 raised - 23 would give the other two away
+    assert any(row.startswith("Raised") and row.endswith("not shown") for row in rows), rows
+    assert any(row.startswith("Done") and row.endswith("fewer than 5") for row in rows), rows
     ARTIFACTS.mkdir(exist_ok=True)
     page.set_viewport_size({"width": 1024, "height": 1600})
     page.screenshot(path=str(ARTIFACTS / "metrics.png"), full_page=True)

@@ -55,7 +55,8 @@ def test_staff_see_similar_items_and_link_a_repeat(api: Api) -> None:
     assert new["id"] not in [c["item"]["id"] for c in again["candidates"]]
 
 
-def test_the_board_shows_times_raised_and_the_metrics_count_repeats(api: Api) -> None:
+def test_the_board_shows_times_raised_and_the_metrics_count_repeats(counting_api: Api) -> None:
+    api = counting_api
     api.organisation()
     original = api.raise_item(title="Laundry", you_said="The washing machine is broken.")
     repeats = [api.raise_item(title="Laundry", you_said="Still broken.") for _ in range(2)]

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Iterator
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -114,14 +115,21 @@ def test_each_role_in_the_browser_with_no_accessibility_violations(server: str) 
         check(page, "meeting log")
         # the only forum in scope is chosen already, and the date is today
         assert page.get_by_label("Forum", exact=True).input_value() == "cedar-cm"
-        assert page.get_by_label("Meeting date").input_value() == TODAY.isoformat()
+        today = page.get_by_role("group", name="Meeting date")
+        assert today.get_by_label("Day").input_value() == str(TODAY.day)
+        assert today.get_by_label("Month").input_value() == str(TODAY.month)
+        assert today.get_by_label("Year").input_value() == str(TODAY.year)
         page.get_by_role("button", name="Save items").click()  # nothing filled in
         assert page.get_by_role("alert").get_by_text("Enter at least one item").is_visible()
         check(page, "meeting log with errors")
         page.get_by_role("link", name="Log a meeting").first.click()
         page.get_by_label("Forum", exact=True).select_option(label="Cedar community meeting")
         # three weeks ago: their answers are due in a week, so none is overdue yet
-        page.get_by_label("Meeting date").fill(days_ago(21))
+        meeting_day = date.fromisoformat(days_ago(21))
+        meeting_date = page.get_by_role("group", name="Meeting date")
+        meeting_date.get_by_label("Day").fill(str(meeting_day.day))
+        meeting_date.get_by_label("Month").fill(str(meeting_day.month))
+        meeting_date.get_by_label("Year").fill(str(meeting_day.year))
         rows = {
             1: ("Laundry", "The washing machine is broken. Dave reported it.", "Community meeting"),
             2: ("Fresh fruit", "We would like fresh fruit at breakfast.", "Diary room"),
@@ -235,6 +243,7 @@ def test_each_role_in_the_browser_with_no_accessibility_violations(server: str) 
             params={"status": "done"},
         ).json()["items"][0]["id"]
         page.goto(f"{server}/staff/items/{laundry_id}")
+        page.locator("details.item-history summary").click()  # folded below the summary
         timeline = page.locator("ol.timeline").inner_text()
         for label in ("Raised", "Published", "Marked as done"):
             assert label in timeline

@@ -90,6 +90,7 @@ def test_new_channel_pages_with_no_accessibility_violations(server: str) -> None
         # secretary: similar items, link a repeat, a clip with a transcript, minutes, agenda
         sign_in(page, server, tokens["secretary"])
         page.goto(f"{server}/staff/items/{second}")
+        page.locator("details.item-similar summary").click()  # folded below the actions
         similar = page.get_by_role("region", name="Similar items")
         assert similar.get_by_role("link", name="Broken washing machine").is_visible()
         check(page, "item with similar items and clip upload")
@@ -100,6 +101,7 @@ def test_new_channel_pages_with_no_accessibility_violations(server: str) -> None
         check(page, "item linked as a repeat")
         page.goto(f"{server}/staff/items/{first}")
         assert page.get_by_text("2 times").is_visible()
+        page.locator("details.item-clips summary").click()  # folded below the actions
 
         page.get_by_label("Recording").set_input_files(
             {"name": "diary.wav", "mimeType": "audio/wav", "buffer": WAV}

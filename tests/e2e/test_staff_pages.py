@@ -10,6 +10,7 @@ from fastapi.testclient import TestClient
 from tests.clock import days_ago
 from tests.e2e.conftest import Api
 from yswd.adapters.http.sessions import SESSION_COOKIE
+from yswd.adapters.http.templating import uk_date
 
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
@@ -245,8 +246,13 @@ def test_secretary_moderator_and_manager_journeys(api: Api) -> None:
     auditor.sign_in(api.user("auditor"))
     timeline = auditor.get(laundry_page)
     assert timeline.status_code == 200
-    for label in ("Raised", "Published", "Marked as done"):
-        assert f"<strong>{label}</strong>" in timeline.text
+    # in plain words, with names
+    for sentence in (
+        "<strong>Raised at ",
+        "<strong>Published on the public board by A moderator</strong>",
+        "<strong>Marked as done by A manager</strong>",
+    ):
+        assert sentence in timeline.text
     assert "by A secretary (" in timeline.text and "by A moderator (" in timeline.text
     assert "by A manager (" in timeline.text
     assert "Mark as done</button>" not in timeline.text  # an auditor changes nothing
@@ -281,7 +287,8 @@ def test_inbox_puts_overdue_items_first_then_by_due_date(api: Api) -> None:
     order = [inbox.index(title) for title in ("Forgotten", "Answered long ago", "Recent")]
     assert order == sorted(order)
     assert "Not mine" not in inbox
-    assert days_ago(50 - 28) in inbox  # Forgotten: an answer was due 28 days after raising
+    # Forgotten: an answer was due 28 days after raising (shown as a UK date)
+    assert uk_date(days_ago(50 - 28)) in inbox
 
 
 def test_the_session_cookie_is_secure_over_https(api: Api) -> None:
@@ -387,7 +394,7 @@ def test_refer_offers_every_unit_by_name(api: Api) -> None:
     page = f"/staff/items/{item['id']}"
     form = manager.get(page).text
     assert '<option value="willow">North West / Meadowbank / Willow ward</option>' in form
-    assert "<dt>Unit</dt><dd>Cedar ward</dd>" in form
+    assert "</a>, Cedar ward." in form  # the unit by name, in the summary
     referred = manager.submit(page, f"{page}/refer", {"to_unit_id": "willow", "version": "1"})
     assert referred.status_code == 303
     assert api.get(f"/api/v1/items/{item['id']}").json()["referred_to"] == "willow"

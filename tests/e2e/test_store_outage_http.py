@@ -7,8 +7,10 @@ from typing import Any
 import pytest
 from eventsourcing.persistence import OperationalError
 from sqlalchemy.exc import OperationalError as SQLAlchemyOperationalError
+from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeout
 
 from tests.e2e.conftest import Api
+from yswd.adapters.persistence import DatabaseBusy
 
 
 @pytest.mark.parametrize(
@@ -36,3 +38,32 @@ def test_an_unreachable_store_answers_503(
         assert answer.status_code == 503
         assert answer.headers["Retry-After"] == "5"
         assert "database" in answer.json()["detail"]
+
+
+@pytest.mark.parametrize(
+    "overload",
+    [
+        DatabaseBusy("every database connection was busy"),
+        SQLAlchemyTimeout("QueuePool limit of size 5 overflow 10 reached"),
+    ],
+    ids=["event store pool", "read-model pool"],
+)
+def test_a_pool_with_every_connection_busy_answers_503_busy_not_unreachable(
+    api: Api, monkeypatch: pytest.MonkeyPatch, overload: Exception
+) -> None:
+    """The soak's 503s said the database could not be reached while it was up and busy."""
+    api.organisation()
+    item = api.raise_item()
+    container = api.client.app.state.container  # type: ignore[attr-defined]
+
+    def busy(*_: Any, **__: Any) -> Any:
+        raise overload
+
+    monkeypatch.setattr(container.app, "get_item", busy)
+    monkeypatch.setattr(container.staff_items, "list_items", busy)
+
+    for answer in (api.get(f"/api/v1/items/{item['id']}"), api.get("/api/v1/items")):
+        assert answer.status_code == 503
+        assert answer.headers["Retry-After"] == "2"
+        assert "busy" in answer.json()["detail"]
+        assert "reach" not in answer.json()["detail"]

@@ -27,6 +27,30 @@ STORES = Path(__file__).resolve().parents[1] / "fixtures" / "stores"
 FIXTURES = sorted(path for path in STORES.iterdir() if (path / "answers.json").is_file())
 
 
+#: events first stored after the fixture's commit (69ddf60), which it cannot hold
+NEWER_THAN_THE_FIXTURE = {
+    # issue 20: self-assessments and theme vocabularies
+    "yswd.aggregates.self_assessment:SelfAssessments.Started",
+    "yswd.aggregates.self_assessment:SelfAssessments.Assessed",
+    "yswd.aggregates.theme_vocabulary:ThemeVocabulary.Started",
+    "yswd.aggregates.theme_vocabulary:ThemeVocabulary.ThemesSet",
+    # issue 16: safeguarding flags and reveals
+    "yswd.aggregates.item:Item.SafeguardingFlagged",
+    "yswd.aggregates.item:Item.SafeguardingAcknowledged",
+    "yswd.aggregates.item:Item.SafeguardingClosed",
+    "yswd.aggregates.item:Item.ContributorRevealed",
+    # issue 15: work emails for the organisation's sign-in, and role changes
+    "yswd.aggregates.users:User.EmailSet",
+    "yswd.aggregates.users:User.RoleChanged",
+    "yswd.aggregates.users:StaffEmail.Claimed",
+    "yswd.aggregates.users:StaffEmail.Released",
+    "yswd.aggregates.users:StaffEmail.ClaimedAgain",
+    # issue 20: the forum's contact for emails, and digests asked for
+    "yswd.aggregates.organisation:Forum.ContactSet",
+    "yswd.aggregates.organisation:Forum.DigestRequested",
+}
+
+
 @pytest.fixture(params=FIXTURES, ids=[path.name for path in FIXTURES])
 def old_store(request: pytest.FixtureRequest, tmp_path: Path) -> tuple[Path, Path, dict[str, Any]]:
     """(a copy of the old data folder, the old checkpoint, what the old code answered)."""
@@ -47,7 +71,7 @@ def test_the_fixture_is_small_and_holds_every_kind_of_event(
     data, _, recorded = old_store
     assert sum(p.stat().st_size for p in data.rglob("*") if p.is_file()) < 1_000_000
     stored = {message["topic"] for message in recorded["answers"]["nats"]}
-    assert stored == set(EVENT_NAMES)
+    assert stored == set(EVENT_NAMES) - NEWER_THAN_THE_FIXTURE
 
 
 def test_todays_code_answers_as_the_old_code_did(

@@ -22,6 +22,8 @@ NOW = datetime(2026, 11, 23, 9, 30, tzinfo=UTC)
 NAME = "Ada Marker"
 MANAGER = Principal("m-1", "Manny", Role.MANAGER, frozenset({"cedar"}))
 AUDITOR = Principal("a-1", "Audrey", Role.AUDITOR, frozenset())
+#: issue 16: managers no longer see contributors, so a name-only read is a secretary's
+SECRETARY = Principal("s-1", "Sian", Role.SECRETARY, frozenset({"cedar"}))
 
 
 @pytest.fixture
@@ -101,18 +103,18 @@ def test_the_relayed_message_names_no_one(container: Container) -> None:
 def test_the_access_log_lists_reads_for_auditors_only(container: Container) -> None:
     first = raise_item(container, NAME)
     second = raise_item(container, "Bea Example")
-    container.app.get_item(MANAGER, first)
+    container.app.get_item(SECRETARY, first)
     container.app.record_read(AUDITOR, ReadKind.ITEM_LIST, [second, first, second])
     container.app.record_read(AUDITOR, ReadKind.ITEM_LIST, [])  # nothing read, nothing recorded
     listed = container.audit.reads(AUDITOR)
     assert listed["total"] == 2
     assert [(r["reader_id"], r["kind"], r["item_ids"]) for r in listed["reads"]] == [
         ("a-1", "item_list", sorted([first, second])),
-        ("m-1", "item", [first]),
+        ("s-1", "item", [first]),
     ]
     assert [r["read_at"] for r in listed["reads"]] == [NOW.isoformat()] * 2
     assert container.audit.reads(AUDITOR, item_id=second)["total"] == 1
-    assert container.audit.reads(AUDITOR, user_id="m-1")["reads"][0]["item_ids"] == [first]
+    assert container.audit.reads(AUDITOR, user_id="s-1")["reads"][0]["item_ids"] == [first]
     with pytest.raises(Forbidden):
         container.audit.reads(MANAGER)
     # a rebuilt read model gives the same list

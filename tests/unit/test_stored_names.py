@@ -46,12 +46,15 @@ AGGREGATE_TOPICS = {
     "yswd.aggregates.organisation:Forum": "forum:cedar-cm",
     "yswd.aggregates.users:User": "user:admin-1",
     "yswd.aggregates.users:Token": "token:0123abcd",
+    "yswd.aggregates.users:StaffEmail": "email:0123abcd",
     "yswd.aggregates.disclosure:Disclosure": "read:r1",
     "yswd.aggregates.idempotency:IdempotentRequest": "idem:k1",
     "yswd.aggregates.clip:Clip": "clip:c1",
     "yswd.aggregates.gap_box:GapBox": "gapbox:b1",
     "yswd.aggregates.minutes_import:MinutesImport": "minutes:cedar-cm:0123abcd",
     "yswd.aggregates.response_template:ResponseTemplates": "templates:cedar",
+    "yswd.aggregates.self_assessment:SelfAssessments": "selfassessments:cedar",
+    "yswd.aggregates.theme_vocabulary:ThemeVocabulary": "themes:north-west",
     "yswd.audit:ContributorErased": "erasure:e1",
 }
 
@@ -70,12 +73,29 @@ EVENT_SUBJECTS = {
     "yswd.aggregates.item:Item.ChangeVerified": "yswd.events.item.change_verified",
     "yswd.aggregates.item:Item.ChangeNotConfirmed": "yswd.events.item.change_not_confirmed",
     "yswd.aggregates.item:Item.Reopened": "yswd.events.item.item_reopened",
+    "yswd.aggregates.item:Item.SafeguardingFlagged": "yswd.events.item.safeguarding_flagged",
+    "yswd.aggregates.item:Item.SafeguardingAcknowledged": (
+        "yswd.events.item.safeguarding_acknowledged"
+    ),
+    "yswd.aggregates.item:Item.SafeguardingClosed": "yswd.events.item.safeguarding_closed",
+    "yswd.aggregates.item:Item.ContributorRevealed": "yswd.events.item.contributor_revealed",
     "yswd.aggregates.organisation:Unit.Created": "yswd.events.unit.unit_created",
     "yswd.aggregates.organisation:Forum.Created": "yswd.events.forum.forum_created",
+    "yswd.aggregates.organisation:Forum.ContactSet": "yswd.events.forum.forum_contact_set",
+    "yswd.aggregates.organisation:Forum.DigestRequested": (
+        "yswd.events.forum.forum_digest_requested"
+    ),
     "yswd.aggregates.users:User.Created": "yswd.events.user.user_created",
     "yswd.aggregates.users:User.TokenIssued": "yswd.events.user.user_token_issued",
     "yswd.aggregates.users:User.TokensRevoked": "yswd.events.user.user_tokens_revoked",
     "yswd.aggregates.users:Token.Issued": "yswd.events.token.token_issued",
+    "yswd.aggregates.users:User.EmailSet": "yswd.events.user.user_email_set",
+    "yswd.aggregates.users:User.RoleChanged": "yswd.events.user.user_role_changed",
+    "yswd.aggregates.users:StaffEmail.Claimed": "yswd.events.email.staff_email_claimed",
+    "yswd.aggregates.users:StaffEmail.Released": "yswd.events.email.staff_email_released",
+    "yswd.aggregates.users:StaffEmail.ClaimedAgain": (
+        "yswd.events.email.staff_email_claimed_again"
+    ),
     "yswd.aggregates.disclosure:Disclosure.IdentifiableDataRead": (
         "yswd.events.read.identifiable_data_read"
     ),
@@ -103,6 +123,18 @@ EVENT_SUBJECTS = {
     ),
     "yswd.aggregates.response_template:ResponseTemplates.TemplateArchived": (
         "yswd.events.templates.response_templates_template_archived"
+    ),
+    "yswd.aggregates.self_assessment:SelfAssessments.Started": (
+        "yswd.events.selfassessments.self_assessments_started"
+    ),
+    "yswd.aggregates.self_assessment:SelfAssessments.Assessed": (
+        "yswd.events.selfassessments.self_assessments_assessed"
+    ),
+    "yswd.aggregates.theme_vocabulary:ThemeVocabulary.Started": (
+        "yswd.events.themes.theme_vocabulary_started"
+    ),
+    "yswd.aggregates.theme_vocabulary:ThemeVocabulary.ThemesSet": (
+        "yswd.events.themes.theme_vocabulary_themes_set"
     ),
     "yswd.audit:ContributorErased.Recorded": "yswd.events.erasure.contributor_erased_recorded",
 }
@@ -161,7 +193,11 @@ def test_the_table_holds_exactly_the_stored_topics() -> None:
     assert {*AGGREGATE_TOPICS, *EVENT_SUBJECTS} == topics.STORED_TOPICS
     assert set(pinned()) == topics.STORED_TOPICS
     assert set(topics.EVENT_NAMES) == set(EVENT_SUBJECTS)
-    assert len(topics.STORED_TOPICS) == 46
+    # issue 15: User.EmailSet, User.RoleChanged, StaffEmail (4); issue 16: safeguarding (3)
+    # and reveals (1); issue 20: SelfAssessments and ThemeVocabulary, each an aggregate and
+    # two events (6); issue 20: Forum.ContactSet and Forum.DigestRequested, the forum's
+    # emails (2)
+    assert len(topics.STORED_TOPICS) == 46 + 6 + 4 + 6 + 2
 
 
 @pytest.mark.parametrize("topic", sorted(topics.STORED_TOPICS))

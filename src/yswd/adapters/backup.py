@@ -384,6 +384,7 @@ def _seal_the_copy(settings: Settings, data: Path, now: datetime, signing_key: P
     key = load_signing_key(signing_key)
     with _open_copy(data, settings.glossary_file, clock=lambda: now) as copy:
         log_position = copy.app.recorder.max_notification_id() or 0
+        _forget_sessions(copy, data)
         copy.runner.catch_up()
         finished = _finish_erasures_under_way(copy)
         try:
@@ -402,6 +403,27 @@ def _seal_the_copy(settings: Settings, data: Path, now: datetime, signing_key: P
             # erasure under way, which the live store records (and syncs) on its own
             erasures=[e for e in erasures_after(copy) if e.position <= log_position],
         )
+
+
+#: tables of who is signed in now: never restored, so a restore signs everyone out
+SESSION_TABLES = ("yswd_staff_sessions", "yswd_sign_in_attempts", "yswd_rate_counts")
+
+
+def _forget_sessions(copy: Container, data: Path) -> None:
+    """Drop the copy's sessions and the cookie key the copy made for itself.
+
+    A session signed out after the backup must not come back with a restore, and
+    the copy's ``secret-key`` is a new one made when the copy was opened, not the
+    live one: the restored service makes its own, so no old cookie is honoured.
+    """
+    from sqlalchemy import inspect, text
+
+    present = set(inspect(copy.engine).get_table_names())
+    with copy.engine.begin() as connection:
+        for table in SESSION_TABLES:
+            if table in present:
+                connection.execute(text(f"DELETE FROM {table}"))
+    (data / "secret-key").unlink(missing_ok=True)
 
 
 def _count(container: Container, table: str) -> int:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -13,7 +13,10 @@ from yswd.settings import Settings
 if TYPE_CHECKING:
     from yswd.bootstrap import Container
 
-cli = typer.Typer(help="yswd: You Said, We Did. Feedback tracking for mental-health services.")
+cli = typer.Typer(
+    help="yswd: You Said, We Did. Feedback tracking for mental-health services.",
+    add_completion=False,
+)
 users_cli = typer.Typer(help="Manage staff users.")
 projections_cli = typer.Typer(help="Read models.")
 cli.add_typer(users_cli, name="users")
@@ -55,7 +58,22 @@ def serve(
         log_level="info",
         log_config=None,
         access_log=False,
+        **proxy_options(settings),
     )
+
+
+def proxy_options(settings: Settings) -> dict[str, Any]:
+    """uvicorn's proxy options from ``YSWD_TRUSTED_PROXIES``.
+
+    uvicorn believes ``X-Forwarded-For`` from 127.0.0.1 unless told otherwise, so
+    anything on the host (or a port forwarded to it) could pick the client address
+    that rate limits count. By default no proxy is trusted and the peer is the
+    client; behind a load balancer, name its addresses or networks.
+    """
+    trusted = [part.strip() for part in settings.trusted_proxies.split(",") if part.strip()]
+    if not trusted:
+        return {"proxy_headers": False, "forwarded_allow_ips": ""}
+    return {"proxy_headers": True, "forwarded_allow_ips": trusted}
 
 
 def _demo_admin_token(container: Container) -> str:
@@ -92,7 +110,12 @@ def demo_command() -> None:
 @users_cli.command("add")
 def add_user(
     name: Annotated[str, typer.Option(help="the person's name")],
-    role: Annotated[str, typer.Option(help="admin, secretary, manager, moderator or auditor")],
+    role: Annotated[
+        str,
+        typer.Option(
+            help="admin, secretary, manager, moderator, advocate, safeguarding_lead or auditor"
+        ),
+    ],
     scope: Annotated[list[str] | None, typer.Option(help="a unit id; repeat for several")] = None,
 ) -> None:
     """Add a user and print their token (shown only now)."""
@@ -159,7 +182,8 @@ def import_minutes(
         raise typer.Exit(1)
     if answer.body["committed"]:
         already = " (already imported before: nothing new)" if answer.replayed else ""
-        typer.echo(f"imported {len(answer.body['items'])} items{already}")
+        count = len(answer.body["items"])
+        typer.echo(f"imported {count} {'item' if count == 1 else 'items'}{already}")
         for item in answer.body["items"]:
             typer.echo(json.dumps({"id": item["id"], "title": item["title"]}))
     else:
@@ -205,7 +229,9 @@ def worker(
     metrics_port: Annotated[
         int | None, typer.Option(help="serve Prometheus metrics at :PORT/metrics")
     ] = None,
-    metrics_host: Annotated[str, typer.Option(help="address for the metrics port")] = "0.0.0.0",
+    metrics_host: Annotated[
+        str, typer.Option(help="address for the metrics port (0.0.0.0 for every interface)")
+    ] = "127.0.0.1",
 ) -> None:
     """Run the projections and the NATS relay (if YSWD_NATS_URL is set) until stopped."""
     from yswd.adapters.logs import configure_logging

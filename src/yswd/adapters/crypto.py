@@ -32,6 +32,7 @@ import logging
 import os
 import sqlite3
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -340,6 +341,20 @@ def _warn_if_the_file_differs(secret: bytes, path: Path) -> None:
 def key_id_for_contributor(secret: bytes, contributor: str) -> str:
     digest = hmac.new(secret, b"contributor\0" + normalise_name(contributor).encode(), "sha256")
     return "c:" + digest.hexdigest()
+
+
+def voice_hasher(keys: KeyStore) -> Callable[[str], str]:
+    """Involvement's keyed hash of a normalised contributor (``projections.public_figures``).
+
+    Keyed by the service secret kept with the erasure keys (in PostgreSQL when scaled
+    out), under its own label, so a voice never equals a key id and no name is compared.
+    """
+    key = hmac.new(keys.secret(), b"involvement voices", "sha256").digest()
+
+    def voice_of(contributor: str) -> str:
+        return hmac.new(key, normalise_name(contributor).encode(), "sha256").hexdigest()
+
+    return voice_of
 
 
 def key_id_for_item(secret: bytes, originator_id: str) -> str:

@@ -31,6 +31,7 @@ import hashlib
 import json
 import logging
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -119,8 +120,33 @@ def _safe_value(value: Any) -> Any:
     return str(value)
 
 
-def envelope(app: Yswd, notification: Notification) -> Outgoing:
-    """The message for one stored event, with nothing personal in it."""
+def restricted_items(app: Yswd, notifications: Sequence[Notification]) -> frozenset[str]:
+    """The items of a batch under a safeguarding restriction now (read from the store).
+
+    Their messages carry the bare envelope only: not even the unit, forum or
+    channel of a disclosure leaves the service while it is restricted.
+    """
+    found = set()
+    for originator_id in {str(n.originator_id) for n in notifications}:
+        if aggregate_of(originator_id) != "item":
+            continue
+        try:
+            item: Any = app.repository.get(originator_id)
+        except Exception:  # a damaged or unreadable item: send it bare, to be safe
+            found.add(originator_id)
+            continue
+        if getattr(item, "restricted", False):
+            found.add(originator_id)
+    return frozenset(found)
+
+
+def envelope(
+    app: Yswd, notification: Notification, restricted: frozenset[str] = frozenset()
+) -> Outgoing:
+    """The message for one stored event, with nothing personal in it.
+
+    An event of an item in ``restricted`` (a safeguarding flag) carries no data.
+    """
     event = app.mapper.to_domain_event(notification)
     originator_id = str(notification.originator_id)
     aggregate = aggregate_of(originator_id)
@@ -143,7 +169,7 @@ def envelope(app: Yswd, notification: Notification) -> Outgoing:
         for key, value in vars(event).items()
         if key in SAFE_FIELDS and isinstance(_safe_value(value), str | bool | int | type(None))
     }
-    if fields:
+    if fields and originator_id not in restricted:
         body["data"] = fields
     return Outgoing(
         position=notification.id,
@@ -321,9 +347,10 @@ class NatsRelay:
         if not notifications:
             return 0
         sent = 0
+        restricted = await asyncio.to_thread(restricted_items, self.app, notifications)
         try:
             for notification in notifications:
-                outgoing = envelope(self.app, notification)
+                outgoing = envelope(self.app, notification, restricted)
                 headers = {"Nats-Msg-Id": outgoing.msg_id}
                 if self._last_msg_id is not None and not self._skip_fence:
                     headers["Nats-Expected-Last-Msg-Id"] = self._last_msg_id

@@ -1,4 +1,4 @@
-"""``yswd worker``: projections and the NATS relay, outside the web processes.
+"""``yswd worker``: projections, the NATS relay and the mail outbox, outside the web processes.
 
 Any number of workers may run against one PostgreSQL database. The projection
 runner takes an advisory lock per batch and moves positions with a
@@ -41,6 +41,9 @@ class Worker:
                 poll_seconds=container.settings.projection_poll_seconds,
             )
 
+        #: the mail outbox (``yswd.adapters.mail``), if YSWD_SMTP_URL is set
+        self.mail_relay = container.mail_relay()
+
     def serve_metrics(self, port: int, host: str = "0.0.0.0") -> None:
         """Prometheus metrics on ``host:port/metrics``: read model and relay lag."""
         from yswd.adapters.http.metrics import metrics_registry, serve_metrics
@@ -66,6 +69,15 @@ class Worker:
                     target=self.relay.run_forever,
                     args=(self.stop_event,),
                     name="yswd-nats-relay",
+                    daemon=True,
+                )
+            )
+        if self.mail_relay is not None:
+            self.threads.append(
+                threading.Thread(
+                    target=self.mail_relay.run_forever,
+                    args=(self.stop_event,),
+                    name="yswd-mail-relay",
                     daemon=True,
                 )
             )

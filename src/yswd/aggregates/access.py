@@ -33,6 +33,13 @@ class Action(StrEnum):
     MANAGE_TEMPLATES = "manage response templates"
     AUDIT = "read audit trails"
     FORGET = "erase contributors"
+    FLAG_SAFEGUARDING = "flag safeguarding concerns"
+    WORK_SAFEGUARDING = "work the safeguarding queue"
+    READ_SAFEGUARDING = "read items under a safeguarding flag"
+    REVEAL_CONTRIBUTOR = "reveal who raised an item"
+    READ_REVEALS = "read the record of reveals"
+    ASSESS_INVOLVEMENT = "record self-assessments of involvement"
+    MANAGE_THEMES = "edit a region's theme vocabulary"
 
 
 ROLE_ACTIONS: dict[Role, frozenset[Action]] = {
@@ -45,6 +52,7 @@ ROLE_ACTIONS: dict[Role, frozenset[Action]] = {
             Action.REOPEN,
             Action.VERIFY,
             Action.ATTACH_CLIPS,
+            Action.FLAG_SAFEGUARDING,
         }
     ),
     Role.MANAGER: frozenset(
@@ -57,11 +65,33 @@ ROLE_ACTIONS: dict[Role, frozenset[Action]] = {
             Action.PROGRESS,
             Action.ATTACH_CLIPS,
             Action.MANAGE_TEMPLATES,
+            Action.FLAG_SAFEGUARDING,
+            Action.REVEAL_CONTRIBUTOR,
+            Action.ASSESS_INVOLVEMENT,
         }
     ),
-    Role.MODERATOR: frozenset({Action.READ_ITEMS, Action.PUBLISH, Action.RUN_GAP_BOXES}),
-    Role.AUDITOR: frozenset({Action.READ_ITEMS, Action.AUDIT}),
+    Role.MODERATOR: frozenset(
+        {Action.READ_ITEMS, Action.PUBLISH, Action.RUN_GAP_BOXES, Action.FLAG_SAFEGUARDING}
+    ),
+    Role.AUDITOR: frozenset(
+        {Action.READ_ITEMS, Action.AUDIT, Action.READ_SAFEGUARDING, Action.READ_REVEALS}
+    ),
+    Role.ADVOCATE: frozenset(
+        {
+            Action.READ_ITEMS,
+            Action.RAISE,
+            Action.PROGRESS,
+            Action.FLAG_SAFEGUARDING,
+            Action.READ_REVEALS,
+        }
+    ),
+    Role.SAFEGUARDING_LEAD: frozenset(
+        {Action.READ_ITEMS, Action.READ_SAFEGUARDING, Action.WORK_SAFEGUARDING}
+    ),
 }
+
+#: roles that never see who raised an item, except by an audited reveal
+IDENTITY_HELD_FROM: frozenset[Role] = frozenset({Role.MANAGER, Role.MODERATOR})
 
 #: the identity used for events that members of the public cause (gap box suggestions)
 PUBLIC_ACTOR = "public"
@@ -88,6 +118,16 @@ class Principal:
     def require(self, action: Action) -> None:
         if not self.may(action):
             raise Forbidden(f"A {self.role.value} may not {action.value}.")
+
+    @property
+    def sees_contributor(self) -> bool:
+        """Managers and moderators never see who raised an item (only by a reveal)."""
+        return self.role not in IDENTITY_HELD_FROM
+
+    @property
+    def sees_safeguarding(self) -> bool:
+        """Whether items under a safeguarding flag are readable (leads, auditors, admins)."""
+        return self.may(Action.READ_SAFEGUARDING)
 
     def covers(self, unit_path: Iterable[str]) -> bool:
         """Whether a unit (given as its path from the root) is in this user's scope."""

@@ -48,6 +48,11 @@ class AlreadyExists(Conflict):
     """An id that is already taken."""
 
 
+class DamagedHistory(Conflict):
+    """An aggregate whose stored events have a gap (a row deleted behind the service's
+    back): it cannot be rebuilt, so nothing may be answered or written from it."""
+
+
 class RateLimited(DomainError):
     """Too many requests from one client in a window (429)."""
 

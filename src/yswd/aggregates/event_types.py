@@ -30,6 +30,10 @@ ITEM_EVENT_TYPES: dict[type[Any], str] = {
     Item.LackOfProgressNoted: "lack_of_progress_noted",
     Item.RepeatLinked: "repeat_linked",
     Item.RepeatRecorded: "repeat_recorded",
+    Item.SafeguardingFlagged: "safeguarding_flagged",
+    Item.SafeguardingAcknowledged: "safeguarding_acknowledged",
+    Item.SafeguardingClosed: "safeguarding_closed",
+    Item.ContributorRevealed: "contributor_revealed",
 }
 
 #: records of staff reading identifiable data (``read:<id>``, subject ``yswd.events.read.*``)

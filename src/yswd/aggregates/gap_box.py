@@ -18,6 +18,17 @@ def gap_box_aggregate_id(box_id: str) -> str:
     return f"gapbox:{box_id}"
 
 
+def suggestion_detail_prefix(box_id: str) -> str:
+    """How the ``detail`` of every item left in the box ``box_id`` begins.
+
+    This is the link from a suggestion to its box: a suggestion is saved as the
+    item alone (a box with one event per suggestion was a hot aggregate that
+    every suggestion in a burst conflicted on), and the box's suggestions are
+    found again by this prefix among the ``gap_box`` items of its forum.
+    """
+    return f"Left in the gap box '{box_id}': "
+
+
 class GapBoxClosed(Conflict):
     """A suggestion sent to a box outside its opening window (409)."""
 
@@ -50,7 +61,11 @@ class GapBox(Aggregate):
             aggregate.item_ids = []
 
     class SuggestionReceived(Aggregate.Event):
-        """A suggestion was left, and recorded as the item ``item_id``."""
+        """A suggestion was left, and recorded as the item ``item_id``.
+
+        Stores written before issue 19 hold one of these per suggestion; it is no
+        longer recorded (see ``suggestion_detail_prefix``), but still replays.
+        """
 
         item_id: str
 
@@ -93,9 +108,16 @@ class GapBox(Aggregate):
         )
 
     def receive(self, item_id: str, today: date, actor: str, now: datetime) -> None:
-        """Note that a suggestion became the item ``item_id``; only while the box is open."""
+        """Note that a suggestion became the item ``item_id``; only while the box is open.
+
+        Not used by the application since issue 19 (see ``suggestion_detail_prefix``).
+        """
         self.require_open(today)
         self._record(self.SuggestionReceived, actor, now, item_id=item_id)
+
+    def suggestion_detail(self) -> str:
+        """The ``detail`` of an item left in this box: the prefix, then the question."""
+        return suggestion_detail_prefix(self.box_id) + self.question
 
     def is_open(self, today: date) -> bool:
         return self.opens_on <= today <= self.closes_on

@@ -56,6 +56,26 @@ DEFAULT_TARGET_DAYS = 28
 PROGRESS_KINDS = ("progress", "lack_of_progress")
 
 
+#: the reason recorded when an item is flagged as it is raised
+FLAGGED_AT_RAISE = "Flagged as a possible safeguarding concern when it was raised."
+
+
+class QuietEvent(Aggregate.Event):
+    """An event about who may see an item, not about the item's own progress.
+
+    It leaves ``modified_on`` (the item's ``updated_at``) as it was, so that a
+    safeguarding flag closed back to the workflow, or a reveal, leaves the item
+    exactly as it was on the boards, in lists and in their order.
+    """
+
+    def mutate(self, aggregate: Any) -> Any:
+        before = aggregate.modified_on if aggregate is not None else None
+        mutated = super().mutate(aggregate)
+        if mutated is not None and before is not None:
+            mutated.modified_on = before
+        return mutated
+
+
 def item_aggregate_id(item_id: str) -> str:
     return f"item:{item_id}"
 
@@ -90,6 +110,13 @@ class Item(Aggregate):
         verified: bool
         first_response_at: datetime | None
         closed_at: datetime | None
+
+    #: a safeguarding flag, when there is or was one: flagged_at, ack_due_at, reason,
+    #: acknowledged_at, note, closed_at, outcome, returned_to_workflow (class defaults:
+    #: items raised before flags existed replay without them)
+    safeguarding: dict[str, Any] | None = None
+    #: each reveal of the contributor to someone who may not see it: user_id, reason, at
+    reveals: tuple[dict[str, Any], ...] = ()
 
     # -- events -----------------------------------------------------------
 
@@ -261,6 +288,66 @@ class Item(Aggregate):
         def apply(self, aggregate: Item) -> None:
             aggregate._reopen()
 
+    class SafeguardingFlagged(QuietEvent):
+        """A possible safeguarding concern: the item leaves every ordinary answer."""
+
+        reason: str
+        ack_due_at: datetime
+
+        def apply(self, aggregate: Item) -> None:
+            aggregate.safeguarding = {
+                "flagged_at": self.timestamp,
+                "flagged_by": self.actor,
+                "reason": self.reason,
+                "ack_due_at": self.ack_due_at,
+                "acknowledged_at": None,
+                "acknowledged_by": None,
+                "note": None,
+                "closed_at": None,
+                "closed_by": None,
+                "outcome": None,
+                "returned_to_workflow": None,
+            }
+
+    class SafeguardingAcknowledged(QuietEvent):
+        """A safeguarding lead has picked the concern up."""
+
+        note: str
+
+        def apply(self, aggregate: Item) -> None:
+            assert aggregate.safeguarding is not None
+            aggregate.safeguarding = {
+                **aggregate.safeguarding,
+                "acknowledged_at": self.timestamp,
+                "acknowledged_by": self.actor,
+                "note": self.note,
+            }
+
+    class SafeguardingClosed(QuietEvent):
+        """The lead closed the concern: back to the workflow, or restricted for good."""
+
+        outcome: str
+        return_to_workflow: bool
+
+        def apply(self, aggregate: Item) -> None:
+            assert aggregate.safeguarding is not None
+            aggregate.safeguarding = {
+                **aggregate.safeguarding,
+                "closed_at": self.timestamp,
+                "closed_by": self.actor,
+                "outcome": self.outcome,
+                "returned_to_workflow": self.return_to_workflow,
+            }
+
+    class ContributorRevealed(QuietEvent):
+        """Break glass: who raised the item was shown to someone who may not see it."""
+
+        reason: str
+
+        def apply(self, aggregate: Item) -> None:
+            entry = {"user_id": self.actor, "reason": self.reason, "at": self.timestamp}
+            aggregate.reveals = (*aggregate.reveals, entry)
+
     # -- commands -----------------------------------------------------------
 
     @classmethod
@@ -298,6 +385,8 @@ class Item(Aggregate):
 
     def publish(self, you_said: str | None, actor: str, now: datetime) -> None:
         """Approve the item for public boards, optionally with edited wording."""
+        if self.restricted:
+            raise Conflict("This item is under a safeguarding flag: it cannot be published.")
         self._record(self.Published, actor, now, you_said=you_said or self.you_said)
 
     def refer(
@@ -376,7 +465,70 @@ class Item(Aggregate):
         self._check("reopen")
         self._record(self.Reopened, actor, now, reason=reason)
 
+    def flag_safeguarding(
+        self, reason: str, ack_due_at: datetime, actor: str, now: datetime
+    ) -> None:
+        """Take the item out of every ordinary answer until a safeguarding lead closes it."""
+        if self.safeguarding_open:
+            raise Conflict("This item already has an open safeguarding flag.")
+        if self.restricted:
+            raise Conflict("This item is restricted for good after a safeguarding flag.")
+        self._record(self.SafeguardingFlagged, actor, now, reason=reason, ack_due_at=ack_due_at)
+
+    def acknowledge_safeguarding(self, note: str, actor: str, now: datetime) -> None:
+        if not self.safeguarding_open:
+            raise Conflict("This item has no open safeguarding flag.")
+        assert self.safeguarding is not None
+        if self.safeguarding["acknowledged_at"] is not None:
+            raise Conflict("This safeguarding flag has already been acknowledged.")
+        self._record(self.SafeguardingAcknowledged, actor, now, note=note)
+
+    def close_safeguarding(
+        self, outcome: str, return_to_workflow: bool, actor: str, now: datetime
+    ) -> None:
+        if not self.safeguarding_open:
+            raise Conflict("This item has no open safeguarding flag.")
+        self._record(
+            self.SafeguardingClosed,
+            actor,
+            now,
+            outcome=outcome,
+            return_to_workflow=return_to_workflow,
+        )
+
+    def reveal_contributor(self, reason: str, actor: str, now: datetime) -> str:
+        """Record the reveal and return who raised the item."""
+        if self.contributor is None:
+            raise Conflict("Nobody is recorded as having raised this item.")
+        self._record(self.ContributorRevealed, actor, now, reason=reason)
+        return self.contributor
+
     # -- queries ------------------------------------------------------------
+
+    @property
+    def safeguarding_open(self) -> bool:
+        return self.safeguarding is not None and self.safeguarding["closed_at"] is None
+
+    @property
+    def restricted(self) -> bool:
+        """Under an open flag, or closed without a return to the workflow (for good)."""
+        flag = self.safeguarding
+        return flag is not None and (flag["closed_at"] is None or not flag["returned_to_workflow"])
+
+    @property
+    def on_public_boards(self) -> bool:
+        """Published, and not under a safeguarding restriction."""
+        return self.published and not self.restricted
+
+    def ack_overdue(self, now: datetime) -> bool:
+        """An open flag nobody has acknowledged by its acknowledgement time."""
+        flag = self.safeguarding
+        return (
+            self.safeguarding_open
+            and flag is not None
+            and flag["acknowledged_at"] is None
+            and flag["ack_due_at"] < now
+        )
 
     @property
     def item_id(self) -> str:

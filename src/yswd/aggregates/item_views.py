@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
+from yswd.aggregates.access import Principal
 from yswd.aggregates.item import Item
 
 PUBLIC_FIELDS = (
@@ -38,8 +39,13 @@ def _entries(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def item_view(item: Item) -> dict[str, Any]:
-    """The staff view of an item, exactly the contract's field names."""
-    return {
+    """The staff view of an item, exactly the contract's field names.
+
+    ``safeguarding`` and ``restricted`` appear once an item has been flagged, and
+    ``reveals`` once its contributor was revealed: an item with neither answers
+    exactly as it did before flags and reveals existed.
+    """
+    view: dict[str, Any] = {
         "id": item.item_id,
         "forum_id": item.forum_id,
         "unit_id": item.unit_id,
@@ -72,6 +78,41 @@ def item_view(item: Item) -> dict[str, Any]:
         "created_at": iso(item.created_on),
         "updated_at": iso(item.modified_on),
     }
+    if item.safeguarding is not None:
+        view["safeguarding"] = safeguarding_view(item.safeguarding)
+        view["restricted"] = item.restricted
+    if item.reveals:
+        view["reveals"] = [
+            {"user_id": entry["user_id"], "reason": entry["reason"], "at": iso(entry["at"])}
+            for entry in item.reveals
+        ]
+    return view
+
+
+def safeguarding_view(flag: dict[str, Any] | None) -> dict[str, Any] | None:
+    if flag is None:
+        return None
+    return {
+        key: iso(value) if isinstance(value, datetime) else value for key, value in flag.items()
+    }
+
+
+def shown_to(principal: Principal, view: dict[str, Any]) -> dict[str, Any]:
+    """The staff view as this caller may see it.
+
+    Managers and moderators never see who raised an item (``contributor_held``
+    says someone did), nor the record of reveals. Once a flag is closed back to
+    the workflow, only those who may read flagged items see that there was one.
+    """
+    shown = dict(view)
+    if not principal.sees_contributor:
+        shown["contributor_held"] = view.get("contributor") is not None
+        shown["contributor"] = None
+        shown.pop("reveals", None)
+    if not principal.sees_safeguarding and not view.get("restricted"):
+        shown.pop("safeguarding", None)  # closed back to the workflow: as it was before
+        shown.pop("restricted", None)
+    return shown
 
 
 def public_view(staff_view: dict[str, Any]) -> dict[str, Any]:

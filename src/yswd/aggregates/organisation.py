@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
@@ -73,6 +73,7 @@ class Forum(Aggregate):
         name: str
         unit_id: str
         kind: ForumKind
+        contact_email: str | None
 
     class Created(Aggregate.Created):
         forum_id: str
@@ -84,6 +85,24 @@ class Forum(Aggregate):
             aggregate.name = self.name
             aggregate.unit_id = self.unit_id
             aggregate.kind = ForumKind(self.kind)
+            aggregate.contact_email = None
+
+    class ContactSet(Aggregate.Event):
+        """Who is told by email when the forum's items move (``None``: nobody)."""
+
+        contact_email: str | None
+
+        def apply(self, aggregate: Forum) -> None:
+            aggregate.contact_email = self.contact_email
+
+    class DigestRequested(Aggregate.Event):
+        """Someone asked for the feedback pack since ``since`` to be emailed to the
+        contact; the mail relay sends it from the log, once."""
+
+        since: date
+
+        def apply(self, aggregate: Forum) -> None:
+            pass
 
     @property
     def forum_id(self) -> str:
@@ -103,3 +122,11 @@ class Forum(Aggregate):
             actor=actor,
             timestamp=now,
         )
+
+    def set_contact(self, contact_email: str | None, actor: str, now: datetime) -> None:
+        """Record a new contact (``None`` removes it); the same one records nothing."""
+        if contact_email != getattr(self, "contact_email", None):
+            self._record(self.ContactSet, actor, now, contact_email=contact_email)
+
+    def request_digest(self, since: date, actor: str, now: datetime) -> None:
+        self._record(self.DigestRequested, actor, now, since=since)

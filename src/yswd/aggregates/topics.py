@@ -43,7 +43,9 @@ from yswd.aggregates.item import Item
 from yswd.aggregates.minutes_import import MinutesImport
 from yswd.aggregates.organisation import Forum, Unit
 from yswd.aggregates.response_template import ResponseTemplates
-from yswd.aggregates.users import Token, User
+from yswd.aggregates.self_assessment import SelfAssessments
+from yswd.aggregates.theme_vocabulary import ThemeVocabulary
+from yswd.aggregates.users import StaffEmail, Token, User
 
 #: stored topic -> aggregate class (the ``originator_topic`` of its first event)
 AGGREGATES: dict[str, type[Aggregate]] = {
@@ -52,12 +54,15 @@ AGGREGATES: dict[str, type[Aggregate]] = {
     "yswd.aggregates.organisation:Forum": Forum,
     "yswd.aggregates.users:User": User,
     "yswd.aggregates.users:Token": Token,
+    "yswd.aggregates.users:StaffEmail": StaffEmail,
     "yswd.aggregates.disclosure:Disclosure": Disclosure,
     "yswd.aggregates.idempotency:IdempotentRequest": IdempotentRequest,
     "yswd.aggregates.clip:Clip": Clip,
     "yswd.aggregates.gap_box:GapBox": GapBox,
     "yswd.aggregates.minutes_import:MinutesImport": MinutesImport,
     "yswd.aggregates.response_template:ResponseTemplates": ResponseTemplates,
+    "yswd.aggregates.self_assessment:SelfAssessments": SelfAssessments,
+    "yswd.aggregates.theme_vocabulary:ThemeVocabulary": ThemeVocabulary,
 }
 
 #: stored topic -> (aggregate class, event class, the event's stable name). The name is
@@ -84,8 +89,38 @@ EVENTS: dict[str, tuple[type[Aggregate], type[Any], str]] = {
         "change_not_confirmed",
     ),
     "yswd.aggregates.item:Item.Reopened": (Item, Item.Reopened, "item_reopened"),
+    "yswd.aggregates.item:Item.SafeguardingFlagged": (
+        Item,
+        Item.SafeguardingFlagged,
+        "safeguarding_flagged",
+    ),
+    "yswd.aggregates.item:Item.SafeguardingAcknowledged": (
+        Item,
+        Item.SafeguardingAcknowledged,
+        "safeguarding_acknowledged",
+    ),
+    "yswd.aggregates.item:Item.SafeguardingClosed": (
+        Item,
+        Item.SafeguardingClosed,
+        "safeguarding_closed",
+    ),
+    "yswd.aggregates.item:Item.ContributorRevealed": (
+        Item,
+        Item.ContributorRevealed,
+        "contributor_revealed",
+    ),
     "yswd.aggregates.organisation:Unit.Created": (Unit, Unit.Created, "unit_created"),
     "yswd.aggregates.organisation:Forum.Created": (Forum, Forum.Created, "forum_created"),
+    "yswd.aggregates.organisation:Forum.ContactSet": (
+        Forum,
+        Forum.ContactSet,
+        "forum_contact_set",
+    ),
+    "yswd.aggregates.organisation:Forum.DigestRequested": (
+        Forum,
+        Forum.DigestRequested,
+        "forum_digest_requested",
+    ),
     "yswd.aggregates.users:User.Created": (User, User.Created, "user_created"),
     "yswd.aggregates.users:User.TokenIssued": (User, User.TokenIssued, "user_token_issued"),
     "yswd.aggregates.users:User.TokensRevoked": (
@@ -94,6 +129,23 @@ EVENTS: dict[str, tuple[type[Aggregate], type[Any], str]] = {
         "user_tokens_revoked",
     ),
     "yswd.aggregates.users:Token.Issued": (Token, Token.Issued, "token_issued"),
+    "yswd.aggregates.users:User.EmailSet": (User, User.EmailSet, "user_email_set"),
+    "yswd.aggregates.users:User.RoleChanged": (User, User.RoleChanged, "user_role_changed"),
+    "yswd.aggregates.users:StaffEmail.Claimed": (
+        StaffEmail,
+        StaffEmail.Claimed,
+        "staff_email_claimed",
+    ),
+    "yswd.aggregates.users:StaffEmail.Released": (
+        StaffEmail,
+        StaffEmail.Released,
+        "staff_email_released",
+    ),
+    "yswd.aggregates.users:StaffEmail.ClaimedAgain": (
+        StaffEmail,
+        StaffEmail.ClaimedAgain,
+        "staff_email_claimed_again",
+    ),
     "yswd.aggregates.disclosure:Disclosure.IdentifiableDataRead": (
         Disclosure,
         Disclosure.IdentifiableDataRead,
@@ -147,6 +199,26 @@ EVENTS: dict[str, tuple[type[Aggregate], type[Any], str]] = {
         ResponseTemplates,
         ResponseTemplates.TemplateArchived,
         "response_templates_template_archived",
+    ),
+    "yswd.aggregates.self_assessment:SelfAssessments.Started": (
+        SelfAssessments,
+        SelfAssessments.Started,
+        "self_assessments_started",
+    ),
+    "yswd.aggregates.self_assessment:SelfAssessments.Assessed": (
+        SelfAssessments,
+        SelfAssessments.Assessed,
+        "self_assessments_assessed",
+    ),
+    "yswd.aggregates.theme_vocabulary:ThemeVocabulary.Started": (
+        ThemeVocabulary,
+        ThemeVocabulary.Started,
+        "theme_vocabulary_started",
+    ),
+    "yswd.aggregates.theme_vocabulary:ThemeVocabulary.ThemesSet": (
+        ThemeVocabulary,
+        ThemeVocabulary.ThemesSet,
+        "theme_vocabulary_themes_set",
     ),
 }
 

@@ -7,6 +7,7 @@ tokens are ever recorded.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable
 from datetime import datetime
 from enum import StrEnum
@@ -21,6 +22,10 @@ class Role(StrEnum):
     MANAGER = "manager"
     MODERATOR = "moderator"
     AUDITOR = "auditor"
+    #: an independent advocate (for example an IMHA): sees contributors, raises items
+    ADVOCATE = "advocate"
+    #: works the safeguarding queue of the units in scope
+    SAFEGUARDING_LEAD = "safeguarding_lead"
 
 
 def user_aggregate_id(user_id: str) -> str:
@@ -41,6 +46,10 @@ class User(Aggregate):
         token_hash: str
         token_hashes: tuple[str, ...]
         revoked_hashes: frozenset[str]
+        #: the work email the organisation's sign-in matches (``EmailSet``), if any
+        email: str | None
+        #: when the user's tokens were last revoked: it ends their staff sessions too
+        revoked_at: datetime | None
 
     class Created(Aggregate.Created):
         user_id: str
@@ -56,6 +65,8 @@ class User(Aggregate):
             aggregate.token_hash = self.token_hash
             aggregate.token_hashes = (self.token_hash,)
             aggregate.revoked_hashes = frozenset()
+            aggregate.email = None
+            aggregate.revoked_at = None
 
     class TokenIssued(Aggregate.Event):
         """Another token for the user; the ones issued before keep working."""
@@ -72,6 +83,24 @@ class User(Aggregate):
 
         def apply(self, aggregate: User) -> None:
             aggregate.revoked_hashes = aggregate.revoked_hashes | frozenset(self.token_hashes)
+            aggregate.revoked_at = self.timestamp
+
+    class RoleChanged(Aggregate.Event):
+        """The user does another job now; their sessions end (they sign in again)."""
+
+        role: str
+
+        def apply(self, aggregate: User) -> None:
+            aggregate.role = Role(self.role)
+
+    class EmailSet(Aggregate.Event):
+        """The user's work email, as the organisation's sign-in reports it (``None``:
+        removed). Matched case-insensitively; unique (see :class:`StaffEmail`)."""
+
+        email: str | None
+
+        def apply(self, aggregate: User) -> None:
+            aggregate.email = self.email
 
     @property
     def user_id(self) -> str:
@@ -81,6 +110,22 @@ class User(Aggregate):
     def active_token_hashes(self) -> tuple[str, ...]:
         """The hashes of the tokens that still work, oldest first."""
         return tuple(h for h in self.token_hashes if h not in self.revoked_hashes)
+
+    @property
+    def active(self) -> bool:
+        """Whether the user may sign in: some token still works (revoking them all
+        ends every way in, the organisation's sign-in included, until a new one)."""
+        return bool(self.active_token_hashes)
+
+    def change_role(self, role: Role, actor: str, now: datetime) -> None:
+        """Record the new role; the same role records nothing."""
+        if role != self.role:
+            self._record(self.RoleChanged, actor, now, role=role.value)
+
+    def set_email(self, email: str | None, actor: str, now: datetime) -> None:
+        """Record a new work email (``None`` removes it); the same one records nothing."""
+        if email != getattr(self, "email", None):
+            self._record(self.EmailSet, actor, now, email=email)
 
     def accepts(self, token_hash: str) -> bool:
         """Whether a token with this hash was issued to this user and not revoked."""
@@ -145,3 +190,58 @@ class Token(Aggregate):
             actor=actor,
             timestamp=now,
         )
+
+
+def fold_email(email: str) -> str:
+    """The form emails are compared in: trimmed and case-folded."""
+    return email.strip().casefold()
+
+
+def email_aggregate_id(email: str) -> str:
+    """A hash, not the address: aggregate ids travel in NATS envelopes."""
+    return "email:" + hashlib.sha256(fold_email(email).encode()).hexdigest()
+
+
+class StaffEmail(Aggregate):
+    """Points a work email (case-folded) at the one user who holds it.
+
+    Saved with the user's ``EmailSet``; its id is the folded email, so two users can
+    never claim the same one, even from two replicas at once.
+    """
+
+    if TYPE_CHECKING:
+        user_id: str | None
+
+    class Claimed(Aggregate.Created):
+        user_id: str
+
+        def apply(self, aggregate: StaffEmail) -> None:
+            aggregate.user_id = self.user_id
+
+    class Released(Aggregate.Event):
+        """The user's email changed: the address is free for someone else."""
+
+        def apply(self, aggregate: StaffEmail) -> None:
+            aggregate.user_id = None
+
+    class ClaimedAgain(Aggregate.Event):
+        user_id: str
+
+        def apply(self, aggregate: StaffEmail) -> None:
+            aggregate.user_id = self.user_id
+
+    @classmethod
+    def claim(cls, email: str, user_id: str, actor: str, now: datetime) -> StaffEmail:
+        return cls._create(
+            cls.Claimed,
+            id=email_aggregate_id(email),
+            user_id=user_id,
+            actor=actor,
+            timestamp=now,
+        )
+
+    def release(self, actor: str, now: datetime) -> None:
+        self._record(self.Released, actor, now)
+
+    def claim_again(self, user_id: str, actor: str, now: datetime) -> None:
+        self._record(self.ClaimedAgain, actor, now, user_id=user_id)

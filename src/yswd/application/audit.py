@@ -4,7 +4,8 @@ The HTTP routes and the ``yswd audit`` commands both come through here, by the
 one ``Audit`` service the composition root builds (``container.audit``).
 
 - ``history``: every event of an item up to an instant, with its actor, data
-  and chain hash, and the item as it stood then.
+  and chain hash, and the item as it stood then. A stream with a stored event
+  missing answers what is there, with ``damaged: true``.
 - ``verify``: re-reads the whole event log in order, recomputes the hash chain
   and checks every row's seal; reports the first event that does not match.
 - ``forget``: crypto-shreds a contributor. Their data key is destroyed, so the
@@ -13,10 +14,13 @@ one ``Audit`` service the composition root builds (``container.audit``).
   erasure's record names the items, and the staff read model renders those
   again when it applies it (at once in embedded mode; scaled out, the workers
   do). Then SQLite's WAL is checkpointed so no old page survives in a -wal file.
+  An admin with scopes may erase only someone whose every item is in scope
+  (the key is one per person); otherwise 403, before anything is destroyed.
 - ``checkpoint`` / ``verify_against``: an Ed25519-signed statement of the
   event count and head hash; a log edited and then fully re-chained (and even
   re-sealed) no longer matches an earlier checkpoint kept off the host.
-- ``reads``: the recorded reads of identifiable data (who, when, what). Every
+- ``reads``: the recorded reads of identifiable data (who, when, what), only
+  of items in the caller's scope. Every
   history read is recorded here before it is answered, like item reads in
   ``Yswd.get_item`` and lists in the routers (``Yswd.record_read``).
 
@@ -58,7 +62,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
 from yswd.aggregates.access import Action, Principal
 from yswd.aggregates.disclosure import ReadKind
 from yswd.aggregates.erasure import ContributorErased
-from yswd.aggregates.errors import Conflict, DomainError, InvalidInput, NotFound
+from yswd.aggregates.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound
 from yswd.aggregates.event_types import event_data, event_type_name
 from yswd.aggregates.item import Item, item_aggregate_id
 from yswd.aggregates.item_views import item_view
@@ -89,6 +93,16 @@ def parse_instant(raw: str | None) -> datetime | None:
     except ValueError:
         raise InvalidInput(f"as_of must be an ISO 8601 instant, not {raw!r}.") from None
     return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
+def _intact_versions(events: list[Any]) -> int:
+    """How many of the item's first events are all there (1, 2, 3, ... with no gap)."""
+    intact = 0
+    for event in events:
+        if event.originator_version != intact + 1:
+            break
+        intact += 1
+    return intact
 
 
 def _bad(position: int, originator_id: str, version: int, reason: str) -> dict[str, Any]:
@@ -158,13 +172,21 @@ class Audit:
                 raise NotFound(f"Item '{item_id}' did not exist yet at {as_of.isoformat()}.")
         self.read_models.refresh_read_models()
         hashes = self.trail.chain_hashes(aggregate_id)
-        state: Item = self.app.repository.get(aggregate_id, version=events[-1].originator_version)
-        self.app.require_item_in_scope(actor, state)
+        intact = _intact_versions(events)
+        damaged = intact < events[-1].originator_version
+        state: Item | None = (
+            self.app.repository.get(aggregate_id, version=intact) if intact else None
+        )
+        if state is not None:
+            self.app.require_item_in_scope(actor, state)
+        elif not actor.covers_everything:  # nothing to tell its units by: only the unlimited
+            raise Forbidden(f"Item '{item_id}' is outside your scope.")
         self.app.record_read(actor, ReadKind.HISTORY, [item_id])  # raises: no record, no history
-        return {
+        answer: dict[str, Any] = {
             "item_id": item_id,
             "as_of": as_of.isoformat() if as_of is not None else None,
-            "state": item_view(state),
+            # a damaged stream: the item as it stood before its first missing event
+            "state": item_view(state) if state is not None else None,
             "events": [
                 {
                     "version": event.originator_version,
@@ -177,6 +199,9 @@ class Audit:
                 for event in events
             ],
         }
+        if damaged:
+            answer["damaged"] = True
+        return answer
 
     # -- audited reads ------------------------------------------------------------------
 
@@ -193,7 +218,7 @@ class Audit:
         actor.require(Action.AUDIT)
         self.read_models.refresh_read_models()
         found, total = self.trail.reads(
-            user_id=user_id, item_id=item_id, limit=limit, offset=offset
+            user_id=user_id, item_id=item_id, limit=limit, offset=offset, within=actor
         )
         names: dict[str, str | None] = {}
         for read in found:
@@ -362,11 +387,12 @@ class Audit:
         if self.shredding is None:
             raise InvalidInput("This store was not set up for erasure (no shredding mapper).")
         self.read_models.refresh_read_models()
-        key_id = self.shredding.contributor_key_id(contributor)
-        self.shredding.destroy_key(key_id)
         affected = [
             item_id for item_id, who in self.trail.contributors() if normalise_name(who) == name
         ]
+        self._require_all_in_scope(actor, affected)  # before anything is destroyed
+        key_id = self.shredding.contributor_key_id(contributor)
+        self.shredding.destroy_key(key_id)
         if self.clips is not None:  # diary-room recordings are personal data too
             self.clips.erase_items(actor, affected)
         erasure = ContributorErased.record(
@@ -382,6 +408,25 @@ class Audit:
         self.read_models.after_write(position)
         self.wal.truncate()
         return {"contributor_erased": True, "items_affected": len(affected)}
+
+    def _require_all_in_scope(self, actor: Principal, item_ids: list[str]) -> None:
+        """A scoped admin may erase only someone whose every item is in their scope.
+
+        The person's key is one for all their items, so erasing would reach items
+        the admin cannot read. The refusal says neither how many nor which.
+        """
+        if actor.covers_everything:
+            return
+        for item_id in item_ids:
+            try:
+                in_scope = self.app.item_in_scope(actor, self.app.load_item(item_id))
+            except DomainError:  # gone, or its history damaged: not known to be in scope
+                in_scope = False
+            if not in_scope:
+                raise Forbidden(
+                    "This person has items outside your scope, so only an administrator "
+                    "who covers them all can erase them. Nothing was erased."
+                )
 
     # -- the event log ------------------------------------------------------------------
 

@@ -93,6 +93,8 @@ class BulkActions:
             raise InvalidInput(f"due_on must be between {EARLIEST_DATE} and {LATEST_DATE}.")
 
         def refer(item: Item, now: datetime) -> str | None:
+            if item.restricted and not actor.sees_safeguarding:  # as if it did not exist
+                raise NotFound(f"There is no item '{item.item_id}'.")
             if due_on is not None and due_on < item.raised_on:
                 raise InvalidInput("due_on cannot be before the date the item was raised.")
             item.refer(to_unit_id, due_on, note, actor.user_id, now)

@@ -225,14 +225,14 @@ class Clips:
             item = self.app.load_item(clip.item_id)
         except NotFound:
             raise NotFound("There is no such clip.") from None
-        if not clip.playable_by_public(item.published):
+        if not clip.playable_by_public(item.on_public_boards):
             raise NotFound("There is no such clip.")
         return self._playable(clip)
 
     def public_clips(self, item_id: str) -> list[dict[str, Any]]:
         """What the public may see of a published item's clips."""
         item = self.app.load_item(item_id)
-        if not item.published:
+        if not item.on_public_boards:  # unpublished, or under a safeguarding restriction
             raise NotFound(f"There is no item '{item_id}'.")
         return self.queries.public_clips(item.item_id)
 
@@ -347,6 +347,7 @@ class Clips:
         """An item in the caller's scope (its personal fields are not shown, so not logged)."""
         actor.require(Action.READ_ITEMS)
         item = self.app.load_item(item_id)
+        _require_visible(actor, item)
         self.app.require_item_in_scope(actor, item)
         return item
 
@@ -356,6 +357,8 @@ class Clips:
 
     def _require_in_scope(self, actor: Principal, clip: Clip) -> None:
         item = self.app.load_item(clip.item_id)
+        if item.restricted and not actor.sees_safeguarding:
+            raise NotFound(f"There is no clip '{clip.clip_id}'.")
         if not self.app.item_in_scope(actor, item):
             raise Forbidden(f"Clip '{clip.clip_id}' is outside your scope.")
 
@@ -387,3 +390,9 @@ class Clips:
         what = f"Clip '{clip_id}'"
         position = self.uow.save_with_retries(what, attempt, fenced=expected_version is not None)
         return Written(changed[0], position)
+
+
+def _require_visible(actor: Principal, item: Item) -> None:
+    """An item under a safeguarding restriction does not exist for most staff."""
+    if item.restricted and not actor.sees_safeguarding:
+        raise NotFound(f"There is no item '{item.item_id}'.")

@@ -18,7 +18,6 @@ events, and those items are still counted.
 
 from __future__ import annotations
 
-import re
 from datetime import UTC, date
 from typing import Any, Protocol
 
@@ -27,6 +26,8 @@ from yswd.aggregates.errors import AlreadyExists, Forbidden, InvalidInput
 from yswd.aggregates.gap_box import GapBox, gap_box_aggregate_id
 from yswd.aggregates.item import Channel, Item
 from yswd.aggregates.item_views import item_view, public_view
+from yswd.aggregates.text_rules import refused_characters
+from yswd.application.ports import ReadModelSync
 from yswd.application.service import Yswd
 from yswd.application.unit_of_work import IdempotencyKey, Written
 
@@ -34,7 +35,6 @@ from yswd.application.unit_of_work import IdempotencyKey, Written
 TITLE_LENGTH = 80
 SUGGESTION_MAX = 4000
 QUESTION_MAX = 1000
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 class SuggestionLimiter(Protocol):
@@ -48,6 +48,10 @@ class SuggestionIndex(Protocol):
 
     def gap_box_items(self, forum_id: str, box_id: str, *, published_only: bool) -> list[str]:
         """Ids of the ``gap_box`` items of ``forum_id`` left in ``box_id``, oldest first."""
+
+
+#: the flag's reason when a person ticks the gap box's safety box
+WORRIED = "The person ticked: I am worried about my safety or someone else's."
 
 
 def title_from(suggestion: str, length: int = TITLE_LENGTH) -> str:
@@ -128,8 +132,13 @@ class GapBoxes:
         box: GapBox = self.uow.get(gap_box_aggregate_id(box_id), f"There is no gap box '{box_id}'.")
         return box
 
-    def suggest(self, box_id: str, suggestion: str, client: str) -> Written[Item]:
+    def suggest(
+        self, box_id: str, suggestion: str, client: str, worried: bool = False
+    ) -> Written[Item]:
         """Record an anonymous suggestion as an unpublished item in the box's forum.
+
+        ``worried`` (the person ticked "I am worried about my safety or someone
+        else's") flags it for safeguarding in the same write.
 
         Refused with ``NotFound`` (no box), ``InvalidInput`` (empty or too long),
         ``GapBoxClosed`` (outside the window) or ``RateLimited`` (too many from
@@ -140,14 +149,16 @@ class GapBoxes:
             raise InvalidInput("Please write a suggestion.")
         if len(text) > SUGGESTION_MAX:
             raise InvalidInput(f"A suggestion must be at most {SUGGESTION_MAX} characters.")
-        if _CONTROL.search(text):
-            raise InvalidInput("A suggestion must not contain control characters.")
+        refused = refused_characters(text)
+        if refused is not None:
+            raise InvalidInput(f"A suggestion must not contain {refused}.")
         box = self.box(box_id)
         box.require_open(self.today())
         if self.limiter is not None:
             self.limiter.acquire(client)
         today = self.today()
         forum = self.app.forum(box.forum_id)
+        now = self.uow.clock()
         item = Item.raise_item(
             self.uow.ids(),
             forum_id=forum.forum_id,
@@ -160,8 +171,10 @@ class GapBoxes:
             contributor=None,
             themes=(),
             actor=PUBLIC_ACTOR,
-            now=self.uow.clock(),
+            now=now,
         )
+        if worried:
+            item.flag_safeguarding(WORRIED, self.app.items.ack_due_at(now), PUBLIC_ACTOR, now)
         # a new item only: no other writer can have saved it first, so no retries
         return Written(item, self.uow.save(item))
 
@@ -182,6 +195,6 @@ class GapBoxes:
         published = []
         for item_id in self.suggestion_ids(box, published_only=True):
             item = self.app.load_item(item_id)
-            if item.published:
+            if item.on_public_boards:
                 published.append(public_view(item_view(item)))
         return box, published

@@ -9,12 +9,12 @@ and checks every rule again.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from yswd.aggregates.access import Action, Principal
 from yswd.aggregates.base import Aggregate
-from yswd.aggregates.errors import Forbidden, InvalidInput
-from yswd.aggregates.item import Channel, Item, item_aggregate_id
+from yswd.aggregates.errors import Forbidden, InvalidInput, NotFound
+from yswd.aggregates.item import FLAGGED_AT_RAISE, Channel, Item, item_aggregate_id
 from yswd.application.organisation import UnitsAndForums
 from yswd.application.unit_of_work import (
     IdempotencyKey,
@@ -29,6 +29,9 @@ LATEST_DATE = date(2999, 12, 31)
 
 ItemChange = Callable[[Item, datetime], None]
 
+#: a reveal's written reason is at least this long (characters)
+MIN_REVEAL_REASON = 20
+
 
 def require_plausible(name: str, value: date) -> None:
     if not EARLIEST_DATE <= value <= LATEST_DATE:
@@ -38,9 +41,12 @@ def require_plausible(name: str, value: date) -> None:
 class Items:
     """The item commands, and which items an actor may see."""
 
-    def __init__(self, uow: UnitOfWork, organisation: UnitsAndForums) -> None:
+    def __init__(
+        self, uow: UnitOfWork, organisation: UnitsAndForums, safeguarding_ack_hours: int = 24
+    ) -> None:
         self.uow = uow
         self.organisation = organisation
+        self.safeguarding_ack_hours = safeguarding_ack_hours
 
     # -- loading and scope --------------------------------------------------------------
 
@@ -61,6 +67,22 @@ class Items:
         if not self.item_in_scope(actor, item):
             raise Forbidden(f"Item '{item.item_id}' is outside your scope.")
 
+    def require_visible(self, actor: Principal, item: Item) -> None:
+        """An item under a safeguarding restriction does not exist for most staff (404).
+
+        Only safeguarding leads, auditors and admins in scope may read it.
+        """
+        if item.restricted and not actor.sees_safeguarding:
+            raise NotFound(f"There is no item '{item.item_id}'.")
+
+    def require_readable(self, actor: Principal, item: Item) -> None:
+        """In scope and not hidden by a safeguarding restriction."""
+        self.require_visible(actor, item)
+        self.require_item_in_scope(actor, item)
+
+    def ack_due_at(self, flagged_at: datetime) -> datetime:
+        return flagged_at + timedelta(hours=self.safeguarding_ack_hours)
+
     # -- creating -----------------------------------------------------------------------
 
     def raise_item(
@@ -76,8 +98,12 @@ class Items:
         contributor: str | None = None,
         themes: Iterable[str] = (),
         idempotency: IdempotencyKey | None = None,
+        safeguarding: bool = False,
     ) -> Written[Item]:
+        """Raise an item; with ``safeguarding`` it is flagged in the same write."""
         actor.require(Action.RAISE)
+        if safeguarding:
+            actor.require(Action.FLAG_SAFEGUARDING)
         replay = self.uow.replay(actor, idempotency)
         if replay is not None:
             return replay
@@ -85,6 +111,7 @@ class Items:
         forum = self.organisation.forum(forum_id)
         if not actor.covers(self.organisation.unit(forum.unit_id).path):
             raise Forbidden(f"Forum '{forum_id}' is outside your scope.")
+        now = self.uow.clock()
         item = Item.raise_item(
             self.uow.ids(),
             forum_id=forum_id,
@@ -97,8 +124,10 @@ class Items:
             contributor=contributor,
             themes=themes,
             actor=actor.user_id,
-            now=self.uow.clock(),
+            now=now,
         )
+        if safeguarding:
+            item.flag_safeguarding(FLAGGED_AT_RAISE, self.ack_due_at(now), actor.user_id, now)
         return self.uow.save_new(actor, item, "item", idempotency)
 
     # -- moving them on -----------------------------------------------------------------
@@ -193,9 +222,9 @@ class Items:
 
         def attempt() -> list[Aggregate]:
             item = self.load_item(item_id)
-            self.require_item_in_scope(actor, item)
+            self.require_readable(actor, item)
             original = self.load_item(original_id)
-            self.require_item_in_scope(actor, original)
+            self.require_readable(actor, original)
             require_version(item, expected_version, f"Item '{item_id}'")
             item.link_as_repeat_of(original, actor.user_id, self.uow.clock())
             changed[:] = [item]
@@ -259,6 +288,62 @@ class Items:
             lambda item, now: item.reopen(reason, actor.user_id, now),
         )
 
+    # -- safeguarding and identity ---------------------------------------------------
+
+    def flag_safeguarding(
+        self, actor: Principal, item_id: str, reason: str, expected_version: int | None
+    ) -> Written[Item]:
+        """Take the item out of every ordinary answer; it reaches the safeguarding queue."""
+
+        def flag(item: Item, now: datetime) -> None:
+            item.flag_safeguarding(reason, self.ack_due_at(now), actor.user_id, now)
+
+        return self._change_item(actor, item_id, Action.FLAG_SAFEGUARDING, expected_version, flag)
+
+    def acknowledge_safeguarding(
+        self, actor: Principal, item_id: str, note: str, expected_version: int | None
+    ) -> Written[Item]:
+        return self._change_item(
+            actor,
+            item_id,
+            Action.WORK_SAFEGUARDING,
+            expected_version,
+            lambda item, now: item.acknowledge_safeguarding(note, actor.user_id, now),
+        )
+
+    def close_safeguarding(
+        self,
+        actor: Principal,
+        item_id: str,
+        outcome: str,
+        return_to_workflow: bool,
+        expected_version: int | None,
+    ) -> Written[Item]:
+        return self._change_item(
+            actor,
+            item_id,
+            Action.WORK_SAFEGUARDING,
+            expected_version,
+            lambda item, now: item.close_safeguarding(
+                outcome, return_to_workflow, actor.user_id, now
+            ),
+        )
+
+    def reveal_contributor(self, actor: Principal, item_id: str, reason: str) -> Written[str]:
+        """Break glass: show a manager who raised the item, recording who, when and why."""
+        if len(reason.strip()) < MIN_REVEAL_REASON:
+            raise InvalidInput(
+                f"Give a reason of at least {MIN_REVEAL_REASON} characters: "
+                "auditors and the advocate will read it."
+            )
+        revealed: list[str] = []
+
+        def reveal(item: Item, now: datetime) -> None:
+            revealed[:] = [item.reveal_contributor(reason.strip(), actor.user_id, now)]
+
+        written = self._change_item(actor, item_id, Action.REVEAL_CONTRIBUTOR, None, reveal)
+        return Written(revealed[0], written.position)
+
     def _change_item(
         self,
         actor: Principal,
@@ -273,6 +358,8 @@ class Items:
 
         def attempt() -> list[Aggregate]:
             item = self.load_item(item_id)
+            if action is not Action.PUBLISH:  # publishing a flagged item is a 409
+                self.require_visible(actor, item)
             self.require_item_in_scope(actor, item)
             require_version(item, expected_version, f"Item '{item_id}'")
             change(item, self.uow.clock())

@@ -8,9 +8,10 @@ all are good, saving every item and the import record in ONE save.
 Formats:
 
 - CSV with a header row naming some of ``title, you_said, channel, themes,
-  contributor, detail, raised_on`` (``title`` and ``you_said`` required). Themes
-  are separated by ``;`` (or ``,``). A blank channel takes the forum's default;
-  a blank ``raised_on`` is today (UTC).
+  contributor, detail, raised_on, safeguarding`` (``title`` and ``you_said``
+  required). Themes are separated by ``;`` (or ``,``). A blank channel takes the
+  forum's default; a blank ``raised_on`` is today (UTC). ``safeguarding`` ``yes``
+  flags the item as it is raised (blank or ``no``: not flagged).
 - Markdown: one item per list line, ``- Title: what was said``. Headings
   (``# ...``) and blank lines are skipped; any other line is an error.
 
@@ -38,22 +39,34 @@ from eventsourcing.persistence import IntegrityError
 
 from yswd.aggregates.access import Action, Principal
 from yswd.aggregates.errors import Forbidden, InvalidInput
-from yswd.aggregates.item import Channel, Item, item_aggregate_id
+from yswd.aggregates.item import FLAGGED_AT_RAISE, Channel, Item, item_aggregate_id
 from yswd.aggregates.item_views import item_view
 from yswd.aggregates.minutes_import import MinutesImport, minutes_import_id
 from yswd.aggregates.organisation import ForumKind
+from yswd.aggregates.text_rules import refused_characters
 from yswd.application.items import EARLIEST_DATE, LATEST_DATE
 from yswd.application.service import Yswd
 
 FORMATS = ("csv", "markdown")
-COLUMNS = ("title", "you_said", "channel", "themes", "contributor", "detail", "raised_on")
+COLUMNS = (
+    "title",
+    "you_said",
+    "channel",
+    "themes",
+    "contributor",
+    "detail",
+    "raised_on",
+    "safeguarding",
+)
+#: how a ``safeguarding`` cell says yes or no (blank is no)
+YES = frozenset({"yes", "y", "true", "1", "x"})
+NO = frozenset({"", "no", "n", "false", "0"})
 REQUIRED = ("title", "you_said")
 MAX_ROWS = 500
 LIMITS = {"title": 200, "you_said": 4000, "detail": 4000, "contributor": 200}
 MAX_THEMES = 20
 MAX_THEME_LENGTH = 60
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _LIST_ITEM = re.compile(r"^\s*[-*+]\s+(.*)$")
 
@@ -95,8 +108,9 @@ def _text(name: str, raw: str | None, errors: list[str], required: bool) -> str 
         if required:
             errors.append(f"{name} is required")
         return None
-    if _CONTROL.search(value):
-        errors.append(f"{name} must not contain control characters")
+    refused = refused_characters(value)
+    if refused is not None:
+        errors.append(f"{name} must not contain {refused}")
         return None
     if len(value) > LIMITS[name]:
         errors.append(f"{name} must be at most {LIMITS[name]} characters")
@@ -113,8 +127,8 @@ def _themes(raw: str | None, errors: list[str]) -> list[str]:
     if len(themes) > MAX_THEMES:
         errors.append(f"at most {MAX_THEMES} themes")
     for theme in themes:
-        if len(theme) > MAX_THEME_LENGTH or _CONTROL.search(theme):
-            errors.append(f"theme '{theme[:20]}' is too long or has control characters")
+        if len(theme) > MAX_THEME_LENGTH or refused_characters(theme) is not None:
+            errors.append(f"theme '{theme[:20]}' is too long or has characters it may not have")
             break
     return themes
 
@@ -147,6 +161,15 @@ def _channel(raw: str | None, default: Channel, errors: list[str]) -> Channel:
         return default
 
 
+def _flag(raw: str | None, errors: list[str]) -> bool:
+    value = (raw or "").strip().lower()
+    if value in YES:
+        return True
+    if value not in NO:
+        errors.append("safeguarding must be yes or no (or left empty)")
+    return False
+
+
 def _validate(number: int, cells: dict[str, str | None], today: date, channel: Channel) -> Row:
     row = Row(number)
     errors = row.errors
@@ -158,6 +181,7 @@ def _validate(number: int, cells: dict[str, str | None], today: date, channel: C
         "themes": _themes(cells.get("themes"), errors),
         "raised_on": _raised_on(cells.get("raised_on"), today, errors),
         "channel": _channel(cells.get("channel"), channel, errors),
+        "safeguarding": _flag(cells.get("safeguarding"), errors),
     }
     if not errors:
         row.values = values
@@ -272,18 +296,27 @@ class MinutesImporter:
         if dry_run:
             previews = [_preview(row.values) for row in rows if row.values is not None]
             return ImportAnswer(200, {"rows": reports, "committed": False, "items": previews})
-        new_items = [
-            Item.raise_item(
+        if any(row.values and row.values["safeguarding"] for row in rows):
+            actor.require(Action.FLAG_SAFEGUARDING)
+        new_items = []
+        for row in rows:
+            if row.values is None:
+                continue
+            values = dict(row.values)
+            flagged = values.pop("safeguarding")
+            item = Item.raise_item(
                 self.uow.ids(),
                 forum_id=forum_id,
                 unit_id=forum.unit_id,
                 actor=actor.user_id,
                 now=now,
-                **row.values,
+                **values,
             )
-            for row in rows
-            if row.values is not None
-        ]
+            if flagged:  # flagged in the same write: never a moment in the ordinary queue
+                item.flag_safeguarding(
+                    FLAGGED_AT_RAISE, self.app.items.ack_due_at(now), actor.user_id, now
+                )
+            new_items.append(item)
         record = MinutesImport.record(
             forum_id,
             key,

@@ -8,9 +8,10 @@ and without the caches that was two more store reads on every raise.
 from __future__ import annotations
 
 import threading
+from datetime import date
 
 from yswd.aggregates.access import Action, Principal
-from yswd.aggregates.errors import AlreadyExists, Forbidden
+from yswd.aggregates.errors import AlreadyExists, Forbidden, InvalidInput
 from yswd.aggregates.organisation import (
     Forum,
     ForumKind,
@@ -18,6 +19,7 @@ from yswd.aggregates.organisation import (
     forum_aggregate_id,
     unit_aggregate_id,
 )
+from yswd.aggregates.users import Role
 from yswd.application.unit_of_work import IdempotencyKey, UnitOfWork, Written
 
 
@@ -60,6 +62,8 @@ class UnitsAndForums:
         unit_id: str,
         kind: ForumKind,
         idempotency: IdempotencyKey | None = None,
+        *,
+        contact_email: str | None = None,
     ) -> Written[Forum]:
         actor.require(Action.MANAGE_ORGANISATION)
         replay = self.uow.replay(actor, idempotency)
@@ -71,7 +75,57 @@ class UnitsAndForums:
         if self.uow.exists(forum_aggregate_id(forum_id)):
             raise AlreadyExists(f"A forum with id '{forum_id}' already exists.")
         forum = Forum.create(forum_id, name, unit_id, kind, actor.user_id, self.uow.clock())
+        if contact_email and contact_email.strip():
+            forum.set_contact(contact_email.strip(), actor.user_id, self.uow.clock())
         return self.uow.save_new(actor, forum, "forum", idempotency)
+
+    def set_forum_contact(
+        self, actor: Principal, forum_id: str, contact_email: str | None
+    ) -> Written[Forum]:
+        """Who is told by email when the forum's items move (``None``: nobody); admins."""
+        actor.require(Action.MANAGE_ORGANISATION)
+        contact_email = (contact_email or "").strip() or None
+        changed: list[Forum] = []
+
+        def attempt() -> list[Forum]:
+            forum: Forum = self.uow.get(
+                forum_aggregate_id(forum_id), f"There is no forum '{forum_id}'."
+            )
+            if not actor.covers(self.unit(forum.unit_id).path):
+                raise Forbidden(f"Forum '{forum_id}' is outside your scope.")
+            changed[:] = [forum]
+            before = forum.version
+            forum.set_contact(contact_email, actor.user_id, self.uow.clock())
+            return [forum] if forum.version != before else []
+
+        position = self.uow.save_with_retries(f"Forum '{forum_id}'", attempt)
+        with self._lock:
+            self._forums[forum_id] = changed[0]
+        return Written(changed[0], position)
+
+    def request_digest(self, actor: Principal, forum_id: str, since: date) -> Written[Forum]:
+        """Email the forum's feedback pack since ``since`` to its contact (a secretary
+        or an admin, in scope); the mail relay sends it from the log."""
+        if actor.role not in (Role.SECRETARY, Role.ADMIN):
+            raise Forbidden("Only a secretary or an administrator may send a forum's digest.")
+        changed: list[Forum] = []
+
+        def attempt() -> list[Forum]:
+            forum: Forum = self.uow.get(
+                forum_aggregate_id(forum_id), f"There is no forum '{forum_id}'."
+            )
+            if not actor.covers(self.unit(forum.unit_id).path):
+                raise Forbidden(f"Forum '{forum_id}' is outside your scope.")
+            if not getattr(forum, "contact_email", None):
+                raise InvalidInput(f"Forum '{forum_id}' has no contact email to send it to.")
+            changed[:] = [forum]
+            forum.request_digest(since, actor.user_id, self.uow.clock())
+            return [forum]
+
+        position = self.uow.save_with_retries(f"Forum '{forum_id}'", attempt)
+        with self._lock:
+            self._forums[forum_id] = changed[0]
+        return Written(changed[0], position)
 
     def unit(self, unit_id: str) -> Unit:
         """A unit by its id (cached: units never change once created)."""
@@ -83,7 +137,9 @@ class UnitsAndForums:
         return unit
 
     def forum(self, forum_id: str) -> Forum:
-        """A forum by its id (cached like units: a forum has no event after ``Created``)."""
+        """A forum by its id (cached like units; ``set_forum_contact`` refreshes the cache;
+        another replica's change shows here after a restart, so the mail relay reads the
+        store itself)."""
         forum = self._forums.get(forum_id)
         if forum is None:
             forum = self.uow.get(forum_aggregate_id(forum_id), f"There is no forum '{forum_id}'.")

@@ -19,6 +19,8 @@ from typing import Any, Protocol
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from eventsourcing.persistence import StoredEvent
 
+from yswd.aggregates.access import Principal
+
 #: the time a command happens at (tests and the demo loader fix it)
 Clock = Callable[[], datetime]
 #: new aggregate ids (tests fix them)
@@ -157,9 +159,16 @@ class AuditTrail(Protocol):
         """Every chain row in log order (read in batches)."""
 
     def reads(
-        self, *, user_id: str | None, item_id: str | None, limit: int, offset: int
+        self,
+        *,
+        user_id: str | None,
+        item_id: str | None,
+        limit: int,
+        offset: int,
+        within: Principal | None = None,
     ) -> tuple[list[dict[str, Any]], int]:
-        """Recorded reads of identifiable data, newest first, and how many there are."""
+        """Recorded reads of identifiable data, newest first, and how many there are;
+        with ``within``, only reads of items in that principal's scope."""
 
     def contributors(self) -> list[tuple[str, str]]:
         """(item id, contributor) of every item row that names a contributor."""

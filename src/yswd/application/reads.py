@@ -28,8 +28,8 @@ class AuditedReads:
         """One item in the actor's scope; a read of its contributor or detail is recorded."""
         actor.require(Action.READ_ITEMS)
         item = self.items.load_item(item_id, version)
-        self.items.require_item_in_scope(actor, item)
-        if item.contributor is not None or item.detail is not None:
+        self.items.require_readable(actor, item)
+        if (actor.sees_contributor and item.contributor is not None) or item.detail is not None:
             self.record_read(actor, ReadKind.ITEM, [item.item_id])
         return item
 

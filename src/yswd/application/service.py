@@ -56,18 +56,21 @@ class Yswd(Application[str]):
         clock: Clock = utc_now,
         ids: IdFactory = new_id,
         target_days: int = 28,
+        safeguarding_ack_hours: int = 24,
     ) -> None:
         super().__init__(env)
         self.target_days = target_days
         self.uow = UnitOfWork(self, clock=clock, ids=ids)
         self.organisation = UnitsAndForums(self.uow)
         self.users = Users(self.uow, self.organisation)
-        self.items = Items(self.uow, self.organisation)
+        self.items = Items(self.uow, self.organisation, safeguarding_ack_hours)
         self.reads = AuditedReads(self.uow, self.items)
 
         # -- organisation
         self.create_unit = self.organisation.create_unit
         self.create_forum = self.organisation.create_forum
+        self.set_forum_contact = self.organisation.set_forum_contact
+        self.request_digest = self.organisation.request_digest
         self.unit = self.organisation.unit
         self.forum = self.organisation.forum
         # -- users, tokens and authentication
@@ -80,6 +83,11 @@ class Yswd(Application[str]):
         self.user_in_scope = self.users.user_in_scope
         self.issue_token = self.users.issue_token
         self.revoke_tokens = self.users.revoke_tokens
+        self.set_email = self.users.set_email
+        self.change_role = self.users.change_role
+        self.principal_for_sign_in = self.users.principal_for_sign_in
+        self.user_for_email = self.users.user_for_email
+        self.session_principal = self.users.session_principal
         # -- items
         self.raise_item = self.items.raise_item
         self.publish = self.items.publish
@@ -94,6 +102,12 @@ class Yswd(Application[str]):
         self.load_item = self.items.load_item
         self.item_in_scope = self.items.item_in_scope
         self.require_item_in_scope = self.items.require_item_in_scope
+        self.require_readable = self.items.require_readable
+        # -- safeguarding and identity held back
+        self.flag_safeguarding = self.items.flag_safeguarding
+        self.acknowledge_safeguarding = self.items.acknowledge_safeguarding
+        self.close_safeguarding = self.items.close_safeguarding
+        self.reveal_contributor = self.items.reveal_contributor
         # -- audited reads
         self.get_item = self.reads.get_item
         self.record_read = self.reads.record_read

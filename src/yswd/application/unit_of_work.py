@@ -21,11 +21,18 @@ from datetime import UTC, datetime
 from typing import Any, Generic, TypeVar
 
 from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.domain import OriginatorVersionError
 from eventsourcing.persistence import IntegrityError, Recording
 
 from yswd.aggregates.access import Principal
 from yswd.aggregates.base import Aggregate
-from yswd.aggregates.errors import AlreadyExists, InvalidInput, NotFound, VersionConflict
+from yswd.aggregates.errors import (
+    AlreadyExists,
+    DamagedHistory,
+    InvalidInput,
+    NotFound,
+    VersionConflict,
+)
 from yswd.aggregates.idempotency import IdempotentRequest
 from yswd.application.ports import Clock, IdFactory
 
@@ -106,6 +113,14 @@ class UnitOfWork:
             return self.store.repository.get(aggregate_id, version=version)
         except AggregateNotFoundError:
             raise NotFound(missing) from None
+        except OriginatorVersionError:
+            # a stored event is missing from the middle of the stream (deleted behind
+            # the service's back): the aggregate cannot be rebuilt, nor written to
+            raise DamagedHistory(
+                "Its stored history is damaged (an event is missing), so it cannot be "
+                "read or changed. An auditor can see what is left in its history and "
+                "in the audit check."
+            ) from None
 
     def exists(self, aggregate_id: str) -> bool:
         return bool(self.store.recorder.select_events(aggregate_id, limit=1))

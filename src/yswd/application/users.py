@@ -21,8 +21,17 @@ from eventsourcing.persistence import IntegrityError
 
 from yswd.aggregates.access import SYSTEM, Action, Principal
 from yswd.aggregates.base import Aggregate
-from yswd.aggregates.errors import Forbidden, Unauthenticated
-from yswd.aggregates.users import Role, Token, User, token_aggregate_id, user_aggregate_id
+from yswd.aggregates.errors import AlreadyExists, Forbidden, Unauthenticated
+from yswd.aggregates.users import (
+    Role,
+    StaffEmail,
+    Token,
+    User,
+    email_aggregate_id,
+    fold_email,
+    token_aggregate_id,
+    user_aggregate_id,
+)
 from yswd.application.organisation import UnitsAndForums
 from yswd.application.unit_of_work import IdempotencyKey, UnitOfWork, Written
 
@@ -113,11 +122,19 @@ class Users:
                 del self._principals[key]
 
     def ensure_admin(self, token: str) -> bool:
-        """Create the bootstrap admin for ``token`` unless it exists. True if created."""
+        """Create the bootstrap admin for ``token`` unless it exists. True if created.
+
+        The admin is found by the token's hash, so a store whose admin was made
+        before keeps that admin (and its id) and never gets a second one. A new
+        admin's id is random: it shows in ``referred_by`` and in NATS messages, and
+        must tell nothing about the token (ids made by older versions were
+        ``admin-`` and the start of the token's SHA-256, which a weak token gives
+        away offline).
+        """
         token_hash = hash_token(token)
         if self.uow.exists(token_aggregate_id(token_hash)):
             return False
-        user_id = "admin-" + token_hash[:12]
+        user_id = "admin-" + secrets.token_hex(8)
         now = self.uow.clock()
         user = User.create(
             user_id, "Administrator", Role.ADMIN, (), token_hash, SYSTEM.user_id, now
@@ -137,8 +154,13 @@ class Users:
         role: Role,
         scopes: Iterable[str],
         idempotency: IdempotencyKey | None = None,
+        email: str | None = None,
     ) -> Written[NewUser]:
-        """Add a member of staff. The token is returned once and stored only as a hash."""
+        """Add a member of staff. The token is returned once and stored only as a hash.
+
+        ``email`` (optional, unique whatever its case) is what the organisation's
+        sign-in matches; another user holding it already is ``AlreadyExists`` (409).
+        """
         actor.require(Action.MANAGE_USERS)
         replay = self.uow.replay(actor, idempotency)
         if replay is not None:
@@ -154,9 +176,143 @@ class Users:
         user_id = self.uow.ids()
         now = self.uow.clock()
         user = User.create(user_id, name, role, scopes, token_hash, actor.user_id, now)
-        index = Token.issue(token_hash, user_id, actor.user_id, now)
-        written = self.uow.save_new(actor, user, "user", idempotency, also=(index,))
+        also: list[Aggregate] = [Token.issue(token_hash, user_id, actor.user_id, now)]
+        if email:
+            email = email.strip()
+            user.set_email(email, actor.user_id, now)
+            also.append(self._claim_email(email, user_id, actor.user_id, now))
+        try:
+            written = self.uow.save_new(actor, user, "user", idempotency, also=tuple(also))
+        except AlreadyExists:
+            if email and self.email_holder(email) not in (None, user_id):
+                raise AlreadyExists("Another user already has that email.") from None
+            raise
         return Written(NewUser(user, token), written.position, written.replayed)
+
+    # -- work emails (the organisation's sign-in matches them) ----------------------------
+
+    def _claim_email(self, email: str, user_id: str, actor: str, now: datetime) -> StaffEmail:
+        """The index entry that gives ``email`` to ``user_id``: new, or taken up again
+        after its last holder let it go. Held by someone else: ``AlreadyExists``."""
+        try:
+            claim: StaffEmail = self.uow.store.repository.get(email_aggregate_id(email))
+        except AggregateNotFoundError:
+            return StaffEmail.claim(email, user_id, actor, now)
+        if claim.user_id not in (None, user_id):
+            raise AlreadyExists("Another user already has that email.")
+        if claim.user_id is None:
+            claim.claim_again(user_id, actor, now)
+        return claim
+
+    def email_holder(self, email: str) -> str | None:
+        """The id of the user who holds ``email`` now (any case), if anyone does."""
+        try:
+            claim: StaffEmail = self.uow.store.repository.get(email_aggregate_id(email))
+        except AggregateNotFoundError:
+            return None
+        return claim.user_id
+
+    def change_role(self, actor: Principal, user_id: str, role: Role) -> Written[User]:
+        """Give a user another role. Their staff sessions end on every replica by their
+        next request (the session guard compares the role with the one signed in as)."""
+        actor.require(Action.MANAGE_USERS)
+        if user_id == actor.user_id:
+            raise Forbidden("You cannot change your own role. Ask another administrator.")
+        changed: list[User] = []
+
+        def change(user: User, now: datetime) -> list[Aggregate]:
+            user.change_role(role, actor.user_id, now)
+            changed[:] = [user]
+            return []
+
+        position = self._change_user(actor, user_id, change)
+        self._forget_principals(user_id)
+        return Written(changed[0] if changed else self.user(user_id), position)
+
+    def set_email(self, actor: Principal, user_id: str, email: str | None) -> Written[User]:
+        """Give a user a work email, or take it away (``None``); unique whatever its case."""
+        actor.require(Action.MANAGE_USERS)
+        email = (email or "").strip() or None
+        changed: list[User] = []
+
+        def change(user: User, now: datetime) -> list[Aggregate]:
+            changed[:] = [user]
+            old = user.email
+            if old is not None and email is not None and fold_email(old) == fold_email(email):
+                user.set_email(email, actor.user_id, now)  # only its case changes
+                return []
+            extra: list[Aggregate] = []
+            if email is not None:
+                extra.append(self._claim_email(email, user.user_id, actor.user_id, now))
+            if old is not None:
+                try:
+                    released: StaffEmail = self.uow.store.repository.get(email_aggregate_id(old))
+                except AggregateNotFoundError:
+                    pass
+                else:
+                    if released.user_id == user.user_id:
+                        released.release(actor.user_id, now)
+                        extra.append(released)
+            user.set_email(email, actor.user_id, now)
+            return extra
+
+        position = self._change_user(actor, user_id, change)
+        return Written(changed[0] if changed else self.user(user_id), position)
+
+    def principal_for_sign_in(self, token: str) -> Principal:
+        """The principal of a token as the store has it now, never from the cache: a
+        staff session keeps the role it was made with, so it must be the current one."""
+        if not token:
+            raise Unauthenticated("Send a token.")
+        token_hash = hash_token(token)
+        repository = self.uow.store.repository
+        try:
+            index: Token = repository.get(token_aggregate_id(token_hash))
+            user: User = repository.get(user_aggregate_id(index.user_id))
+        except AggregateNotFoundError:
+            raise Unauthenticated("That token is not valid.") from None
+        if not user.accepts(token_hash):
+            raise Unauthenticated("That token is not valid.")
+        return principal_for(user)
+
+    def session_principal(
+        self, signed_in_as: Principal, token_hash: str, signed_in_at: datetime
+    ) -> Principal:
+        """The principal of a staff session, if it still stands; else ``Unauthenticated``.
+
+        A session ends when the user's tokens are revoked after it began, when the
+        user may no longer sign in at all, when the token it was made with stops
+        working, or when the user's role or scopes are not what they were at sign-in.
+        It reads the event store, so a change made on any replica counts here at once.
+        """
+        try:
+            user: User = self.uow.store.repository.get(user_aggregate_id(signed_in_as.user_id))
+        except AggregateNotFoundError:
+            raise Unauthenticated("That user no longer exists.") from None
+        revoked_at = getattr(user, "revoked_at", None)
+        if token_hash and not user.accepts(token_hash):
+            raise Unauthenticated("The token this session was made with no longer works.")
+        if not user.active or (revoked_at is not None and revoked_at >= signed_in_at):
+            raise Unauthenticated("This user's access was revoked.")
+        now = principal_for(user)
+        if now.role != signed_in_as.role or now.scopes != signed_in_as.scopes:
+            raise Unauthenticated("This user's role changed: sign in again.")
+        return now
+
+    def user_for_email(self, email: str) -> User | None:
+        """The active user whose work email this is (compared case-insensitively), or
+        ``None``: nobody has it, or its holder may no longer sign in. Reads the event
+        store, so a user an admin just added on another replica is found at once."""
+        user_id = self.email_holder(email)
+        if user_id is None:
+            return None
+        try:
+            user: User = self.uow.store.repository.get(user_aggregate_id(user_id))
+        except AggregateNotFoundError:
+            return None
+        if user.email is None or fold_email(user.email) != fold_email(email):
+            return None
+        return user if user.active else None
 
     def user(self, user_id: str) -> User:
         user: User = self.uow.get(user_aggregate_id(user_id), f"There is no user '{user_id}'.")

@@ -18,6 +18,7 @@ from sqlalchemy import (
     Index,
     Integer,
     MetaData,
+    Select,
     String,
     Table,
     delete,
@@ -98,15 +99,26 @@ def list_reads(
     item_id: str | None = None,
     limit: int = 100,
     offset: int = 0,
+    items_in: Select[Any] | None = None,
 ) -> tuple[list[dict[str, Any]], int]:
-    """Recorded reads, newest first, optionally of one reader or one item; and the total."""
+    """Recorded reads, newest first, optionally of one reader or one item; and the total.
+
+    With ``items_in`` (a query of item ids, such as those in a caller's scope) only
+    reads of those items are listed, each naming only those of its items.
+    """
     query = select(reads)
     count = select(func.count()).select_from(reads)
+    if items_in is not None:
+        touching = select(read_items.c.position).where(read_items.c.item_id.in_(items_in))
+        query = query.where(reads.c.position.in_(touching))
+        count = count.where(reads.c.position.in_(touching))
     if user_id is not None:
         query = query.where(reads.c.reader_id == user_id)
         count = count.where(reads.c.reader_id == user_id)
     if item_id is not None:
         covered = select(read_items.c.position).where(read_items.c.item_id == item_id)
+        if items_in is not None:  # an item outside the caller's scope has no reads for them
+            covered = covered.where(read_items.c.item_id.in_(items_in))
         query = query.where(reads.c.position.in_(covered))
         count = count.where(reads.c.position.in_(covered))
     query = query.order_by(reads.c.position.desc()).limit(limit).offset(offset)
@@ -114,13 +126,18 @@ def list_reads(
         rows = conn.execute(query).all()
         total = int(conn.execute(count).scalar() or 0)
         items: dict[int, list[str]] = {row.position: [] for row in rows}
+        counts: dict[int, int] = {row.position: row.item_count for row in rows}
         if items:
-            found = conn.execute(
-                select(read_items.c.position, read_items.c.item_id)
-                .where(read_items.c.position.in_(list(items)))
-                .order_by(read_items.c.position, read_items.c.item_id)
+            listing = select(read_items.c.position, read_items.c.item_id).where(
+                read_items.c.position.in_(list(items))
             )
+            if items_in is not None:
+                listing = listing.where(read_items.c.item_id.in_(items_in))
+                counts = dict.fromkeys(items, 0)
+            found = conn.execute(listing.order_by(read_items.c.position, read_items.c.item_id))
             for position, listed in found:
+                if items_in is not None:
+                    counts[position] += 1
                 if len(items[position]) < ITEMS_SHOWN:
                     items[position].append(listed)
     return [
@@ -131,7 +148,7 @@ def list_reads(
             "role": row.role,
             "kind": row.kind,
             "read_at": row.read_at,
-            "item_count": row.item_count,
+            "item_count": counts[row.position],
             "item_ids": items[row.position],
         }
         for row in rows

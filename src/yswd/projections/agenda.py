@@ -24,7 +24,7 @@ from typing import Any
 
 from sqlalchemy import Engine, or_, select
 
-from yswd.projections.staff_items import OPEN_STATUSES, is_overdue, items
+from yswd.projections.staff_items import OPEN_STATUSES, is_overdue, items, not_restricted
 
 #: without ``since``, items closed in this many days before today are listed
 DEFAULT_SINCE_DAYS = 28
@@ -96,7 +96,7 @@ def build_agenda(
             items.c.referred_to == forum_unit_id,
             *(items.c.doc.like(pattern) for pattern in patterns),
         )
-    )
+    ).where(not_restricted())  # never a flagged item, whoever prints the agenda
     if scope is not None:
         query = query.where(scope)
     with engine.connect() as conn:

@@ -10,14 +10,27 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any, NamedTuple
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, false, or_, select
 
+from yswd.aggregates.access import Principal
 from yswd.projections.access_log import list_reads
 from yswd.projections.audit_chain import audit_chain
+from yswd.projections.sql import subtree
 from yswd.projections.staff_items import items
 
 #: chain rows read per query while the whole chain is walked
 CHAIN_BATCH = 1000
+
+
+def _in_scope(principal: Principal) -> Any:
+    """The item rows in a scoped principal's scope: its forum's unit or where it was
+    referred lies under one of their units (as ``Items.item_in_scope`` decides)."""
+    if not principal.scopes:
+        return false()
+    return or_(
+        *(subtree(items.c.unit_path, unit) for unit in principal.scopes),
+        *(subtree(items.c.referred_path, unit) for unit in principal.scopes),
+    )
 
 
 class ChainRow(NamedTuple):
@@ -73,9 +86,25 @@ class AuditQueries:
             after = rows[-1].position
 
     def reads(
-        self, *, user_id: str | None, item_id: str | None, limit: int, offset: int
+        self,
+        *,
+        user_id: str | None,
+        item_id: str | None,
+        limit: int,
+        offset: int,
+        within: Principal | None = None,
     ) -> tuple[list[dict[str, Any]], int]:
-        return list_reads(self.engine, user_id=user_id, item_id=item_id, limit=limit, offset=offset)
+        items_in = None
+        if within is not None and not within.covers_everything:
+            items_in = select(items.c.item_id).where(_in_scope(within))
+        return list_reads(
+            self.engine,
+            user_id=user_id,
+            item_id=item_id,
+            limit=limit,
+            offset=offset,
+            items_in=items_in,
+        )
 
     def contributors(self) -> list[tuple[str, str]]:
         with self.engine.connect() as conn:

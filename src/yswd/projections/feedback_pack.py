@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlalchemy import Engine, select
 
-from yswd.projections.staff_items import items
+from yswd.projections.staff_items import items, not_restricted
 
 
 def _on_or_after(instant: str | None, since: date) -> bool:
@@ -55,6 +55,7 @@ def feedback_pack(engine: Engine, forum_id: str, since: date) -> list[dict[str, 
         select(items.c.doc)
         .where(items.c.forum_id == forum_id)
         .where(items.c.updated_at >= since.isoformat())
+        .where(not_restricted())  # a flagged item is never read out at a meeting
         .order_by(items.c.raised_on, items.c.created_at)
     )
     with engine.connect() as conn:

@@ -65,6 +65,11 @@ class MetricRow:
     repeat: bool = False
     #: where each referral step went: (unit, forum or None), parallel to ``referral_steps``
     referral_targets: tuple[tuple[str, str | None], ...] = ()
+    channel: str = ""
+    themes: tuple[str, ...] = ()
+    #: who raised it, as the read model holds it (``"[erased]"`` once erased); never shown,
+    #: only counted as a keyed hash (``projections.involvement``)
+    contributor: str | None = None
 
 
 def _step_figures(days_by_key: dict[Any, list[int]], counts: dict[Any, int]) -> dict[Any, Any]:
@@ -173,6 +178,24 @@ def compute_metrics(rows: Iterable[MetricRow], today: date) -> dict[str, Any]:
     }
 
 
+def statistic_bases(rows: Iterable[MetricRow], today: date) -> dict[str, int]:
+    """How many items each median, 90th percentile and percentage is computed over.
+
+    Small-number suppression (``projections.small_numbers``) withholds a figure
+    computed over fewer items than the threshold.
+    """
+    rows = list(rows)
+    responded = sum(1 for row in rows if row.first_response_on is not None)
+    closed = sum(1 for row in rows if row.status in CLOSED and row.closed_on is not None)
+    measured = sum(1 for row in rows if row.first_response_on is not None or row.target_on < today)
+    return {
+        "median_days_to_first_response": responded,
+        "p90_days_to_first_response": responded,
+        "median_days_to_close": closed,
+        "responded_within_target_pct": measured,
+    }
+
+
 def _day(value: str | None) -> date | None:
     return date.fromisoformat(value) if value else None
 
@@ -224,6 +247,9 @@ class MetricsQueries:
             # the full view is read only for referred items, whose steps are measured
             case((items.c.referred_to.is_not(None), items.c.doc), else_=None),
             or_(*(items.c.doc.like(pattern) for pattern in REPEAT_PATTERNS)),
+            items.c.channel,
+            items.c.themes,
+            items.c.contributor,
         ).where(items.c.published.is_(True))
         if unit_id is not None:
             query = query.where(subtree(items.c.unit_path, unit_id))
@@ -234,7 +260,18 @@ class MetricsQueries:
         with self.engine.connect() as conn:
             result = conn.execute(query).all()
         metric_rows = []
-        for status, raised_on, target_on, first_response_on, closed_on, doc, repeat in result:
+        for (
+            status,
+            raised_on,
+            target_on,
+            first_response_on,
+            closed_on,
+            doc,
+            repeat,
+            channel,
+            themes,
+            contributor,
+        ) in result:
             steps, targets = _steps_and_targets(doc)
             metric_rows.append(
                 MetricRow(
@@ -246,6 +283,9 @@ class MetricsQueries:
                     referral_steps=steps,
                     repeat=bool(repeat),
                     referral_targets=targets,
+                    channel=channel,
+                    themes=tuple(orjson.loads(themes)) if themes else (),
+                    contributor=contributor,
                 )
             )
         return metric_rows

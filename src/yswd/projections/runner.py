@@ -59,6 +59,10 @@ log = logging.getLogger(__name__)
 
 #: how often one catch-up starts again after finding another runner got there first
 STALE_ROUNDS = 3
+#: the background loop's events per transaction on SQLite, and its pause between
+#: two (lets waiting writers in)
+SQLITE_SLICE = 100
+SLICE_PAUSE_SECONDS = 0.002
 
 
 class ReadModel(Protocol):
@@ -104,6 +108,7 @@ class ProjectionRunner:
         read_models: Sequence[ReadModel],
         batch_size: int = 500,
         rebuild_batch_size: int = 5000,
+        background_batch_size: int | None = None,
         retries: int = 2,
         answers_version_sql: str | None = None,
     ) -> None:
@@ -114,6 +119,13 @@ class ProjectionRunner:
         self.read_models = list(read_models)
         self.batch_size = batch_size
         self.rebuild_batch_size = rebuild_batch_size
+        #: the background loop's slices: on SQLite a batch holds the database's one
+        #: write lock, and a 500-event batch kept POSTs waiting (B2's p99, the soak);
+        #: PostgreSQL's writers do not wait for it, so there a slice is a whole batch
+        if background_batch_size is None:
+            sqlite = self.engine.dialect.name == "sqlite"
+            background_batch_size = SQLITE_SLICE if sqlite else batch_size
+        self.background_batch_size = background_batch_size
         #: how many times a failing batch is tried again before it is split up
         self.retries = retries
         self._lock = threading.Lock()
@@ -177,9 +189,14 @@ class ProjectionRunner:
         return True
 
     def run_forever(self, stop: threading.Event, interval: float = 0.2) -> None:
+        """Poll every ``interval`` seconds, applying what is new in small slices.
+
+        Between two slices the runner pauses a moment, so that a writer waiting
+        for the write lock gets it before the next slice does.
+        """
         while not stop.is_set():
             try:
-                self.catch_up()
+                self._catch_up(self.background_batch_size, None, pause=SLICE_PAUSE_SECONDS)
             except Exception:
                 log.exception("projection runner failed; retrying")
                 stop.wait(1.0)
@@ -213,7 +230,9 @@ class ProjectionRunner:
 
     # -- internals ------------------------------------------------------------
 
-    def _catch_up(self, batch_size: int, progress: Callable[[int], None] | None) -> int:
+    def _catch_up(
+        self, batch_size: int, progress: Callable[[int], None] | None, pause: float = 0.0
+    ) -> int:
         applied = 0
         with self._lock:
             if not self._positions:
@@ -233,6 +252,8 @@ class ProjectionRunner:
                         progress(count)
                 if count == 0 or not complete:
                     break
+                if pause:
+                    time.sleep(pause)
         if applied:
             with self._caught_up:
                 self._caught_up.notify_all()

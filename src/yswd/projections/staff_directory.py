@@ -26,7 +26,7 @@ from sqlalchemy import (
 
 from yswd.aggregates.organisation import Forum, Unit
 from yswd.aggregates.topics import event_topics
-from yswd.aggregates.users import Token, User
+from yswd.aggregates.users import StaffEmail, Token, User, fold_email
 from yswd.projections.sql import upsert
 
 metadata = MetaData()
@@ -43,6 +43,16 @@ users = Table(
     Column("tokens_issued", Integer, nullable=False),
     Column("last_token_at", Text, nullable=False),
     Column("revoked_at", Text),
+)
+
+#: a table of its own (not a column of ``rm_users``), so that a store made before emails
+#: existed gets it from ``create_all`` with no migration
+emails = Table(
+    "rm_user_emails",
+    metadata,
+    Column("user_id", String(64), primary_key=True),
+    Column("email", Text, nullable=False),
+    Column("email_folded", Text, nullable=False, index=True),
 )
 
 forums = Table(
@@ -63,7 +73,7 @@ class StaffDirectory:
     metadata = metadata
     wants_stored_form = False
     #: only user and organisation events are decoded for this model
-    topic_prefixes = event_topics(User, Token, Unit, Forum)
+    topic_prefixes = event_topics(User, Token, StaffEmail, Unit, Forum)
 
     def apply(self, conn: Connection, event: Any, position: int) -> None:
         if isinstance(event, User.Created):
@@ -96,6 +106,17 @@ class StaffDirectory:
                 .where(users.c.id == _user_id(event))
                 .values(tokens_active=0, revoked_at=event.timestamp.isoformat())
             )
+        elif isinstance(event, User.RoleChanged):
+            conn.execute(update(users).where(users.c.id == _user_id(event)).values(role=event.role))
+        elif isinstance(event, User.EmailSet):
+            user_id = _user_id(event)
+            conn.execute(delete(emails).where(emails.c.user_id == user_id))
+            if event.email is not None:
+                conn.execute(
+                    emails.insert().values(
+                        user_id=user_id, email=event.email, email_folded=fold_email(event.email)
+                    )
+                )
         elif isinstance(event, Forum.Created):
             row = {
                 "id": event.forum_id,
@@ -108,6 +129,7 @@ class StaffDirectory:
 
     def reset(self, conn: Connection) -> None:
         conn.execute(delete(users))
+        conn.execute(delete(emails))
         conn.execute(delete(forums))
 
 
@@ -116,10 +138,23 @@ def _user_id(event: Any) -> str:
 
 
 def list_users(engine: Engine) -> list[dict[str, Any]]:
-    """Every user, by name."""
+    """Every user, by name, with their email (``None`` if they have none)."""
+    query = (
+        select(users, emails.c.email)
+        .join(emails, emails.c.user_id == users.c.id, isouter=True)
+        .order_by(users.c.name, users.c.id)
+    )
     with engine.connect() as conn:
-        rows = conn.execute(select(users).order_by(users.c.name, users.c.id)).mappings().all()
+        rows = conn.execute(query).mappings().all()
     return [{**row, "scopes": json.loads(row["scopes"])} for row in rows]
+
+
+def user_id_by_email(engine: Engine, email: str) -> str | None:
+    """The user holding this email (compared case-insensitively), if any."""
+    query = select(emails.c.user_id).where(emails.c.email_folded == fold_email(email))
+    with engine.connect() as conn:
+        found = conn.execute(query).scalar()
+    return None if found is None else str(found)
 
 
 def list_forums(engine: Engine) -> list[dict[str, Any]]:

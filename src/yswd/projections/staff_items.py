@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from collections import OrderedDict
 from collections.abc import Callable
-from datetime import UTC, date
+from datetime import UTC, date, datetime
 from typing import Any
 
 import orjson
@@ -79,6 +79,39 @@ items = Table(
     Index("ix_rm_items_due", "target_on", "created_at"),
 )
 
+#: one row per item that has (or had) a safeguarding flag, written with its ``rm_items``
+#: row: the safeguarding queue, the restriction every ordinary list leaves out, and the
+#: count of flags past their acknowledgement time
+safeguarding = Table(
+    "rm_safeguarding",
+    metadata,
+    Column("item_id", String(64), primary_key=True),
+    Column("unit_path", Text, nullable=False),
+    Column("referred_path", Text),
+    Column("flagged_at", String(40), nullable=False),
+    Column("ack_due_at", String(40), nullable=False),
+    Column("acknowledged_at", String(40)),
+    Column("closed_at", String(40)),
+    Column("open", Boolean, nullable=False),
+    Column("restricted", Boolean, nullable=False),
+    Index("ix_rm_safeguarding_open", "open", "flagged_at"),
+)
+
+#: every reveal of a contributor to a manager: who, when and why, for auditors and advocates
+reveals = Table(
+    "rm_reveals",
+    metadata,
+    Column("reveal_id", String(80), primary_key=True),  # item id and event version
+    Column("item_id", String(64), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("unit_path", Text, nullable=False),
+    Column("referred_path", Text),
+    Column("user_id", String(64), nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("at", String(40), nullable=False),
+    Index("ix_rm_reveals_at", "at"),
+)
+
 #: one row counting the batches that changed ``rm_items`` (never reset, so a count is
 #: never seen twice): what cached public answers are keyed on
 item_changes = Table(
@@ -122,16 +155,26 @@ class StaffItems:
     def apply_batch(self, conn: Connection, events: list[tuple[int, Any]]) -> None:
         """Fold every event of the batch first, then write each touched item once."""
         touched: dict[str, Item] = {}
+        revealed: list[dict[str, Any]] = []
         for _, event in events:
             if isinstance(event, Item.Event):
-                touched[event.originator_id] = self._fold(event)
+                touched[event.originator_id] = item = self._fold(event)
+                if isinstance(event, Item.ContributorRevealed):
+                    revealed.append(self.reveal_row(item, event))
             elif _is_erasure(event):
                 touched.update(self._render_erased(event.item_ids))
         if touched:
             upsert(conn, items, [self.row(item) for item in touched.values()], "item_id")
+            flagged = [item for item in touched.values() if item.safeguarding is not None]
+            if flagged:
+                upsert(conn, safeguarding, [self.flag_row(item) for item in flagged], "item_id")
+            if revealed:
+                upsert(conn, reveals, revealed, "reveal_id")
             conn.exec_driver_sql(_COUNT_CHANGE)
 
     def reset(self, conn: Connection) -> None:
+        conn.execute(delete(reveals))
+        conn.execute(delete(safeguarding))
         conn.execute(delete(items))
         conn.exec_driver_sql(_COUNT_CHANGE)
         self._cache.clear()
@@ -147,7 +190,9 @@ class StaffItems:
             "referred_path": self._path(item.referred_to) if item.referred_to else None,
             "channel": item.channel.value,
             "status": item.status.value,
-            "published": item.published,
+            # what every public answer reads: an item under a safeguarding restriction
+            # is not on public boards, metrics, feeds or Open311, even once published
+            "published": item.on_public_boards,
             "verified": item.verified,
             "raised_on": item.raised_on.isoformat(),
             "due_on": item.due_on.isoformat() if item.due_on else None,
@@ -160,6 +205,33 @@ class StaffItems:
             "updated_at": view["updated_at"],
             "version": item.version,
             "doc": orjson.dumps(view).decode(),
+        }
+
+    def flag_row(self, item: Item) -> dict[str, Any]:
+        flag = item.safeguarding
+        assert flag is not None
+        return {
+            "item_id": item.item_id,
+            "unit_path": self._path(item.unit_id),
+            "referred_path": self._path(item.referred_to) if item.referred_to else None,
+            "flagged_at": _iso(flag["flagged_at"]),
+            "ack_due_at": _iso(flag["ack_due_at"]),
+            "acknowledged_at": _iso(flag["acknowledged_at"]),
+            "closed_at": _iso(flag["closed_at"]),
+            "open": item.safeguarding_open,
+            "restricted": item.restricted,
+        }
+
+    def reveal_row(self, item: Item, event: Any) -> dict[str, Any]:
+        return {
+            "reveal_id": f"{item.item_id}:{event.originator_version}",
+            "item_id": item.item_id,
+            "version": event.originator_version,
+            "unit_path": self._path(item.unit_id),
+            "referred_path": self._path(item.referred_to) if item.referred_to else None,
+            "user_id": event.actor,
+            "reason": event.reason,
+            "at": event.timestamp.isoformat(),
         }
 
     def _path(self, unit_id: str) -> str:
@@ -211,6 +283,11 @@ def _is_erasure(event: Any) -> bool:
     return stored_as == CONTRIBUTOR_ERASED_RECORDED and hasattr(event, "item_ids")
 
 
+def _iso(value: Any) -> str | None:
+    """An instant as UTC ISO text, so that instants compare as text."""
+    return None if value is None else str(value.astimezone(UTC).isoformat())
+
+
 def _utc_date(value: Any) -> str | None:
     if value is None:
         return None
@@ -225,14 +302,63 @@ class StaffItemQueries:
         self.today = today
 
     def scope_filter(self, principal: Principal) -> Any:
+        """The items this caller may find: in scope, and, unless they may read flagged
+        items, not under a safeguarding restriction."""
+        in_scope = self._in_scope(principal, items.c.unit_path, items.c.referred_path)
+        if principal.sees_safeguarding:
+            return in_scope
+        unrestricted = not_restricted()
+        return unrestricted if in_scope is None else and_(in_scope, unrestricted)
+
+    @staticmethod
+    def _in_scope(principal: Principal, unit_path: Any, referred_path: Any) -> Any:
         if principal.covers_everything:
             return None
         if not principal.scopes:
             return false()
         return or_(
-            *(subtree(items.c.unit_path, unit) for unit in principal.scopes),
-            *(subtree(items.c.referred_path, unit) for unit in principal.scopes),
+            *(subtree(unit_path, unit) for unit in principal.scopes),
+            *(subtree(referred_path, unit) for unit in principal.scopes),
         )
+
+    def safeguarding_queue(self, principal: Principal) -> list[str]:
+        """Ids of the items with an open flag in this caller's scope, oldest flag first."""
+        query = select(safeguarding.c.item_id).where(safeguarding.c.open.is_(True))
+        scope = self._in_scope(principal, safeguarding.c.unit_path, safeguarding.c.referred_path)
+        if scope is not None:
+            query = query.where(scope)
+        query = query.order_by(safeguarding.c.flagged_at, safeguarding.c.item_id)
+        with self.engine.connect() as conn:
+            return list(conn.scalars(query))
+
+    def overdue_flags(self, now: datetime) -> int:
+        """Open flags nobody acknowledged by their acknowledgement time (every unit)."""
+        now_iso = now.astimezone(UTC).isoformat()
+        query = (
+            select(func.count())
+            .select_from(safeguarding)
+            .where(safeguarding.c.open.is_(True))
+            .where(safeguarding.c.acknowledged_at.is_(None))
+            .where(safeguarding.c.ack_due_at < now_iso)
+        )
+        with self.engine.connect() as conn:
+            return int(conn.scalar(query) or 0)
+
+    def reveals(self, principal: Principal, unit_id: str | None) -> list[dict[str, Any]]:
+        """Reveals of items in the caller's scope (and under ``unit_id``), oldest first."""
+        query = select(reveals.c.item_id, reveals.c.user_id, reveals.c.reason, reveals.c.at)
+        scope = self._in_scope(principal, reveals.c.unit_path, reveals.c.referred_path)
+        if scope is not None:
+            query = query.where(scope)
+        if unit_id is not None:
+            under = (
+                subtree(reveals.c.unit_path, unit_id),
+                subtree(reveals.c.referred_path, unit_id),
+            )
+            query = query.where(or_(*under))
+        query = query.order_by(reveals.c.at, reveals.c.item_id, reveals.c.version)
+        with self.engine.connect() as conn:
+            return [dict(row._mapping) for row in conn.execute(query)]
 
     def overdue_filter(self) -> Any:
         return and_(
@@ -312,6 +438,17 @@ class StaffItemQueries:
             for item_id, doc in rows
             if (orjson.loads(doc).get("detail") or "").startswith(prefix)
         ]
+
+
+def not_restricted() -> Any:
+    """Rows of ``rm_items`` not under a safeguarding restriction (for ordinary answers)."""
+    restricted = select(safeguarding.c.item_id).where(safeguarding.c.restricted.is_(True))
+    return items.c.item_id.not_in(restricted)
+
+
+def is_restricted(doc: dict[str, Any]) -> bool:
+    """Whether an item's staff view is under a safeguarding restriction."""
+    return bool(doc.get("restricted"))
 
 
 def is_overdue(doc: dict[str, Any], target_on: str, today: str) -> bool:

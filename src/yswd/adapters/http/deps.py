@@ -13,7 +13,7 @@ from starlette.concurrency import run_in_threadpool
 from yswd.aggregates.access import Principal
 from yswd.aggregates.errors import InvalidInput, Unauthenticated
 from yswd.aggregates.item import Item
-from yswd.aggregates.item_views import item_view
+from yswd.aggregates.item_views import item_view, shown_to
 from yswd.application.unit_of_work import IdempotencyKey, Written
 from yswd.application.users import hash_token
 from yswd.bootstrap import Container
@@ -97,9 +97,14 @@ def json_response(body: Any) -> Response:
     return encoded_json(orjson.dumps(body))
 
 
-def item_response(response: Response, item: Item) -> dict[str, Any]:
+def item_response(
+    response: Response, item: Item, principal: Principal | None = None
+) -> dict[str, Any]:
+    """The staff view of ``item``; with ``principal``, as that caller may see it
+    (managers and moderators never see who raised it)."""
     response.headers["ETag"] = f'"{item.version}"'
-    return item_view(item)
+    view = item_view(item)
+    return view if principal is None else shown_to(principal, view)
 
 
 ContainerDep = Annotated[Container, Depends(get_container)]

@@ -9,11 +9,12 @@ from eventsourcing.persistence import PersistenceError
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 from sqlalchemy.exc import DBAPIError, DisconnectionError
 from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from yswd.adapters.http.methods import allowed_methods
 from yswd.aggregates.errors import (
     Conflict,
     DomainError,
@@ -36,10 +37,22 @@ STATUS_FOR: tuple[tuple[type[DomainError], int], ...] = (
 )
 
 
-class ErrorOut(BaseModel):
-    """Every refusal: a message for people, and the kind of error for programs."""
+class ValidationIssue(BaseModel):
+    """One reason a request was invalid: where (``loc``), what kind, and a message."""
 
-    detail: str | list[dict[str, Any]]
+    type: str
+    loc: list[str | int]
+    msg: str
+
+
+class ErrorOut(BaseModel):
+    """Every refusal: a message for people (or, for invalid input, one per problem), and
+    the kind of error for programs. Some refusals add fields (a bulk command's
+    per-item ``results``)."""
+
+    model_config = ConfigDict(extra="allow", title="ErrorOut")
+
+    detail: str | list[ValidationIssue]
     error: str | None = None
 
 
@@ -78,9 +91,18 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(DisconnectionError)
     async def store_unavailable(_: Request, error: Exception) -> JSONResponse:
         # IntegrityError is handled inside the application layer; reaching here
-        # means the store could not be used at all (down, unreachable, or every
-        # pooled connection busy past the wait). That is an outage, not a bug.
+        # means the store could not be used at all: down or unreachable (an
+        # outage), or every pooled connection busy past the wait (overload).
         # Only the error's type is logged: its text may quote the values sent.
+        if isinstance(error, SQLAlchemyTimeout) or getattr(error, "overloaded", False):
+            # every pooled connection was busy: the database is up, this process is
+            # overloaded, and an operator must not go looking for a dead database
+            log.warning("store busy: %s", type(error).__name__)
+            return JSONResponse(
+                {"detail": "The service is very busy. Please try again in a moment."},
+                status_code=503,
+                headers={"Retry-After": "2"},
+            )
         log.warning("store unavailable: %s", type(error).__name__)
         return JSONResponse(
             {"detail": "The service cannot reach its database. Please try again shortly."},
@@ -107,9 +129,13 @@ def install_error_handlers(app: FastAPI) -> None:
         return JSONResponse({"detail": validation_details(error.errors())}, status_code=422)
 
     @app.exception_handler(StarletteHTTPException)
-    async def http_error(_: Request, error: StarletteHTTPException) -> JSONResponse:
+    async def http_error(request: Request, error: StarletteHTTPException) -> JSONResponse:
+        headers = dict(error.headers or {})
+        if error.status_code == 405:
+            # Starlette names only the first matching route's methods
+            headers["Allow"] = allowed_methods(request.scope)
         return JSONResponse(
-            {"detail": error.detail}, status_code=error.status_code, headers=error.headers
+            {"detail": error.detail}, status_code=error.status_code, headers=headers
         )
 
 

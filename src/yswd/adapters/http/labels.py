@@ -64,6 +64,10 @@ EVENT_LABELS: dict[str, str] = {
     "change_verified": "Change checked: it happened",
     "change_not_confirmed": "Change checked: it had not happened",
     "item_reopened": "Reopened",
+    "safeguarding_flagged": "Flagged as a possible safeguarding concern",
+    "safeguarding_acknowledged": "Safeguarding concern acknowledged",
+    "safeguarding_closed": "Safeguarding concern closed",
+    "contributor_revealed": "Who raised it was revealed to a manager",
 }
 
 

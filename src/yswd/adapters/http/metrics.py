@@ -22,7 +22,7 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from fastapi import FastAPI, Request, Response
@@ -230,6 +230,27 @@ class LagCollector(Collector):
         return max(now - recorded, 0.0)
 
 
+class SafeguardingCollector(Collector):
+    """Open safeguarding flags nobody has acknowledged by their acknowledgement time."""
+
+    def __init__(self, overdue: Callable[[], int]) -> None:
+        self.overdue = overdue
+
+    def collect(self) -> Iterator[Metric]:
+        try:
+            with database_deadline(SCRAPE_DEADLINE_SECONDS):
+                count = self.overdue()
+        except Exception as error:  # yswd_database_up says so; a scrape must not fail
+            log.warning("metrics: safeguarding flags could not be read (%s)", type(error).__name__)
+            return
+        family = GaugeMetricFamily(
+            "yswd_safeguarding_ack_overdue",
+            "Open safeguarding flags past their acknowledgement time.",
+        )
+        family.add_metric([], count)
+        yield family
+
+
 def metrics_registry(runner: ProjectionRunner, relay: NatsRelay | None = None) -> CollectorRegistry:
     """A registry with the process's and the lag metrics (HTTP metrics are added to it)."""
     registry = CollectorRegistry()
@@ -244,6 +265,7 @@ def install_metrics(app: FastAPI, container: Container) -> None:
     Call it last in ``create_app``, so the middleware is the outermost one.
     """
     registry = metrics_registry(container.runner)
+    registry.register(SafeguardingCollector(container.safeguarding_ack_overdue))
     app.add_middleware(
         ObservabilityMiddleware,
         metrics=HttpMetrics(registry),

@@ -1,10 +1,10 @@
-"""Request bodies of the HTTP contract. Validation happens here, at the edge."""
+"""Request bodies of the HTTP contract, validated here at the edge, and the answers' models."""
 
 from __future__ import annotations
 
 import re
-from datetime import date
-from typing import Annotated, Literal
+from datetime import date, datetime
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
@@ -19,24 +19,27 @@ from pydantic import (
 
 from yswd.aggregates.item import Channel
 from yswd.aggregates.organisation import ForumKind
+from yswd.aggregates.text_rules import CONTROL_CLASS, INVISIBLE_CLASS, refused_characters
 from yswd.aggregates.users import Role
 
 SLUG_PATTERN = r"^[a-z0-9][a-z0-9-]{0,63}$"
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 def _no_control_characters(value: str) -> str:
-    if _CONTROL.search(value):
-        raise ValueError("must not contain control characters")
+    refused = refused_characters(value)
+    if refused is not None:
+        raise ValueError(f"must not contain {refused}")
     return value
 
 
-_ALLOWED = r"[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]"
+_REFUSED = CONTROL_CLASS + INVISIBLE_CLASS
+_ALLOWED = rf"[^{_REFUSED}]"
 #: what ``text`` accepts, for the OpenAPI document: no control characters (tabs and
-#: line breaks are fine) and at least one character that is not white space. The
-#: validator below gives people a plain message; this tells programs in advance.
-TEXT_PATTERN = rf"^{_ALLOWED}*[^\s\x85\x00-\x08\x0b\x0c\x0e-\x1f\x7f]{_ALLOWED}*$"
+#: line breaks are fine), no invisible or direction-changing ones, and at least one
+#: character that is not white space. The validator below gives people a plain
+#: message; this tells programs in advance.
+TEXT_PATTERN = rf"^{_ALLOWED}*[^\s\x85{_REFUSED}]{_ALLOWED}*$"
 
 
 def text(max_length: int) -> object:
@@ -49,6 +52,13 @@ def text(max_length: int) -> object:
 
 
 Slug = Annotated[str, StringConstraints(pattern=SLUG_PATTERN)]
+#: a work email: one ``@``, a dotted domain, no spaces or control characters
+EMAIL_PATTERN = r"^[^@\s\x00-\x1f\x7f]{1,64}@[^@\s\x00-\x1f\x7f.]+(\.[^@\s\x00-\x1f\x7f.]+)+$"
+Email = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, max_length=254, pattern=EMAIL_PATTERN),
+    AfterValidator(_no_control_characters),
+]
 Name = text(200)
 Title = text(200)
 LongText = text(4000)
@@ -74,7 +84,14 @@ def _plausible_date(value: date) -> date:
     return value
 
 
-IsoDate = Annotated[date, BeforeValidator(_iso_date_text), AfterValidator(_plausible_date)]
+#: what ``IsoDate`` accepts, for the OpenAPI document: YYYY-MM-DD from 1900 to 2999
+ISO_DATE_PATTERN = r"^(19|2[0-9])[0-9]{2}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$"
+IsoDate = Annotated[
+    date,
+    BeforeValidator(_iso_date_text),
+    AfterValidator(_plausible_date),
+    Field(json_schema_extra={"pattern": ISO_DATE_PATTERN}),
+]
 
 
 class Body(BaseModel):
@@ -92,12 +109,40 @@ class ForumIn(Body):
     name: Name  # type: ignore[valid-type]
     unit_id: Slug  # type: ignore[valid-type]
     kind: ForumKind
+    #: who is told by email when the forum's items move (optional)
+    contact_email: Email | None = None
+
+
+class ForumContactIn(Body):
+    """The forum's contact email; ``null`` removes it."""
+
+    contact_email: Email | None
+
+
+class DigestIn(Body):
+    """Email the forum's feedback pack since this date to its contact."""
+
+    since: date
 
 
 class UserIn(Body):
     name: Name  # type: ignore[valid-type]
     role: Role
     scopes: list[Slug] = Field(default_factory=list, max_length=100)  # type: ignore[valid-type]
+    #: the work email the organisation's sign-in matches (unique, any case)
+    email: Email | None = None
+
+
+class UserRoleIn(Body):
+    """A user's new role; their staff sessions end."""
+
+    role: Role
+
+
+class UserEmailIn(Body):
+    """A user's work email; ``null`` removes it."""
+
+    email: Email | None
 
 
 class ItemIn(Body):
@@ -109,6 +154,8 @@ class ItemIn(Body):
     detail: LongText | None = None  # type: ignore[valid-type]
     contributor: Name | None = None  # type: ignore[valid-type]
     themes: list[Theme] = Field(default_factory=list, max_length=20)  # type: ignore[valid-type]
+    #: a possible safeguarding concern: flagged as it is raised (issue 16)
+    safeguarding: StrictBool = False
 
 
 class PublishIn(Body):
@@ -117,6 +164,17 @@ class PublishIn(Body):
 
 class ReferIn(Body):
     """``to_unit_id`` as in the contract; ``to_forum_id`` (extra) may name a forum instead."""
+
+    model_config = ConfigDict(
+        extra="ignore",
+        # the validator below, for the OpenAPI document: one of the two, not null
+        json_schema_extra={
+            "anyOf": [
+                {"required": [name], "properties": {name: {"type": "string"}}}
+                for name in ("to_unit_id", "to_forum_id")
+            ]
+        },
+    )
 
     to_unit_id: Slug | None = None  # type: ignore[valid-type]
     to_forum_id: Slug | None = None  # type: ignore[valid-type]
@@ -159,3 +217,327 @@ class VerifyIn(Body):
 
 class ReopenIn(Body):
     reason: LongText  # type: ignore[valid-type]
+
+
+# -- answers ----------------------------------------------------------------------
+#
+# These models describe the JSON answers in the OpenAPI document (``yswd.adapters.
+# http.openapi``), so generated clients get named, typed classes. They are never used
+# to filter or re-encode an answer: the routes send what they always sent, and extra
+# fields (added by later versions, or by a role) stay allowed.
+
+
+class Answer(BaseModel):
+    """Base of the documented answers: any field beyond those listed is allowed."""
+
+    model_config = ConfigDict(extra="allow")
+
+
+Instant = datetime
+
+
+class HealthOut(Answer):
+    status: str
+
+
+class StatusOut(Answer):
+    projections: list[dict[str, Any]] | dict[str, Any]
+    dead_letters: list[dict[str, Any]] | int
+
+
+class UnitOut(Answer):
+    id: str
+    name: str
+    parent_id: str | None
+
+
+class ForumOut(Answer):
+    id: str
+    name: str
+    unit_id: str
+    kind: str
+    contact_email: str | None = None
+
+
+class UserOut(Answer):
+    """A user; ``token`` only in the answer that made it."""
+
+    id: str
+    name: str
+    role: str
+    scopes: list[str]
+    email: str | None = None
+    token: str | None = None
+
+
+class TokenOut(Answer):
+    id: str
+    token: str
+
+
+class RevokedOut(Answer):
+    id: str
+    revoked: int | bool
+
+
+class MeOut(Answer):
+    id: str
+    name: str
+    role: str
+    scopes: list[str]
+
+
+class PlainEnglishWarning(Answer):
+    kind: str
+
+
+class ItemOut(Answer):
+    """The staff view of an item (the contract's representation)."""
+
+    id: str
+    forum_id: str
+    unit_id: str
+    channel: str
+    raised_on: date
+    title: str
+    you_said: str
+    detail: str | None
+    contributor: str | None
+    #: someone is recorded as having raised it, held back from managers and moderators
+    contributor_held: bool | None = None
+    themes: list[str]
+    status: str
+    version: int
+    published: bool
+    referred_to: str | None
+    due_on: date | None
+    responses: list[dict[str, Any]]
+    progress: list[dict[str, Any]]
+    we_did: str | None
+    because: str | None
+    instead: str | None
+    verified: bool
+    created_at: Instant
+    updated_at: Instant
+    warnings: list[PlainEnglishWarning] | None = None
+
+
+class ItemListOut(Answer):
+    items: list[ItemOut]
+    limit: int | None = None
+    offset: int | None = None
+
+
+class PublicResponseOut(Answer):
+    response: str
+    recorded_at: Instant
+
+
+class BoardItemOut(Answer):
+    """A published item as the public sees it: approved wording and outcomes only."""
+
+    id: str
+    title: str
+    you_said: str
+    status: str
+    raised_on: date
+    responses: list[PublicResponseOut]
+    we_did: str | None
+    because: str | None
+    instead: str | None
+    verified: bool
+    updated_at: Instant
+    themes: list[str] | None = None
+    times_raised: int | None = None
+
+
+class BoardUnitOut(Answer):
+    id: str
+    name: str
+
+
+class BoardCountsOut(Answer):
+    raised: int | None
+    referred: int | None
+    responded: int | None
+    done: int | None
+    couldnt_do: int | None
+
+
+class BoardOut(Answer):
+    unit: BoardUnitOut
+    counts: BoardCountsOut
+    items: list[BoardItemOut]
+    page: int | None = None
+    limit: int | None = None
+    total: int | None = None
+
+
+class MetricsOut(Answer):
+    """Response-time figures; ``null`` where there is nothing to measure (or it is suppressed)."""
+
+    items_raised: int | None
+    open: int | None
+    responded: int | None
+    done: int | None
+    couldnt_do: int | None
+    median_days_to_first_response: float | None
+    p90_days_to_first_response: float | None
+    median_days_to_close: float | None
+    responded_within_target_pct: float | None
+    overdue: int | None
+    suppressed: list[str] | None = None
+
+
+class HistoryEventOut(Answer):
+    version: int
+    type: str
+    recorded_at: Instant
+    actor: str | None
+    data: dict[str, Any]
+    hash: str | None
+
+
+class HistoryOut(Answer):
+    """An item's events; ``damaged: true`` when some of them are missing from the store
+    (``state`` is then the item as it stood before the first missing one)."""
+
+    item_id: str
+    as_of: Instant | None
+    state: dict[str, Any] | None
+    events: list[HistoryEventOut]
+    damaged: bool | None = None
+
+
+class AuditVerifyOut(Answer):
+    ok: bool
+    events_checked: int | None = None
+    first_bad: Any = None
+
+
+class ReadsOut(Answer):
+    reads: list[dict[str, Any]]
+    total: int | None = None
+    limit: int | None = None
+    offset: int | None = None
+
+
+class ForgetOut(Answer):
+    contributor_erased: bool | None = None
+    items_affected: int | None = None
+
+
+class GapBoxOut(Answer):
+    id: str
+
+
+class PublicGapBoxOut(Answer):
+    id: str
+    question: str
+    open: bool
+
+
+class ClipListOut(Answer):
+    item_id: str
+    clips: list[dict[str, Any]]
+
+
+class ClipOut(Answer):
+    id: str | None = None
+
+
+class TemplateListOut(Answer):
+    templates: list[dict[str, Any]] | None = None
+
+
+class TemplateOut(Answer):
+    id: str | None = None
+
+
+class SimilarOut(Answer):
+    item_id: str | None = None
+
+
+class BulkOut(Answer):
+    changed: bool
+    results: list[dict[str, Any]] | dict[str, Any]
+
+
+class FeedbackPackOut(Answer):
+    items: list[dict[str, Any]] | None = None
+
+
+class AgendaOut(Answer):
+    forum_id: str | None = None
+
+
+class MinutesOut(Answer):
+    dry_run: bool | None = None
+
+
+class WordingOut(Answer):
+    warnings: list[PlainEnglishWarning] | None = None
+
+
+class SuggestionOut(Answer):
+    """The thanks for a suggestion; the item made from it is not shown."""
+
+
+class GapBoxResultsOut(Answer):
+    id: str | None = None
+
+
+class ReadyOut(Answer):
+    status: str
+    checks: dict[str, Any] | list[Any] | None = None
+
+
+class Open311EndpointOut(Answer):
+    specification: str
+    url: str
+    changeset: str
+    type: str
+    formats: list[str]
+
+
+class Open311DiscoveryOut(Answer):
+    """GeoReport v2 discovery: where the endpoint is and which formats it speaks."""
+
+    changeset: str
+    contact: str
+    key_service: str
+    endpoints: list[Open311EndpointOut]
+
+
+class Open311ServiceOut(Answer):
+    """A GeoReport v2 service: one of the channels through which people raise things."""
+
+    service_code: str
+    service_name: str
+    description: str
+    metadata: bool
+    type: str
+    keywords: str
+    group: str
+
+
+class Open311RequestOut(Answer):
+    """A GeoReport v2 service request: one published item, with no personal data."""
+
+    service_request_id: str
+    status: Literal["open", "closed"]
+    status_notes: str | None
+    service_name: str
+    service_code: str
+    description: str
+    agency_responsible: str
+    service_notice: str | None
+    requested_datetime: Instant
+    updated_datetime: Instant
+    expected_datetime: Instant | None
+    address: str | None
+    address_id: str | None
+    zipcode: str | None
+    lat: float | None
+    long: float | None
+    media_url: str | None

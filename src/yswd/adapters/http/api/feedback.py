@@ -13,7 +13,9 @@ from yswd.adapters.http.templating import templates
 from yswd.aggregates.access import Action
 from yswd.aggregates.disclosure import ReadKind
 from yswd.aggregates.errors import Forbidden
+from yswd.aggregates.item_views import shown_to
 from yswd.projections.feedback_pack import feedback_pack, items_csv
+from yswd.projections.staff_items import is_restricted
 
 router = APIRouter(prefix="/api/v1", tags=["feedback"])
 
@@ -32,7 +34,10 @@ def forum_feedback(
     forum = container.app.forum(forum_id)
     if not principal.covers(container.app.unit(forum.unit_id).path):
         raise Forbidden(f"Forum '{forum_id}' is outside your scope.")
-    pack = feedback_pack(container.engine, forum_id, since)
+    pack = [
+        {**entry, "item": shown_to(principal, entry["item"])}
+        for entry in feedback_pack(container.engine, forum_id, since)
+    ]
     identifiable = [
         entry["item"]["id"]
         for entry in pack
@@ -57,7 +62,10 @@ def export_items(
 ) -> Response:
     """Lifecycle figures for commissioners; no contributor or detail, so not an audited read."""
     principal.require(Action.READ_ITEMS)
+    if unit_id is not None:
+        container.app.unit(unit_id)  # an unknown unit is 404, not an empty file
     docs = container.staff_items.list_items(principal, unit_id=unit_id, limit=1_000_000)
+    docs = [doc for doc in docs if not is_restricted(doc)]  # never a flagged item
     return Response(
         items_csv(docs),
         media_type="text/csv; charset=utf-8",

@@ -9,8 +9,9 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from yswd.adapters.http.deps import POSITION_HEADER, ContainerDep, PrincipalDep
+from yswd.adapters.http.deps import POSITION_HEADER, ContainerDep, PrincipalDep, mark_written
 from yswd.adapters.http.referral_names import referral_names
+from yswd.adapters.http.schemas import DigestIn
 from yswd.adapters.http.templating import templates
 from yswd.aggregates.access import Action
 from yswd.aggregates.errors import Forbidden, InvalidInput
@@ -62,6 +63,20 @@ def forum_agenda(
         body["names"] = referral_names(container, sections)
         return templates().TemplateResponse(request, "agenda/agenda.html", body)
     return body
+
+
+@router.post("/{forum_id}/digest", status_code=202)
+def send_digest(
+    forum_id: str,
+    body: DigestIn,
+    response: Response,
+    container: ContainerDep,
+    principal: PrincipalDep,
+) -> dict[str, Any]:
+    """Email the feedback pack since ``since`` to the forum's contact (sent from the log)."""
+    written = container.app.request_digest(principal, forum_id, body.since)
+    mark_written(container, response, written)
+    return {"forum_id": forum_id, "since": body.since.isoformat(), "status": "queued"}
 
 
 MINUTES_BODY = {

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request, Response
 from fastapi.responses import HTMLResponse
+from pydantic import StrictBool
 
 from yswd.adapters.http.deps import (
     ContainerDep,
@@ -44,6 +45,8 @@ class GapBoxIn(Body):
 
 class SuggestionIn(Body):
     suggestion: LongText  # type: ignore[valid-type]
+    #: "I am worried about my safety or someone else's": flagged for safeguarding
+    worried: StrictBool = False
 
 
 def gap_boxes(request: Request) -> GapBoxes:
@@ -119,7 +122,9 @@ def get_public_gap_box(box_id: str, request: Request) -> dict[str, Any]:
 def suggest(
     box_id: str, body: SuggestionIn, request: Request, response: Response, container: ContainerDep
 ) -> dict[str, Any]:
-    written = gap_boxes(request).suggest(box_id, body.suggestion, client_address(request))
+    written = gap_boxes(request).suggest(
+        box_id, body.suggestion, client_address(request), worried=body.worried
+    )
     mark_written(container, response, written)
     return {
         "received": True,
@@ -222,6 +227,7 @@ def gap_box_form(
     container: ContainerDep,
     suggestion: Annotated[str, Form()] = "",
     csrf_token: Annotated[str, Form()] = "",
+    worried: Annotated[str, Form()] = "",
 ) -> HTMLResponse:
     service = gap_boxes(request)
     back_to = f"/public/gap-boxes/{box_id}"
@@ -244,7 +250,9 @@ def gap_box_form(
     except NotFound:
         return _not_found_page(request)
     try:
-        written = service.suggest(box_id, suggestion, client_address(request))
+        written = service.suggest(
+            box_id, suggestion, client_address(request), worried=bool(worried)
+        )
     except InvalidInput as error:
         return _box_page(
             request,
@@ -272,7 +280,7 @@ def gap_box_form(
     return templates().TemplateResponse(
         request,
         "gap_boxes/thanks.html",
-        {"box": box, "suggestion": suggestion.strip()},
+        {"box": box, "suggestion": suggestion.strip(), "worried": bool(worried)},
         headers={"Cache-Control": "no-store"},
     )
 

@@ -112,5 +112,10 @@ def readyz(request: Request, container: ContainerDep) -> JSONResponse:
 
 @router.get("/api/v1/status")
 def status(container: ContainerDep, principal: PrincipalDep) -> dict[str, Any]:
-    """Each read model's position and lag behind the event log."""
-    return {"projections": container.runner.lag(), "dead_letters": container.runner.dead_letters()}
+    """Each read model's position and lag behind the event log, and the open safeguarding
+    flags past their acknowledgement time."""
+    return {
+        "projections": container.runner.lag(),
+        "dead_letters": container.runner.dead_letters(),
+        "safeguarding_ack_overdue": container.safeguarding_ack_overdue(),
+    }

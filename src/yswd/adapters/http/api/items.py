@@ -7,7 +7,6 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
 
-from yswd.adapters.crypto import ERASED
 from yswd.adapters.http.deps import (
     ContainerDep,
     ExpectedVersion,
@@ -30,10 +29,13 @@ from yswd.adapters.http.schemas import (
     RespondIn,
     VerifyIn,
 )
-from yswd.aggregates.access import Action
+from yswd.aggregates.access import Action, Principal
 from yswd.aggregates.disclosure import ReadKind
+from yswd.aggregates.erasure import ERASED
 from yswd.aggregates.item import Item, Status
+from yswd.aggregates.item_views import shown_to
 from yswd.aggregates.plain_english import check_fields, load_glossary
+from yswd.aggregates.possible_disclosure import disclosure_warnings, load_disclosure_terms
 from yswd.application.unit_of_work import Written
 from yswd.projections.similarity import similar_items
 
@@ -57,10 +59,11 @@ def _answer(
     response: Response,
     written: Written[Item],
     public_text: Mapping[str, str | None] | None = None,
+    principal: Principal | None = None,
 ) -> dict[str, Any]:
     """The item after a write; with ``public_text``, plus plain-English ``warnings`` on it."""
     mark_written(container, response, written)
-    answer = item_response(response, written.value)
+    answer = item_response(response, written.value, principal)
     if public_text is not None:
         contributor = written.value.contributor
         warnings = check_fields(
@@ -93,9 +96,17 @@ def raise_item(
         contributor=body.contributor,
         themes=list(dict.fromkeys(body.themes)),
         idempotency=keyed(key, request, body),
+        safeguarding=body.safeguarding,
     )
     response.headers["Location"] = f"/api/v1/items/{written.value.item_id}"
-    return _answer(container, response, written)
+    answer = _answer(container, response, written, principal=principal)
+    # wording that reads like a disclosure suggests a flag; it never flags by itself
+    said = {"title": body.title, "you_said": body.you_said, "detail": body.detail}
+    terms = load_disclosure_terms(container.settings.disclosure_terms_file)
+    warnings = disclosure_warnings(said, terms)
+    if warnings:  # only then: other writes than publish and the answers carry no warnings
+        answer["warnings"] = [warning.as_dict() for warning in warnings]
+    return answer
 
 
 @router.get("", response_model=dict[str, Any])
@@ -125,6 +136,7 @@ def list_items(
         offset=offset,
         order=order,
     )
+    found = [shown_to(principal, doc) for doc in found]
     identifiable = [doc["id"] for doc in found if doc.get("contributor") or doc.get("detail")]
     container.app.record_read(principal, ReadKind.ITEM_LIST, identifiable)
     return json_response({"items": found, "limit": limit, "offset": offset})
@@ -134,7 +146,7 @@ def list_items(
 def get_item(
     item_id: str, response: Response, container: ContainerDep, principal: PrincipalDep
 ) -> dict[str, Any]:
-    return item_response(response, container.app.get_item(principal, item_id))
+    return item_response(response, container.app.get_item(principal, item_id), principal)
 
 
 @router.post("/{item_id}/publish")
@@ -150,7 +162,7 @@ def publish(
     you_said = body.you_said if body is not None else None
     written = container.app.publish(principal, item_id, you_said, version)
     public = {"title": written.value.title, "you_said": written.value.you_said}
-    return _answer(container, response, written, public)
+    return _answer(container, response, written, public, principal)
 
 
 @router.post("/{item_id}/refer")
@@ -171,7 +183,7 @@ def refer(
         version,
         to_forum_id=body.to_forum_id,
     )
-    return _answer(container, response, written)
+    return _answer(container, response, written, principal=principal)
 
 
 @router.post("/{item_id}/respond")
@@ -184,7 +196,7 @@ def respond(
     version: ExpectedVersion,
 ) -> dict[str, Any]:
     written = container.app.respond(principal, item_id, body.response, version)
-    return _answer(container, response, written, {"response": body.response})
+    return _answer(container, response, written, {"response": body.response}, principal)
 
 
 @router.post("/{item_id}/complete")
@@ -197,7 +209,7 @@ def complete(
     version: ExpectedVersion,
 ) -> dict[str, Any]:
     written = container.app.complete(principal, item_id, body.we_did, version)
-    return _answer(container, response, written, {"we_did": body.we_did})
+    return _answer(container, response, written, {"we_did": body.we_did}, principal)
 
 
 @router.post("/{item_id}/decline")
@@ -211,7 +223,7 @@ def decline(
 ) -> dict[str, Any]:
     written = container.app.decline(principal, item_id, body.because, body.instead, version)
     public = {"because": body.because, "instead": body.instead}
-    return _answer(container, response, written, public)
+    return _answer(container, response, written, public, principal)
 
 
 @router.post("/{item_id}/progress")
@@ -224,7 +236,7 @@ def progress(
     version: ExpectedVersion,
 ) -> dict[str, Any]:
     written = container.app.note_progress(principal, item_id, body.note, version, body.kind)
-    return _answer(container, response, written)
+    return _answer(container, response, written, principal=principal)
 
 
 @router.post("/{item_id}/verify")
@@ -237,7 +249,7 @@ def verify(
     version: ExpectedVersion,
 ) -> dict[str, Any]:
     written = container.app.verify(principal, item_id, body.confirmed, body.note, version)
-    return _answer(container, response, written)
+    return _answer(container, response, written, principal=principal)
 
 
 @router.post("/{item_id}/reopen")
@@ -250,7 +262,7 @@ def reopen(
     version: ExpectedVersion,
 ) -> dict[str, Any]:
     written = container.app.reopen(principal, item_id, body.reason, version)
-    return _answer(container, response, written)
+    return _answer(container, response, written, principal=principal)
 
 
 @router.get("/{item_id}/similar")
@@ -274,4 +286,4 @@ def repeat_of(
 ) -> dict[str, Any]:
     """Link this item as a repeat of an earlier one (the same issue raised again)."""
     written = container.app.link_repeat(principal, item_id, body.item_id, version)
-    return _answer(container, response, written)
+    return _answer(container, response, written, principal=principal)

@@ -13,7 +13,14 @@ from yswd.adapters.http.deps import (
     keyed,
     mark_written,
 )
-from yswd.adapters.http.schemas import ForumIn, UnitIn, UserIn
+from yswd.adapters.http.schemas import (
+    ForumContactIn,
+    ForumIn,
+    UnitIn,
+    UserEmailIn,
+    UserIn,
+    UserRoleIn,
+)
 from yswd.aggregates.errors import Forbidden
 from yswd.aggregates.organisation import Forum, Unit
 from yswd.aggregates.users import User
@@ -37,6 +44,7 @@ def forum_view(forum: Forum) -> dict[str, Any]:
         "name": forum.name,
         "unit_id": forum.unit_id,
         "kind": forum.kind.value,
+        "contact_email": getattr(forum, "contact_email", None),
         "created_at": forum.created_on.isoformat(),
     }
 
@@ -47,6 +55,7 @@ def user_view(user: User, token: str | None = None) -> dict[str, Any]:
         "name": user.name,
         "role": user.role.value,
         "scopes": list(user.scopes),
+        "email": user.email,
         "created_at": user.created_on.isoformat(),
     }
     view["token"] = token
@@ -87,7 +96,13 @@ def create_forum(
     key: IdempotencyKeyDep,
 ) -> dict[str, Any]:
     written = container.app.create_forum(
-        principal, body.id, body.name, body.unit_id, body.kind, keyed(key, request, body)
+        principal,
+        body.id,
+        body.name,
+        body.unit_id,
+        body.kind,
+        keyed(key, request, body),
+        contact_email=body.contact_email,
     )
     mark_written(container, response, written)
     return forum_view(written.value)
@@ -101,6 +116,20 @@ def get_forum(forum_id: str, container: ContainerDep, principal: PrincipalDep) -
     return forum_view(forum)
 
 
+@router.post("/forums/{forum_id}/contact")
+def set_forum_contact(
+    forum_id: str,
+    body: ForumContactIn,
+    response: Response,
+    container: ContainerDep,
+    principal: PrincipalDep,
+) -> dict[str, Any]:
+    """Who is told by email when the forum's items move (admins); ``null`` removes it."""
+    written = container.app.set_forum_contact(principal, forum_id, body.contact_email)
+    mark_written(container, response, written)
+    return forum_view(written.value)
+
+
 @router.post("/users", status_code=201)
 def create_user(
     body: UserIn,
@@ -111,10 +140,38 @@ def create_user(
     key: IdempotencyKeyDep,
 ) -> dict[str, Any]:
     written = container.app.create_user(
-        principal, body.name, body.role, body.scopes, keyed(key, request, body)
+        principal, body.name, body.role, body.scopes, keyed(key, request, body), email=body.email
     )
     mark_written(container, response, written)
     return user_view(written.value.user, written.value.token)
+
+
+@router.post("/users/{user_id}/role")
+def change_user_role(
+    user_id: str,
+    body: UserRoleIn,
+    response: Response,
+    container: ContainerDep,
+    principal: PrincipalDep,
+) -> dict[str, Any]:
+    """Give the user another role; their staff sessions end on every replica."""
+    written = container.app.change_role(principal, user_id, body.role)
+    mark_written(container, response, written)
+    return user_view(written.value)
+
+
+@router.post("/users/{user_id}/email")
+def set_user_email(
+    user_id: str,
+    body: UserEmailIn,
+    response: Response,
+    container: ContainerDep,
+    principal: PrincipalDep,
+) -> dict[str, Any]:
+    """Set (or, with ``null``, remove) the work email the organisation's sign-in matches."""
+    written = container.app.set_email(principal, user_id, body.email)
+    mark_written(container, response, written)
+    return user_view(written.value)
 
 
 @router.post("/users/{user_id}/tokens", status_code=201)

@@ -15,15 +15,20 @@ import orjson
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
+from yswd.adapters.http.api.public_figures import metrics_page_figures, status_counts
 from yswd.adapters.http.deps import ContainerDep, encoded_json
+from yswd.adapters.http.etags import conditional
 from yswd.adapters.http.labels import PUBLIC_STATUS_LABELS
+from yswd.adapters.http.public_urls import board_feed_id, public_base, public_link
+from yswd.adapters.http.schemas import IsoDate
 from yswd.adapters.http.templating import templates
 from yswd.aggregates.errors import NotFound
 from yswd.aggregates.organisation import Unit
 from yswd.bootstrap import Container
 from yswd.projections.organisation import unit_tree
 from yswd.projections.public_board import STATUSES, BoardPage, PublicBoardQueries
-from yswd.projections.response_times import MetricsQueries, compute_metrics
+from yswd.projections.public_figures import public_metrics
+from yswd.projections.response_times import MetricsQueries
 
 router = APIRouter(tags=["public"])
 
@@ -39,8 +44,9 @@ MinPosition = Annotated[
     int | None,
     Query(ge=0, description="wait (up to 5 s) until read models include this log position"),
 ]
-FromDate = Annotated[date | None, Query(alias="from", description="raised on or after")]
-ToDate = Annotated[date | None, Query(alias="to", description="raised on or before")]
+# strict YYYY-MM-DD: a bare number (``?to=0``) is refused, not read as 1970-01-01
+FromDate = Annotated[IsoDate | None, Query(alias="from", description="raised on or after")]
+ToDate = Annotated[IsoDate | None, Query(alias="to", description="raised on or before")]
 
 
 def _board(container: Container, unit_id: str, **kwargs: Any) -> BoardPage:
@@ -53,6 +59,7 @@ def _board(container: Container, unit_id: str, **kwargs: Any) -> BoardPage:
 @router.get("/public/api/v1/boards/{unit_id}", response_model=dict[str, Any])
 def board_json(
     unit_id: str,
+    request: Request,
     container: ContainerDep,
     page: Page = 1,
     limit: Limit = 20,
@@ -84,11 +91,13 @@ def board_json(
 
     # kept, encoded, until an item changes: every visitor of a board asks the same question
     key = ("board", unit_id, page, limit, status, theme)
-    return encoded_json(container.runner.answers.get(key, lambda: orjson.dumps(answer())))
+    body = container.runner.answers.get(key, lambda: orjson.dumps(answer()))
+    return conditional(request, encoded_json(body))
 
 
 @router.get("/public/api/v1/metrics", response_model=dict[str, Any])
 def metrics_json(
+    request: Request,
     container: ContainerDep,
     unit_id: str | None = None,
     from_: FromDate = None,
@@ -102,14 +111,12 @@ def metrics_json(
     today = container.today()
 
     def answer() -> bytes:
-        figures = MetricsQueries(container.engine).metrics(
-            today, unit_id=unit_id, raised_from=from_, raised_to=to
-        )
-        return orjson.dumps(figures)
+        rows = MetricsQueries(container.engine).rows(unit_id, from_, to)
+        # small numbers withheld (YSWD_SMALL_NUMBER_THRESHOLD), named in "suppressed"
+        return orjson.dumps(public_metrics(rows, today, container.settings.small_number_threshold))
 
-    return encoded_json(
-        container.runner.answers.get(("metrics", unit_id, from_, to, today), answer)
-    )
+    body = container.runner.answers.get(("metrics", unit_id, from_, to, today), answer)
+    return conditional(request, encoded_json(body))
 
 
 # -- pages ------------------------------------------------------------------------
@@ -236,8 +243,8 @@ def metrics_page(
     from_date, from_error = _date_or_error(from_, "from")
     to_date, to_error = _date_or_error(to, "up to")
     rows = MetricsQueries(container.engine).rows(unit_id, from_date, to_date)
-    figures = compute_metrics(rows, container.today())
-    counts = {name: sum(r.status == name for r in rows) for name in STATUSES}
+    shown = metrics_page_figures(container, rows, unit_id)
+    counts = status_counts(rows, shown["figures"], shown["threshold"])
     breakdown = [
         {"status": name, "label": PUBLIC_STATUS_LABELS[name], "count": counts[name]}
         for name in STATUSES
@@ -249,9 +256,9 @@ def metrics_page(
         {
             "unit": {"id": unit_id, "name": unit.name},
             "trail": _trail(container, unit),
-            "figures": figures,
+            **shown,
             "breakdown": breakdown,
-            "largest": max(counts.values(), default=0),
+            "largest": max((count or 0 for count in counts.values()), default=0),
             "from_date": from_date,
             "to_date": to_date,
             "from_text": from_ or "",
@@ -270,7 +277,7 @@ def board_feed(unit_id: str, request: Request, container: ContainerDep) -> Respo
     if unit is None:
         return _not_found(request, unit_id)
     board = _board(container, unit_id, limit=FEED_ITEMS)
-    base = str(request.base_url).rstrip("/")
+    settings = container.settings
     updated = board.items[0]["updated_at"] if board.items else "1970-01-01T00:00:00+00:00"
     response = templates().TemplateResponse(
         request,
@@ -278,14 +285,15 @@ def board_feed(unit_id: str, request: Request, container: ContainerDep) -> Respo
         {
             "unit": {"id": unit_id, "name": unit.name},
             "items": board.items,
-            "base": base,
+            "base": public_base(settings),  # never the request's Host
+            "feed_id": board_feed_id(settings, unit_id),
             "updated": updated,
             "status_labels": PUBLIC_STATUS_LABELS,
         },
         media_type="application/atom+xml",
     )
     response.headers["content-type"] = "application/atom+xml; charset=utf-8"
-    return response
+    return conditional(request, response, last_modified=updated)
 
 
 @router.get("/public/boards/{unit_id}/poster", response_class=HTMLResponse)
@@ -301,6 +309,7 @@ def board_poster(unit_id: str, request: Request, container: ContainerDep) -> HTM
         "public/poster.html",
         {
             "unit": {"id": unit_id, "name": unit.name},
+            "board_link": public_link(container.settings, f"/public/boards/{unit_id}"),
             "items": board.items,
             "today": container.today(),
         },

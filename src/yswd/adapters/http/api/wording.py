@@ -7,9 +7,10 @@ from typing import Any
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
-from yswd.adapters.crypto import ERASED
 from yswd.adapters.http.deps import ContainerDep, PrincipalDep
+from yswd.aggregates.erasure import ERASED
 from yswd.aggregates.plain_english import check_public_text, load_glossary
+from yswd.aggregates.possible_disclosure import disclosure_warnings, load_disclosure_terms
 
 router = APIRouter(prefix="/api/v1/wording", tags=["wording"])
 
@@ -35,6 +36,8 @@ def check_wording(
     contributor = None
     if body.item_id is not None:
         item = container.app.get_item(principal, body.item_id)  # scope-checked, audited
+        # also for managers and moderators: the check keeps the name out of public text,
+        # and says only that text names the contributor, never who that is
         contributor = item.contributor if item.contributor != ERASED else None
     warnings = check_public_text(
         body.field,
@@ -43,4 +46,6 @@ def check_wording(
         glossary=load_glossary(container.settings.glossary_file),
         today=container.today(),
     )
+    terms = load_disclosure_terms(container.settings.disclosure_terms_file)
+    warnings.extend(disclosure_warnings({body.field: body.text}, terms))
     return {"warnings": [warning.as_dict() for warning in warnings]}

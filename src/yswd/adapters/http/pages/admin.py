@@ -6,6 +6,7 @@ once, on the page that made it, and never again.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Annotated, Any
 from urllib.parse import quote
@@ -30,9 +31,10 @@ from yswd.adapters.http.pages.common import (
     text,
 )
 from yswd.adapters.http.pages.scope import flat_units, forums_in_scope, visible_tree
+from yswd.adapters.http.schemas import EMAIL_PATTERN
 from yswd.adapters.http.sessions import Session
 from yswd.aggregates.access import Action, Principal
-from yswd.aggregates.errors import DomainError, Forbidden
+from yswd.aggregates.errors import AlreadyExists, DomainError, Forbidden
 from yswd.aggregates.organisation import ForumKind
 from yswd.aggregates.users import Role, User
 from yswd.bootstrap import Container
@@ -58,6 +60,8 @@ ROLE_LABELS = {
     Role.SECRETARY: "Forum secretary",
     Role.MANAGER: "Manager",
     Role.MODERATOR: "Moderator",
+    Role.ADVOCATE: "Advocate",
+    Role.SAFEGUARDING_LEAD: "Safeguarding lead",
     Role.AUDITOR: "Auditor",
 }
 
@@ -66,6 +70,8 @@ ROLE_HINTS = {
     Role.SECRETARY: "logs meetings, adds progress, checks changes happened",
     Role.MANAGER: "refers, answers, completes or declines items",
     Role.MODERATOR: "checks wording and publishes items",
+    Role.ADVOCATE: "an independent advocate: sees who raised items, raises them, adds progress",
+    Role.SAFEGUARDING_LEAD: "works the safeguarding queue: acknowledges and closes concerns",
     Role.AUDITOR: "reads everything, including histories; changes nothing",
 }
 
@@ -161,6 +167,9 @@ def forums_page(
     by_unit = [
         {**unit, "forums": [f for f in forums if f["unit_id"] == unit["id"]]} for unit in units
     ]
+    contacts = {
+        f["id"]: getattr(container.app.forum(f["id"]), "contact_email", None) for f in forums
+    }
     return render(
         request,
         "admin_forums.html",
@@ -173,10 +182,38 @@ def forums_page(
             "values": values,
             "errors": errors,
             "added": added,
+            "contacts": contacts,
         },
         session,
         status_code=status_code,
     )
+
+
+def check_contact_email(errors: list[FieldError], email: str) -> None:
+    """A forum's contact email: optional, else it must look like one."""
+    if email and (len(email) > 254 or not EMAIL.match(email)):
+        errors.append(
+            FieldError("contact_email", "Enter the email in the right form, like ward@trust.nhs.uk")
+        )
+
+
+@router.post("/admin/forums/{forum_id}/contact", response_class=HTMLResponse)
+def admin_set_forum_contact(
+    request: Request, forum_id: str, session: Organiser, form: FormData, container: ContainerDep
+) -> Response:
+    """Who is told by email when the forum's items move; empty: nobody."""
+    email = text(form, "contact_email")
+    errors: list[FieldError] = []
+    check_contact_email(errors, email)
+    if not errors:
+        try:
+            written = container.app.set_forum_contact(session.principal, forum_id, email or None)
+        except DomainError as error:
+            errors.append(FieldError("contact_email", error.message))
+        else:
+            after_write(container, written)
+            return RedirectResponse("/staff/admin/forums", status_code=303)
+    return forums_page(request, session, values=form, errors=errors, status_code=422)
 
 
 @router.get("/admin/forums", response_class=HTMLResponse)
@@ -205,10 +242,17 @@ def add_forum(
     kind = text(form, "kind")
     if kind not in {k.value for k in ForumKind}:
         errors.append(FieldError("kind", "Choose the kind of forum from the list"))
+    contact_email = text(form, "contact_email")
+    check_contact_email(errors, contact_email)
     if not errors:
         try:
             written = container.app.create_forum(
-                session.principal, forum_id, name, unit_id, ForumKind(kind)
+                session.principal,
+                forum_id,
+                name,
+                unit_id,
+                ForumKind(kind),
+                contact_email=contact_email or None,
             )
         except DomainError as error:
             field = "forum_id" if status_for(error) == 409 else "unit_id"
@@ -284,6 +328,17 @@ def new_user_errors(name: str, role: str, scopes: list[str]) -> list[FieldError]
     return errors
 
 
+EMAIL = re.compile(EMAIL_PATTERN)
+
+
+def check_email(errors: list[FieldError], email: str) -> None:
+    """An empty email is fine (it is optional); else it must look like one."""
+    if email and (len(email) > 254 or not EMAIL.match(email)):
+        errors.append(
+            FieldError("email", "Enter the email in the right form, like name@trust.nhs.uk")
+        )
+
+
 @router.get("/admin/users", response_class=HTMLResponse)
 def admin_users(request: Request, session: UserAdmin) -> Response:
     return users_page(request, session, values={}, chosen=[], errors=[])
@@ -305,11 +360,16 @@ def add_user(
     scopes: Annotated[list[str], Depends(form_scopes)],
     container: ContainerDep,
 ) -> Response:
-    name, role = text(form, "name"), text(form, "role")
+    name, role, email = text(form, "name"), text(form, "role"), text(form, "email")
     errors = new_user_errors(name, role, scopes)
+    check_email(errors, email)
     if not errors:
         try:
-            written = container.app.create_user(session.principal, name, Role(role), scopes)
+            written = container.app.create_user(
+                session.principal, name, Role(role), scopes, email=email or None
+            )
+        except AlreadyExists as error:
+            errors.append(FieldError("email", error.message))
         except DomainError as error:
             errors.append(FieldError("scopes", error.message))
         else:
@@ -331,6 +391,7 @@ def user_page(
     notice: str | None = None,
     errors: list[FieldError] | None = None,
     status_code: int = 200,
+    email_value: str | None = None,
 ) -> HTMLResponse:
     container = container_of(request)
     names = []
@@ -351,6 +412,7 @@ def user_page(
             "is_me": user.user_id == session.principal.user_id,
             "notice": notice,
             "errors": errors or [],
+            "email_value": user.email if email_value is None else email_value,
         },
         session,
         status_code=status_code,
@@ -411,6 +473,30 @@ def admin_issue_token(
         return refused(request, session, error)
     after_write(container, written)
     return token_page(request, session, container.app.user(user_id), written.value, first=False)
+
+
+@router.post("/admin/users/{user_id}/email", response_class=HTMLResponse)
+def admin_set_email(
+    request: Request, user_id: str, session: UserAdmin, form: FormData, container: ContainerDep
+) -> Response:
+    user = managed_user(request, session, user_id)
+    email = text(form, "email")
+    errors: list[FieldError] = []
+    check_email(errors, email)
+    if not errors:
+        try:
+            written = container.app.set_email(session.principal, user_id, email or None)
+        except DomainError as error:
+            errors.append(FieldError("email", error.message))
+        else:
+            after_write(container, written)
+            notice = (
+                f"{user.name} signs in with the organisation account {email}."
+                if email
+                else f"{user.name} can no longer sign in with an organisation account."
+            )
+            return user_page(request, session, written.value, notice=notice)
+    return user_page(request, session, user, errors=errors, status_code=422, email_value=email)
 
 
 @router.post("/admin/users/{user_id}/revoke", response_class=HTMLResponse)

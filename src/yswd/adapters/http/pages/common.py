@@ -24,6 +24,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from yswd.adapters.http.errors import status_for
 from yswd.adapters.http.labels import channel_label, staff_status_label
+from yswd.adapters.http.pages.item_history import Names
 from yswd.adapters.http.sessions import (
     SESSION_COOKIE,
     Session,
@@ -35,6 +36,7 @@ from yswd.adapters.http.sessions import (
 from yswd.adapters.http.templating import templates
 from yswd.aggregates.access import Action
 from yswd.aggregates.errors import DomainError, Forbidden, Unauthenticated
+from yswd.aggregates.text_rules import refused_characters
 from yswd.application.unit_of_work import Written
 from yswd.bootstrap import Container
 
@@ -76,7 +78,21 @@ async def form_data(request: Request) -> dict[str, str]:
     if request.method != "POST":
         return {}
     form = await request.form()
-    return {key: value for key, value in form.items() if isinstance(value, str)}
+    fields = {key: value for key, value in form.items() if isinstance(value, str)}
+    for value in fields.values():  # as the API refuses them (422), changing nothing
+        refused = refused_characters(value)
+        if refused is not None:
+            raise ShowInstead(
+                problem_page(
+                    request,
+                    None,
+                    422,
+                    "Some of the text cannot be accepted",
+                    f"The form's text must not contain {refused}. Nothing was changed. "
+                    "Go back, remove them and send it again.",
+                )
+            )
+    return fields
 
 
 FormData = Annotated[dict[str, str], Depends(form_data)]
@@ -90,11 +106,37 @@ def optional(form: dict[str, str], key: str) -> str | None:
     return text(form, key) or None
 
 
+#: "31/1/2026", "31 1 2026", "31-01-2026": day, month, year as people in the UK type them
+UK_DATE = re.compile(r"^\s*(\d{1,2})[\s/.-]+(\d{1,2})[\s/.-]+(\d{4})\s*$")
+
+
 def parse_date(raw: str) -> date | None:
+    """An ISO date (2026-12-01), or day, month and year in that order (1/12/2026)."""
     try:
-        return date.fromisoformat(raw)
+        return date.fromisoformat(raw.strip())
+    except ValueError:
+        pass
+    found = UK_DATE.match(raw)
+    if found is None:
+        return None
+    day, month, year = (int(part) for part in found.groups())
+    try:
+        return date(year, month, day)
     except ValueError:
         return None
+
+
+def date_text(form: dict[str, str], key: str) -> str:
+    """The date a form sent for ``key``, as text for :func:`parse_date`.
+
+    The NHS.UK date input posts ``key-day``, ``key-month`` and ``key-year``; API-like
+    posts and older forms send ``key`` as one ISO date, which still works. Empty
+    boxes give "", so an optional date stays optional.
+    """
+    parts = [text(form, f"{key}-{part}") for part in ("day", "month", "year")]
+    if any(parts):
+        return " ".join(part or "?" for part in parts)
+    return text(form, key)
 
 
 def check_slug(errors: list[FieldError], field: str, value: str, what: str) -> None:
@@ -133,6 +175,7 @@ def render(
         "Action": Action,
         "status_label": staff_status_label,
         "channel_label": channel_label,
+        "name_of_unit": Names(container_of(request)).unit,
     }
     errors: list[FieldError] = context.get("errors") or []
     base["error_for"] = {error.field: error.message for error in errors}
@@ -200,20 +243,21 @@ def to_sign_in(request: Request) -> RedirectResponse:
 def signed_in(request: Request) -> Session:
     """The signed-in session whose token still works, with no CSRF check.
 
-    Not signed in, or the token has been revoked since (or the user changed):
-    a redirect to sign-in.
+    Not signed in, idle or open too long, the user's tokens revoked since, or their
+    role changed: a redirect to sign-in (and the session ends everywhere).
     """
-    session = current_session(request)
+    session = current_session(request)  # None too when idle or open too long
     if session is None:
         raise ShowInstead(to_sign_in(request))
-    if session.token_hash:
-        try:
-            session.principal = container_of(request).app.authenticate_hash(session.token_hash)
-        except Unauthenticated:
-            store_for(request).close(session)
-            response = to_sign_in(request)
-            clear_cookie(request, response, SESSION_COOKIE, "/")
-            raise ShowInstead(response) from None
+    try:
+        session.principal = container_of(request).app.session_principal(
+            session.principal, session.token_hash, session.created_at
+        )
+    except Unauthenticated:
+        store_for(request).close(session)  # revoked, role changed: ended for every replica
+        response = to_sign_in(request)
+        clear_cookie(request, response, SESSION_COOKIE, "/")
+        raise ShowInstead(response) from None
     return session
 
 

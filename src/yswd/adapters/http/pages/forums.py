@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from datetime import timedelta
 from typing import Annotated, Any
+from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from yswd.adapters.http.deps import ContainerDep
 from yswd.adapters.http.errors import status_for
@@ -16,18 +17,21 @@ from yswd.adapters.http.pages.common import (
     FormData,
     StaffSession,
     allowed,
+    date_text,
     parse_date,
     refused,
     render,
     text,
 )
 from yswd.adapters.http.pages.inbox import open_items
-from yswd.adapters.http.pages.scope import forum_in_scope
+from yswd.adapters.http.pages.item_history import Names
+from yswd.adapters.http.pages.scope import forum_in_scope, forums_in_scope
 from yswd.adapters.http.referral_names import referral_names
 from yswd.adapters.http.sessions import Session
-from yswd.adapters.http.templating import templates
 from yswd.aggregates.access import Action
+from yswd.aggregates.disclosure import ReadKind
 from yswd.aggregates.errors import DomainError, Forbidden
+from yswd.aggregates.item_views import shown_to
 from yswd.aggregates.organisation import Forum
 from yswd.projections.agenda import DEFAULT_SINCE_DAYS, build_agenda
 from yswd.projections.feedback_pack import feedback_pack
@@ -46,6 +50,19 @@ MinutesTaker = Annotated[
 ]
 
 
+@router.get("/forums", response_class=HTMLResponse)
+def my_forums(request: Request, session: StaffSession, container: ContainerDep) -> Response:
+    """The forums of the user's units, each with its items, feedback pack and agenda."""
+    if not session.principal.may(Action.READ_ITEMS):
+        return refused(request, session, Forbidden("Your role cannot read items."))
+    forums = forums_in_scope(container, session.principal)
+    names = Names(container)
+    for forum in forums:
+        forum["unit_name"] = names.unit(forum["unit_id"])
+    since = (container.today() - timedelta(days=PACK_DAYS)).isoformat()
+    return render(request, "forums.html", {"forums": forums, "since": since}, session)
+
+
 @router.get("/forums/{forum_id}", response_class=HTMLResponse)
 def forum_page(
     request: Request,
@@ -56,7 +73,8 @@ def forum_page(
     logged: int | None = None,
 ) -> Response:
     forum = forum_in_scope(request, session, forum_id)
-    since_date = parse_date(since or "") or container.today() - timedelta(days=PACK_DAYS)
+    since_raw = date_text(dict(request.query_params), "since")
+    since_date = parse_date(since_raw) or container.today() - timedelta(days=PACK_DAYS)
     docs = container.staff_items.list_items(session.principal, forum_id=forum_id, order="due")
     return render(
         request,
@@ -67,9 +85,29 @@ def forum_page(
             "pack": feedback_pack(container.engine, forum_id, since_date),
             "since": since_date.isoformat(),
             "logged": logged,
+            "digest_sent": request.query_params.get("sent") == "1",
         },
         session,
     )
+
+
+@router.post("/forums/{forum_id}/digest", response_class=HTMLResponse)
+def send_digest_page(
+    request: Request, forum_id: str, session: StaffSession, form: FormData, container: ContainerDep
+) -> Response:
+    """The digest button: email the feedback pack since the date to the forum's contact."""
+    forum_in_scope(request, session, forum_id)
+    since_date = parse_date(date_text(form, "since"))
+    if since_date is None:
+        return refused(request, session, Forbidden("Enter the date to send the pack from."))
+    try:
+        written = container.app.request_digest(session.principal, forum_id, since_date)
+    except DomainError as error:
+        return refused(request, session, error)
+    if written.position is not None:
+        container.note_write(written.position)
+    target = f"/staff/forums/{quote(forum_id, safe='')}?since={since_date.isoformat()}&sent=1"
+    return RedirectResponse(target + "#feedback-pack", status_code=303)
 
 
 @router.get("/forums/{forum_id}/agenda", response_class=HTMLResponse)
@@ -99,9 +137,45 @@ def forum_agenda_page(
         **sections,
         "names": referral_names(container, sections),
     }
-    response = templates().TemplateResponse(request, "agenda/agenda.html", body)
-    response.headers["Cache-Control"] = "no-store"
-    return response
+    back = {"layout": "staff/layout.html", "back_href": f"/staff/forums/{quote(forum_id, safe='')}"}
+    return render(request, "agenda.html", {**body, **back}, session)
+
+
+@router.get("/forums/{forum_id}/feedback-pack", response_class=HTMLResponse)
+def feedback_pack_page(
+    request: Request,
+    forum_id: str,
+    session: StaffSession,
+    container: ContainerDep,
+    since: str | None = None,
+) -> Response:
+    """The printable feedback pack for the signed-in user (the API's takes a Bearer token).
+
+    Its reads of identifiable fields are recorded, as the API's are."""
+    forum = forum_in_scope(request, session, forum_id)
+    principal = session.principal
+    since_date = parse_date(since or "") or container.today() - timedelta(days=PACK_DAYS)
+    pack = [
+        {**entry, "item": shown_to(principal, entry["item"])}
+        for entry in feedback_pack(container.engine, forum_id, since_date)
+    ]
+    identifiable = [
+        entry["item"]["id"]
+        for entry in pack
+        if entry["item"].get("contributor") or entry["item"].get("detail")
+    ]
+    try:
+        container.app.record_read(principal, ReadKind.FEEDBACK_PACK, identifiable)
+    except DomainError as error:
+        return refused(request, session, error)
+    body = {
+        "forum": {"id": forum_id, "name": forum.name},
+        "since": since_date.isoformat(),
+        "items": pack,
+        "layout": "staff/layout.html",
+        "back_href": f"/staff/forums/{quote(forum_id, safe='')}",
+    }
+    return render(request, "feedback_pack.html", body, session)
 
 
 # -- the minutes import --------------------------------------------------------------------

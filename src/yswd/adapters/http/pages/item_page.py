@@ -1,5 +1,6 @@
-"""The item page as staff see it: the item, the forms their role may use on it, its clips,
-similar items, and for auditors every event with who made it.
+"""The item page as staff see it, actions first: a short summary, "What do you want to do?"
+with only the forms this role may use now, then (folded) the history in plain words with
+names, the clips and similar items. Auditors also see every event's seal.
 
 The item routes and the clip routes both show it again after a form fails.
 """
@@ -14,13 +15,15 @@ from fastapi.responses import HTMLResponse
 
 from yswd.adapters.http.labels import event_label
 from yswd.adapters.http.pages.common import FieldError, container_of, render
+from yswd.adapters.http.pages.item_history import Names, describe, plain_history
 from yswd.adapters.http.pages.scope import flat_units
 from yswd.adapters.http.sessions import Session
+from yswd.adapters.http.templating import uk_datetime
 from yswd.aggregates.access import Action, Principal
 from yswd.aggregates.clip import Consent
 from yswd.aggregates.errors import DomainError
 from yswd.aggregates.item import Item, Status
-from yswd.aggregates.item_views import item_view
+from yswd.aggregates.item_views import item_view, shown_to
 from yswd.aggregates.response_template import TemplateKind
 from yswd.application.audit import parse_instant
 from yswd.bootstrap import Container
@@ -84,15 +87,14 @@ def item_page(
     wording: list[dict[str, Any]] | None = None,
     checked: str | None = None,
     status_code: int = 200,
+    revealed: str | None = None,
 ) -> HTMLResponse:
     container = container_of(request)
     principal = session.principal
-    view = past_view or item_view(item)
+    view = shown_to(principal, past_view or item_view(item))
     forms = [] if past_view else available_forms(principal, item.status)
-    try:
-        unit_name = container.app.unit(item.unit_id).name
-    except DomainError:
-        unit_name = item.unit_id
+    names = Names(container)
+    unit_name = names.unit(item.unit_id)
     may_link = not past_view and principal.may(Action.PROGRESS)
     similar: list[dict[str, Any]] = []
     if may_link and item.repeat_of is None and not item.repeats:
@@ -107,6 +109,10 @@ def item_page(
         {
             "item": view,
             "unit_name": unit_name,
+            "forum_name": names.forum(item.forum_id),
+            "referred_to_name": names.unit(item.referred_to),
+            "referred_to_forum_name": names.forum(item.referred_to_forum),
+            "history": [] if timeline else plain_history(container, item),
             # referral may go to any unit: the whole tree, in reading order
             "all_units": flat_units(unit_tree(container.engine)) if "refer" in forms else [],
             "forms": forms,
@@ -116,6 +122,8 @@ def item_page(
             "values": values or {},
             "notice": notice,
             "target_on": item.target_on(container.app.target_days).isoformat(),
+            "overdue": item.is_open and item.first_response_at is None
+            and item.target_on(container.app.target_days) < container.today(),
             "public_fields": PUBLIC_FIELDS,
             "wording_warnings": wording or [],
             "checked": checked,
@@ -129,6 +137,14 @@ def item_page(
             "clips": staff_clips(container, principal, item) if not past_view else [],
             "may_attach": principal.may(Action.ATTACH_CLIPS) and not past_view,
             "may_publish": principal.may(Action.PUBLISH),
+            # safe to speak: the break-glass reveal, and flagging a safeguarding concern
+            "may_reveal": not past_view
+            and principal.may(Action.REVEAL_CONTRIBUTOR)
+            and bool(view.get("contributor_held")),
+            "revealed": revealed,
+            "may_flag": not past_view
+            and principal.may(Action.FLAG_SAFEGUARDING)
+            and item.safeguarding is None,
             "consent_labels": CONSENT_LABELS,
             "templates_for": templates_for(container, principal, item, forms),
         },
@@ -195,7 +211,7 @@ def staff_clips(container: Container, principal: Principal, item: Item) -> list[
                 "transcript": clip.transcript,
                 "transcript_published": clip.transcript_published,
                 "version": clip.version,
-                "created_at": clip.created_on.isoformat()[:16].replace("T", " "),
+                "created_at": uk_datetime(clip.created_on),
             }
         )
     return shown
@@ -237,22 +253,14 @@ def audit_timeline(
     """Every event with actor and time (up to ``as_of``), and the item's state then."""
     as_of = parse_instant(as_of_raw)
     history = container.audit.history(principal, item_id, as_of)
-    names: dict[str, str] = {}
-
-    def who(actor: str) -> str:
-        if actor not in names:
-            try:
-                names[actor] = f"{container.app.user(actor).name} ({actor})"
-            except DomainError:
-                names[actor] = actor
-        return names[actor]
-
+    names = Names(container)
     timeline = [
         {
             "label": event_label(event["type"]),
+            **describe(event["type"], event["data"], names.user(event["actor"]), names),
             "at": event["recorded_at"][:19].replace("T", " ") + " UTC",
-            "actor": who(event["actor"]),
-            "text": event_summary(event["data"]),
+            "actor": f"{names.user(event['actor'])} ({event['actor']})",
+            "data": event_summary(event["data"]),
             "version": event["version"],
             "hash": event["hash"],
         }

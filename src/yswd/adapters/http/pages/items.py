@@ -21,6 +21,7 @@ from yswd.adapters.http.pages.common import (
     StaffSession,
     after_write,
     container_of,
+    date_text,
     optional,
     parse_date,
     refused,
@@ -36,7 +37,7 @@ from yswd.adapters.http.pages.item_page import (
     item_page,
     templates_for,
 )
-from yswd.adapters.http.pages.moderation import moderation_page
+from yswd.adapters.http.pages.moderation import PUBLISHED_COOKIE, moderation_page
 from yswd.adapters.http.sessions import Session
 from yswd.aggregates.access import Action, Principal
 from yswd.aggregates.erasure import ERASED
@@ -127,7 +128,18 @@ def item_command(
             after_write(container, written)
             label = FORM_DONE.get(command) or ITEM_FORMS[command][1]
             if back == "moderation":
-                return RedirectResponse("/staff/moderation?published=1", status_code=303)
+                moved = RedirectResponse("/staff/moderation?published=1", status_code=303)
+                # which board to link to afterwards, for the next page only
+                moved.set_cookie(
+                    PUBLISHED_COOKIE,
+                    item_id,
+                    max_age=120,
+                    path="/staff/moderation",
+                    httponly=True,
+                    samesite="strict",
+                    secure=request.url.scheme == "https",
+                )
+                return moved
             return RedirectResponse(
                 f"/staff/items/{quote(item_id, safe='')}?done={quote(label)}", status_code=303
             )
@@ -171,7 +183,7 @@ def command_for(
             errors.append(
                 FieldError("refer-to_unit_id", "Choose the unit to refer it to, or a forum")
             )
-        due_raw = text(form, "due_on")
+        due_raw = date_text(form, "due_on")
         due = parse_date(due_raw) if due_raw else None
         if due_raw and due is None:
             errors.append(FieldError("refer-due_on", "Enter the due date, for example 2026-12-01"))

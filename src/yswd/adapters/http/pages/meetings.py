@@ -20,6 +20,7 @@ from yswd.adapters.http.pages.common import (
     after_write,
     allowed,
     container_of,
+    date_text,
     parse_date,
     render,
     text,
@@ -50,13 +51,23 @@ def row_values(form: dict[str, str], n: int) -> dict[str, str]:
         "you_said": text(form, f"you_said_{n}"),
         "channel": text(form, f"channel_{n}") or Channel.COMMUNITY_MEETING.value,
         "themes": text(form, f"themes_{n}"),
+        # the vocabulary's checkboxes ticked in this row, one theme a line
+        "chosen": "\n".join(
+            value.strip()
+            for key, value in form.items()
+            if key.startswith(f"theme_{n}_") and value.strip()
+        ),
         "contributor": text(form, f"contributor_{n}"),
         "detail": text(form, f"detail_{n}"),
+        # a possible safeguarding concern: the item is flagged as it is raised
+        "safeguarding": "yes" if text(form, f"safeguarding_{n}") else "",
     }
 
 
 def row_is_empty(row: dict[str, str]) -> bool:
-    return not any(row[key] for key in ("title", "you_said", "themes", "contributor", "detail"))
+    return not any(
+        row[key] for key in ("title", "you_said", "themes", "chosen", "contributor", "detail")
+    )
 
 
 def meeting_page(
@@ -70,7 +81,8 @@ def meeting_page(
     saved: list[dict[str, Any]],
     status_code: int = 200,
 ) -> HTMLResponse:
-    forums = forums_in_scope(container_of(request), session.principal)
+    container = container_of(request)
+    forums = forums_in_scope(container, session.principal)
     if not forum_id and len(forums) == 1:
         forum_id = forums[0]["id"]
     return render(
@@ -84,10 +96,21 @@ def meeting_page(
             "errors": errors,
             "saved": saved,
             "channels": [(c.value, CHANNEL_LABELS[c]) for c in Channel],
+            "theme_choices": theme_choices(container, forums),
         },
         session,
         status_code=status_code,
     )
+
+
+def theme_choices(container: Container, forums: list[dict[str, Any]]) -> list[str]:
+    """The themes offered: the vocabularies of the regions of the forums in scope."""
+    regions = dict.fromkeys(container.themes.region_of(forum["unit_id"]) for forum in forums)
+    offered: dict[str, str] = {}
+    for region_id in regions:
+        for theme in container.themes.for_unit(region_id)["themes"]:
+            offered.setdefault(theme.casefold(), theme)
+    return list(offered.values())
 
 
 def meeting_errors(
@@ -109,7 +132,12 @@ def meeting_errors(
         except DomainError as error:
             errors.append(FieldError("forum_id", error.message))
     if meeting_date is None:
-        errors.append(FieldError("meeting_date", "Enter the meeting date, for example 2026-11-02"))
+        errors.append(
+            FieldError(
+                "meeting_date",
+                "Enter the meeting date as day, month and year, for example 2 11 2026",
+            )
+        )
     if not filled:
         errors.append(FieldError("title_1", "Enter at least one item"))
     for row in filled:
@@ -135,7 +163,9 @@ def raise_rows(
     left: list[dict[str, str]] = []
     errors: list[FieldError] = []
     for row in filled:
-        themes = [theme.strip() for theme in row["themes"].split(",") if theme.strip()]
+        typed = [theme.strip() for theme in row["themes"].split(",") if theme.strip()]
+        # ticked from the region's vocabulary first, then typed; each theme once
+        themes = list(dict.fromkeys([*row["chosen"].splitlines(), *typed]))
         try:
             written = container.app.raise_item(
                 principal,
@@ -147,13 +177,20 @@ def raise_rows(
                 detail=row["detail"] or None,
                 contributor=row["contributor"] or None,
                 themes=themes,
+                safeguarding=bool(row["safeguarding"]),
             )
         except DomainError as error:
             errors.append(FieldError(f"title_{row['n']}", f"Item {row['n']}: {error.message}"))
             left.append(row)
             continue
         after_write(container, written)
-        saved.append({"id": written.value.item_id, "title": written.value.title})
+        saved.append(
+            {
+                "id": written.value.item_id,
+                "title": written.value.title,
+                "flagged": written.value.safeguarding is not None,
+            }
+        )
     return saved, left, errors
 
 
@@ -177,7 +214,7 @@ def log_meeting(
     request: Request, session: Secretary, form: FormData, container: ContainerDep
 ) -> Response:
     forum_id = text(form, "forum_id")
-    raw_date = text(form, "meeting_date")
+    raw_date = date_text(form, "meeting_date")
     rows = [row_values(form, n) for n in range(1, MEETING_ROWS + 1)]
     filled = [row for row in rows if not row_is_empty(row)]
     meeting_date = parse_date(raw_date)

@@ -10,13 +10,19 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from yswd.adapters.http.deps import ContainerDep
 from yswd.adapters.http.errors import status_for
+from yswd.adapters.http.labels import PUBLIC_STATUS_LABELS
 from yswd.adapters.http.pages.common import FieldError, allowed, container_of, render
+from yswd.adapters.http.pages.item_history import Names
 from yswd.adapters.http.sessions import Session
+from yswd.adapters.http.templating import uk_date
 from yswd.aggregates.access import Action
 from yswd.aggregates.errors import DomainError
 from yswd.application.bulk import BulkRefused
 
 router = APIRouter(prefix="/staff", include_in_schema=False)
+
+#: the item just published from the queue (set by the publish form for the next page only)
+PUBLISHED_COOKIE = "yswd_published"
 
 Moderator = Annotated[Session, Depends(allowed(Action.PUBLISH, "Your role cannot publish items."))]
 
@@ -32,10 +38,24 @@ def moderation_page(
     checked: str | None = None,
     bulk_results: list[dict[str, Any]] | None = None,
     status_code: int = 200,
+    published_id: str | None = None,
 ) -> HTMLResponse:
-    docs = container_of(request).staff_items.list_items(session.principal, order="newest")
+    container = container_of(request)
+    docs = container.staff_items.list_items(session.principal, order="newest")
     queue = [doc for doc in docs if not doc["published"]]
     titles = {doc["id"]: doc["title"] for doc in docs}
+    names = Names(container)
+    for doc in queue:
+        doc["forum_name"] = names.forum(doc["forum_id"])
+        doc["unit_name"] = names.unit(doc["unit_id"])
+    # after publishing one item: where the public now sees it
+    just_published = next((doc for doc in docs if doc["id"] == published_id), None)
+    board = None
+    if just_published is not None:
+        board = {
+            "href": f"/public/boards/{just_published['unit_id']}#item-{just_published['id']}",
+            "name": names.unit(just_published["unit_id"]),
+        }
     return render(
         request,
         "moderation.html",
@@ -49,6 +69,9 @@ def moderation_page(
             "checked": checked,
             "bulk_results": bulk_results or [],
             "title_of": lambda item_id: titles.get(item_id, item_id),
+            "board": board,
+            "public_status_labels": PUBLIC_STATUS_LABELS,
+            "uk_date_of": uk_date,
         },
         session,
         status_code=status_code,
@@ -57,7 +80,12 @@ def moderation_page(
 
 @router.get("/moderation", response_class=HTMLResponse)
 def moderation(request: Request, session: Moderator, published: int | None = None) -> Response:
-    return moderation_page(request, session, [], None, {}, published=published or 0)
+    just_published = request.cookies.get(PUBLISHED_COOKIE) if published == 1 else None
+    page = moderation_page(
+        request, session, [], None, {}, published=published or 0, published_id=just_published
+    )
+    page.delete_cookie(PUBLISHED_COOKIE, path="/staff/moderation")
+    return page
 
 
 async def form_item_ids(request: Request) -> list[str]:

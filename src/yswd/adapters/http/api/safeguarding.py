@@ -1,0 +1,193 @@
+"""Safe to speak: safeguarding flags and their queue, and the break-glass reveal.
+
+A flagged item leaves every ordinary answer at once (the domain refuses reads by
+anyone but safeguarding leads, auditors and admins; read models leave it out of
+public answers) and waits in the queue of the safeguarding leads of its units.
+Managers and moderators never see who raised an item; a manager with a written
+reason may reveal it, and the reveal is recorded for auditors and advocates.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Response
+
+from yswd.adapters.http.deps import (
+    ContainerDep,
+    ExpectedVersion,
+    PrincipalDep,
+    item_response,
+    mark_written,
+)
+from yswd.adapters.http.schemas import Answer, Body, ItemOut, LongText
+from yswd.aggregates.access import Action
+from yswd.aggregates.errors import Forbidden
+from yswd.aggregates.item import Item
+from yswd.application.unit_of_work import Written
+
+router = APIRouter(prefix="/api/v1", tags=["safeguarding"])
+
+
+class FlagIn(Body):
+    reason: LongText  # type: ignore[valid-type]
+
+
+class AcknowledgeIn(Body):
+    note: LongText  # type: ignore[valid-type]
+
+
+class CloseIn(Body):
+    outcome: LongText  # type: ignore[valid-type]
+    return_to_workflow: bool
+
+
+class RevealIn(Body):
+    #: at least 20 characters (checked by the use case, so the message is plain)
+    reason: LongText  # type: ignore[valid-type]
+
+
+class SafeguardingOut(Answer):
+    flagged_at: str
+    ack_due_at: str
+    acknowledged_at: str | None
+    closed_at: str | None
+    outcome: str | None
+
+
+class FlaggedItemOut(ItemOut):
+    safeguarding: SafeguardingOut | None = None
+    ack_overdue: bool | None = None
+
+
+class QueueOut(Answer):
+    items: list[FlaggedItemOut]
+
+
+class RevealedOut(Answer):
+    contributor: str
+
+
+class RevealOut(Answer):
+    item_id: str
+    user_id: str
+    reason: str
+    at: str
+
+
+class RevealsOut(Answer):
+    reveals: list[RevealOut]
+
+
+def _documented(model: type[Answer]) -> dict[int | str, dict[str, Any]]:
+    """Document the answer's schema without filtering the answer through it."""
+    return {200: {"model": model}}
+
+
+def _answer(
+    container: ContainerDep, response: Response, written: Written[Item], principal: PrincipalDep
+) -> dict[str, Any]:
+    mark_written(container, response, written)
+    return item_response(response, written.value, principal)
+
+
+@router.post(
+    "/items/{item_id}/safeguarding", response_model=None, responses=_documented(FlaggedItemOut)
+)
+def flag_safeguarding(
+    item_id: str,
+    body: FlagIn,
+    response: Response,
+    container: ContainerDep,
+    principal: PrincipalDep,
+    version: ExpectedVersion,
+) -> dict[str, Any]:
+    """Flag a possible safeguarding concern: the item leaves every ordinary answer."""
+    written = container.app.flag_safeguarding(principal, item_id, body.reason, version)
+    return _answer(container, response, written, principal)
+
+
+@router.post(
+    "/items/{item_id}/safeguarding/acknowledge",
+    response_model=None,
+    responses=_documented(FlaggedItemOut),
+)
+def acknowledge_safeguarding(
+    item_id: str,
+    body: AcknowledgeIn,
+    response: Response,
+    container: ContainerDep,
+    principal: PrincipalDep,
+    version: ExpectedVersion,
+) -> dict[str, Any]:
+    """A safeguarding lead has picked the concern up (the acknowledgement clock stops)."""
+    written = container.app.acknowledge_safeguarding(principal, item_id, body.note, version)
+    return _answer(container, response, written, principal)
+
+
+@router.post(
+    "/items/{item_id}/safeguarding/close",
+    response_model=None,
+    responses=_documented(FlaggedItemOut),
+)
+def close_safeguarding(
+    item_id: str,
+    body: CloseIn,
+    response: Response,
+    container: ContainerDep,
+    principal: PrincipalDep,
+    version: ExpectedVersion,
+) -> dict[str, Any]:
+    """Close the flag: back to the workflow as it was, or restricted for good."""
+    written = container.app.close_safeguarding(
+        principal, item_id, body.outcome, body.return_to_workflow, version
+    )
+    return _answer(container, response, written, principal)
+
+
+@router.get("/safeguarding", response_model=None, responses=_documented(QueueOut))
+def safeguarding_queue(container: ContainerDep, principal: PrincipalDep) -> dict[str, Any]:
+    """Open flags in the caller's scope, oldest first, each with ``ack_overdue``.
+
+    The queue lists ids from the read model and reads each item from the event
+    store, so what it shows is the flag as stored.
+    """
+    if not (principal.may(Action.WORK_SAFEGUARDING) or principal.may(Action.READ_SAFEGUARDING)):
+        raise Forbidden(f"A {principal.role.value} may not read the safeguarding queue.")
+    now = container.clock()
+    found = []
+    for item_id in container.staff_items.safeguarding_queue(principal):
+        item = container.app.get_item(principal, item_id)  # audited, as any read
+        if not item.safeguarding_open:
+            continue
+        view = item_response(Response(), item, principal)
+        view["ack_overdue"] = item.ack_overdue(now)
+        found.append(view)
+    return {"items": found}
+
+
+@router.post("/items/{item_id}/reveal", response_model=None, responses=_documented(RevealedOut))
+def reveal_contributor(
+    item_id: str,
+    body: RevealIn,
+    response: Response,
+    container: ContainerDep,
+    principal: PrincipalDep,
+) -> dict[str, Any]:
+    """Break glass: who raised the item, for a manager with a written reason (recorded)."""
+    written = container.app.reveal_contributor(principal, item_id, body.reason)
+    mark_written(container, response, written)
+    return {"contributor": written.value}
+
+
+@router.get("/audit/reveals", response_model=None, responses=_documented(RevealsOut))
+def list_reveals(
+    container: ContainerDep, principal: PrincipalDep, unit_id: str | None = None
+) -> dict[str, Any]:
+    """Every reveal of a contributor in the caller's scope: who, which item, why, when."""
+    principal.require(Action.READ_REVEALS)
+    if unit_id is not None:
+        unit = container.app.unit(unit_id)  # 404 for a unit that does not exist
+        if not principal.covers(unit.path):
+            raise Forbidden(f"Unit '{unit_id}' is outside your scope.")
+    return {"reveals": container.staff_items.reveals(principal, unit_id)}
