@@ -92,6 +92,8 @@ def organisation(request: Request) -> dict[str, Any]:
 @cache
 def templates() -> Jinja2Templates:
     found = Jinja2Templates(directory=str(TEMPLATES_DIR))
+    found.env.add_extension("jinja2.ext.i18n")
+    found.env.install_null_translations(newstyle=True)  # type: ignore[attr-defined]
     found.env.filters["uk_date"] = uk_date
     found.env.filters["uk_datetime"] = uk_datetime
     found.env.filters["article"] = article
