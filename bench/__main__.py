@@ -32,7 +32,7 @@ def suite(chosen: list[str], args: argparse.Namespace, small_n: int, big_n: int)
         if "B1" in chosen:
             reports.append(b1_write_path.run(args.quick, args.items))
         if "B2" in chosen:
-            reports.append(b2_http_write.run(args.quick, args.requests))
+            reports.append(b2_http_write.run(args.quick, args.requests, args.rounds))
         needs_big = {"B3", "B4", "B5"} & set(chosen)
         if needs_big:
             print(
@@ -88,6 +88,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="small sizes, under a minute")
     parser.add_argument("--items", type=int, help="B1: items written (4 commands each)")
     parser.add_argument("--requests", type=int, help="B2: requests per concurrency level")
+    parser.add_argument(
+        "--rounds", type=int, default=4, help="B2: parts per level, yswd and the bare route in turn"
+    )
     parser.add_argument("--small", type=int, help="B4/B5: items in the small store")
     parser.add_argument("--big", type=int, help="B3/B4/B5: items in the big store")
     parser.add_argument(

@@ -9,11 +9,20 @@ Baselines, same run and same store: eventsourcing's own scan
 its 32-byte seal), with no domain objects at all. On PostgreSQL the floor is
 the same scan with psycopg. Each side runs in its own child process so that its
 peak memory (``ru_maxrss``) is its own.
+
+    python -m bench.b3_rebuild KIND DIR     # one run: raw, scan, rebuild, or domain
+    python -m bench.b3_rebuild compare DIR --before /tmp/old/src [--pg] [--events N]
+
+``domain`` is the rebuild without the bulk scan (the library's scan and the
+domain's fold, as before session 5); ``compare`` alternates raw, scan, the
+``--before`` tree's rebuild and this tree's, one JSON line per run.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
+import os
 import resource
 import sqlite3
 import subprocess
@@ -21,7 +30,7 @@ import sys
 import time
 from pathlib import Path
 
-from bench.common import ROOT, Report, store_settings, tempdir
+from bench.common import PG_ENV, ROOT, Report, store_settings, tempdir
 from bench.generate import generate
 from yswd.bootstrap import build
 
@@ -39,6 +48,11 @@ def child(kind: str, data_dir: Path) -> dict[str, float]:
         t0 = time.perf_counter()
         if kind == "rebuild":
             count = container.runner.rebuild()
+        elif kind == "domain":  # the rebuild through the library's scan and the domain fold
+            runner = container.runner
+            if hasattr(runner, "bulk"):
+                runner.bulk = None
+            count = runner.rebuild()
         elif kind == "raw":
             count = raw_scan(container.settings.database_url, data_dir)
         else:
@@ -100,15 +114,72 @@ def raw_scan(database_url: str | None, data_dir: Path) -> int:
         conn.close()
 
 
-def measure(kind: str, data_dir: Path) -> dict[str, float]:
+def measure(kind: str, data_dir: Path, src: Path | None = None) -> dict[str, float]:
+    """One ``kind`` in a child process; ``src``: run it with that tree's ``yswd`` instead."""
+    env = None
+    if src is not None:
+        env = {**os.environ, "PYTHONPATH": f"{src}{os.pathsep}{ROOT}"}
     out = subprocess.run(
         [sys.executable, "-m", "bench.b3_rebuild", kind, str(data_dir)],
         cwd=ROOT,
         check=True,
         capture_output=True,
         text=True,
+        env=env,
     )
     return dict(json.loads(out.stdout.strip().splitlines()[-1]))
+
+
+def compare(data_dir: Path, before: Path | None, rounds: int, events: int | None) -> None:
+    """Before and after on one store, alternated: ``python -m bench.b3_rebuild compare DIR``.
+
+    Each round runs the plain scan-and-decode, eventsourcing's scan, the rebuild of
+    the ``--before`` tree (a copy of ``src`` from before a change) and this tree's
+    rebuild, each in its own process, and prints one JSON line per run with the
+    1-minute load average when it started. ``--pg`` puts the store in a private
+    PostgreSQL cluster started for the length of the command; ``--events`` fills an
+    empty store first.
+    """
+    if events and not (data_dir / "generated").exists():
+        # throw-away data: on PostgreSQL the generator's commits skip the WAL flush
+        # (as ``generate`` turns SQLite's synchronous off); the runs below do not
+        os.environ["PGOPTIONS"] = "-c synchronous_commit=off"
+        try:
+            generate(data_dir, events=events)
+        finally:
+            os.environ.pop("PGOPTIONS", None)
+        (data_dir / "generated").write_text(str(events))
+    kinds: list[tuple[str, str, Path | None]] = [("raw", "raw", None), ("scan", "scan", None)]
+    if before is not None:
+        kinds.append(("rebuild before", "rebuild", before))
+    kinds.append(("rebuild", "rebuild", None))
+    for round_ in range(1, rounds + 1):
+        for label, kind, src in kinds:
+            load = os.getloadavg()[0]
+            result = measure(kind, data_dir, src)
+            print(json.dumps({"round": round_, "run": label, "load": round(load, 1), **result}))
+
+
+def main(argv: list[str]) -> None:
+    if argv[0] != "compare":
+        print(json.dumps(child(argv[0], Path(argv[1]))))
+        return
+    parser = argparse.ArgumentParser(prog="python -m bench.b3_rebuild compare")
+    parser.add_argument("data_dir", type=Path)
+    parser.add_argument("--before", type=Path, help="a src tree to run as 'before'")
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--events", type=int, help="generate this many events first")
+    parser.add_argument("--pg", action="store_true", help="the store in a private PostgreSQL")
+    args = parser.parse_args(argv[1:])
+    if not args.pg:
+        compare(args.data_dir, args.before, args.rounds, args.events)
+        return
+    from tests.integration.servers import running_postgres
+
+    with running_postgres() as pg:
+        pg.psql(f"ALTER ROLE {pg.user} CREATEDB")
+        os.environ[PG_ENV] = pg.url
+        compare(args.data_dir, args.before, args.rounds, args.events)
 
 
 def run(quick: bool, events: int | None = None, data_dir: Path | None = None) -> Report:
@@ -147,4 +218,4 @@ def run(quick: bool, events: int | None = None, data_dir: Path | None = None) ->
 
 
 if __name__ == "__main__":
-    print(json.dumps(child(sys.argv[1], Path(sys.argv[2]))))
+    main(sys.argv[1:])

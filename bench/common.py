@@ -115,7 +115,7 @@ class Ticket(Aggregate):
         self.we_did = we_did
 
 
-class RawApp(Application):
+class RawApp(Application[Any]):
     """Plain eventsourcing on the same SQLite file settings as yswd's store."""
 
     name = "raw"

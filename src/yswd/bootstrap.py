@@ -18,9 +18,11 @@ from typing import Any
 
 from sqlalchemy import Engine
 
+from yswd.adapters.bulk_scan import PostgresEventScan, RecorderScan, SQLiteEventScan
 from yswd.adapters.clips import ClipStore, FolderClipStore, MemoryClipStore
 from yswd.adapters.crypto import (
     KeyStore,
+    PlainStates,
     ShreddingMapper,
     install_key_store,
     load_or_create_signing_key,
@@ -42,6 +44,7 @@ from yswd.adapters.persistence import (
     memory_engine,
     memory_env,
     read_model_engine,
+    sqlite_path,
     write_transaction,
 )
 from yswd.aggregates.plain_english import load_glossary
@@ -61,6 +64,7 @@ from yswd.projections.access_log import AccessLog
 from yswd.projections.audit_chain import AuditChain
 from yswd.projections.audit_queries import AuditQueries
 from yswd.projections.clips import ClipQueries, ClipsReadModel
+from yswd.projections.gap_box_list import GapBoxList
 from yswd.projections.organisation import Organisation
 from yswd.projections.runner import ProjectionRunner, ReadModel
 from yswd.projections.staff_directory import StaffDirectory
@@ -273,9 +277,14 @@ def build(
     read_models[AccessLog.name] = AccessLog()
     read_models[StaffDirectory.name] = StaffDirectory()
     read_models[ClipsReadModel.name] = ClipsReadModel()
+    read_models[GapBoxList.name] = GapBoxList()
     # public boards and metrics are computed from the item rows alone
     runner = ProjectionRunner(
-        app, ReadModelStore(engine), list(read_models.values()), answers_version_sql=CHANGES_SQL
+        app,
+        ReadModelStore(engine),
+        list(read_models.values()),
+        answers_version_sql=CHANGES_SQL,
+        bulk=bulk_event_source(app, settings, memory),
     )
     runner.create_tables()
     if settings.admin_token and app.ensure_admin(settings.admin_token):
@@ -365,12 +374,28 @@ SIGNED_OUT_PATH = "/staff/signed-out"
 LOCAL_BASE_URL = "http://127.0.0.1:8000"
 
 
+def bulk_event_source(
+    app: Yswd, settings: Settings, memory: bool
+) -> SQLiteEventScan | PostgresEventScan | RecorderScan | None:
+    """What a rebuild reads the log through: plain SQL on the events table."""
+    if not isinstance(app.mapper, ShreddingMapper):
+        return None
+    states = PlainStates(app.mapper)
+    table = getattr(app.recorder, "events_table_name", None)
+    if memory or table is None:
+        return RecorderScan(app.recorder, states)
+    if settings.database_url:
+        return PostgresEventScan(settings.database_url, table, states)
+    return SQLiteEventScan(sqlite_path(settings), table, states)
+
+
 def organisation_sign_in(settings: Settings) -> OrganisationSignIn | None:
     """The OpenID Connect client of ``YSWD_OIDC_*``, wrapped for the staff pages."""
     if not settings.oidc_configured:
         return None
     # imported only when configured: authlib and joserfc cost start-up time otherwise
-    from yswd.adapters.oidc import OidcClient, ProviderUnavailable, SignInRefused, StateRecord
+    from yswd.adapters.oidc.client import OidcClient, StateRecord
+    from yswd.adapters.oidc.refusals import ProviderUnavailable, SignInRefused
 
     assert settings.oidc_issuer is not None and settings.oidc_client_id is not None
     base = (settings.public_url or LOCAL_BASE_URL).rstrip("/")

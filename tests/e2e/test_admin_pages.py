@@ -306,7 +306,7 @@ def test_meeting_log_offers_the_forums_in_scope_and_today(api: Api) -> None:
     secretary = Browser(api)
     secretary.sign_in(api.user("secretary", "meadowbank"))
     page = secretary.get("/staff/meetings/new").text
-    assert '<select class="select" id="forum_id" name="forum_id"' in page
+    assert '<select class="nhsuk-select" id="forum_id" name="forum_id"' in page
     assert ">Cedar community meeting</option>" in page
     assert ">Willow community meeting</option>" in page
     assert "Elsewhere meeting" not in page
@@ -322,3 +322,51 @@ def test_meeting_log_offers_the_forums_in_scope_and_today(api: Api) -> None:
     only_one.sign_in(api.user("secretary", "cedar"))
     single = only_one.get("/staff/meetings/new").text
     assert '<option value="cedar-cm" selected>' in single and "Choose a forum" not in single
+
+
+def test_the_admin_user_page_changes_a_role_and_signs_the_person_out(api: Api) -> None:
+    api.organisation()
+    token = api.user("secretary", "cedar")
+    user_id = user_id_of(api, token)
+    person = Browser(api)
+    person.sign_in(token)
+    assert "Log a meeting" in person.get("/staff").text
+
+    admin = Browser(api)
+    admin.sign_in(ADMIN_TOKEN)
+    page = f"/staff/admin/users/{user_id}"
+    shown = admin.get(page).text
+    assert 'action="/staff/admin/users/' + user_id + '/role"' in shown
+    assert 'name="role" value="secretary" aria-describedby="role-secretary-hint" checked' in shown
+    assert 'value="None"' not in shown  # no work email: the box is empty
+
+    # no choice, or a role that does not exist: a clear 422, nothing changes
+    for posted in ({}, {"role": "emperor"}):
+        refused = admin.submit(page, f"{page}/role", posted)
+        assert refused.status_code == 422 and "Choose what the person does now" in refused.text
+    assert api.get("/api/v1/me", token).json()["role"] == "secretary"
+
+    # without the form's CSRF token the change is refused
+    forged = admin.client.post(f"{page}/role", data={"role": "admin"}, follow_redirects=False)
+    assert forged.status_code == 403
+    assert api.get("/api/v1/me", token).json()["role"] == "secretary"
+
+    changed = admin.submit(page, f"{page}/role", {"role": "manager"})
+    assert changed.status_code == 200, changed.text
+    assert "is now manager" in changed.text and "They are signed out" in changed.text
+    assert api.get("/api/v1/me", token).json()["role"] == "manager"
+    out = person.client.get("/staff", follow_redirects=False)
+    assert out.status_code == 303 and "/staff/sign-in" in out.headers["location"]
+    again = Browser(api)
+    again.sign_in(token)
+    assert "Log a meeting" not in again.get("/staff").text
+
+    # an admin cannot change their own role: the page says so and has no form
+    me = f"/staff/admin/users/{user_id_of(api, ADMIN_TOKEN)}"
+    mine = admin.get(me).text
+    assert "You cannot change your own role" in mine and "/role\"" not in mine
+    assert admin.submit(me, f"{me}/role", {"role": "auditor"}).status_code == 403
+    # another role may not use the form at all
+    refused = again.client.post(f"{page}/role", data={"role": "admin"}, follow_redirects=False)
+    assert refused.status_code == 403
+    assert api.get("/api/v1/me", token).json()["role"] == "manager"

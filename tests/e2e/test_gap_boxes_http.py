@@ -230,7 +230,7 @@ def test_the_page_shows_an_open_box_with_a_protected_form(api: Api) -> None:
     assert XSS not in page.text
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page.text
     assert "This gap box is open" in page.text
-    assert '<label class="label" for="suggestion">' in page.text
+    assert '<label class="nhsuk-label nhsuk-label--m" for="suggestion">' in page.text
     assert 'method="post" action="/public/gap-boxes/winter"' in page.text
     cookie = page.headers["set-cookie"]
     assert "HttpOnly" in cookie and "SameSite=strict" in cookie.replace("Strict", "strict")

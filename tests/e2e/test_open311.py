@@ -101,6 +101,31 @@ def get_xml(api: Api, path: str, **params: Any) -> ElementTree.Element:
     return ElementTree.fromstring(answer.content)
 
 
+def json_errors(answer: Any) -> list[int]:
+    """The codes of a GeoReport v2 error list (``[{"code", "description"}]``), checked."""
+    assert answer.headers["content-type"].startswith("application/json")
+    errors = answer.json()
+    assert isinstance(errors, list) and errors, answer.text
+    for error in errors:
+        assert set(error) == {"code", "description"} and error["description"], error
+    assert {error["code"] for error in errors} == {answer.status_code}
+    return sorted({error["code"] for error in errors})
+
+
+def xml_errors(answer: Any) -> list[int]:
+    """The codes of a GeoReport v2 ``<errors>`` document, checked."""
+    assert answer.headers["content-type"].startswith("text/xml")
+    root = ElementTree.fromstring(answer.content)
+    assert root.tag == "errors" and len(root), answer.text
+    for error in root:
+        assert error.tag == "error"
+        assert [child.tag for child in error] == ["code", "description"]
+        assert error.findtext("description")
+    codes = {int(error.findtext("code") or 0) for error in root}
+    assert codes == {answer.status_code}
+    return sorted(codes)
+
+
 def test_discovery_names_the_specification_and_both_formats(api: Api) -> None:
     found = get_json(api, "/open311/v2/discovery.json")
     (endpoint,) = found["endpoints"]
@@ -209,19 +234,68 @@ def test_filters_and_paging_follow_the_specification(api: Api, ward: dict[str, s
         {"page": "0"},
     ],
 )
-def test_bad_filters_are_refused_and_change_nothing(
+def test_bad_filters_are_refused_in_georeport_errors_in_both_forms(
     api: Api, ward: dict[str, str], params: dict[str, str]
 ) -> None:
     answer = api.client.get("/open311/v2/requests.json", params=params)
     assert 400 <= answer.status_code < 500, answer.text
-    assert answer.json()["detail"]
+    assert json_errors(answer) == [answer.status_code]
+    answer = api.client.get("/open311/v2/requests.xml", params=params)
+    assert 400 <= answer.status_code < 500, answer.text
+    assert xml_errors(answer) == [answer.status_code]
 
 
 def test_unknown_jurisdictions_and_requests_are_404(api: Api, ward: dict[str, str]) -> None:
-    get_json(api, "/open311/v2/requests.json", 404, jurisdiction_id="atlantis")
-    get_json(api, "/open311/v2/services.json", 404, jurisdiction_id="atlantis")
-    get_json(api, f"/open311/v2/requests/{ward['unpublished']}.json", 404)
-    get_json(api, "/open311/v2/requests/no-such-item.json", 404)
+    for fmt in ("json", "xml"):
+        for path, params in (
+            (f"/open311/v2/requests.{fmt}", {"jurisdiction_id": "atlantis"}),
+            (f"/open311/v2/services.{fmt}", {"jurisdiction_id": "atlantis"}),
+            (f"/open311/v2/requests/{ward['unpublished']}.{fmt}", {}),
+            (f"/open311/v2/requests/no-such-item.{fmt}", {}),
+        ):
+            answer = api.client.get(path, params=params)
+            errors = xml_errors(answer) if fmt == "xml" else json_errors(answer)
+            assert errors == [404], (path, answer.text)
+
+
+def test_no_such_resource_and_a_method_open311_lacks_are_georeport_errors_too(
+    api: Api,
+) -> None:
+    assert json_errors(api.client.get("/open311/v2/tickets.json")) == [404]
+    assert xml_errors(api.client.get("/open311/v2/tickets.xml")) == [404]
+    # GeoReport's POST of a new request is not offered: yswd's Open311 is read only
+    posted = api.client.post("/open311/v2/requests.json", json={"service_code": "complaint"})
+    assert json_errors(posted) == [405]
+    assert "GET" in posted.headers["allow"]
+
+
+def test_errors_elsewhere_keep_the_apis_own_shape(api: Api) -> None:
+    for path in ("/public/api/v1/boards/atlantis", "/open311/v3/requests.json"):
+        answer = api.client.get(path)
+        assert answer.status_code == 404
+        assert answer.json()["detail"], path
+
+
+def test_the_openapi_document_describes_georeport_errors(api: Api) -> None:
+    document = api.client.get("/openapi.json").json()
+    error = document["components"]["schemas"]["Open311ErrorOut"]
+    assert set(error["required"]) == {"code", "description"}
+    operations = [
+        methods["get"]
+        for path, methods in document["paths"].items()
+        if path.startswith("/open311/v2/")
+    ]
+    assert len(operations) == 8
+    for operation in operations:
+        refusals = {c: r for c, r in operation["responses"].items() if c.startswith(("4", "5"))}
+        assert {"404", "422"} <= set(refusals), operation["operationId"]
+        for refusal in refusals.values():
+            if operation["operationId"].endswith("_xml"):
+                assert list(refusal["content"]) == ["text/xml"]
+            else:
+                schema = refusal["content"]["application/json"]["schema"]
+                assert schema["type"] == "array"
+                assert schema["items"] == {"$ref": "#/components/schemas/Open311ErrorOut"}
 
 
 def test_only_published_items_and_nothing_personal(api: Api, ward: dict[str, str]) -> None:

@@ -136,6 +136,15 @@ def test_the_document_gives_short_operation_ids_and_bearer_auth(app: Any) -> Non
     assert "Retry-After" in raise_item["responses"]["429"]["headers"]
     board = document["paths"]["/public/api/v1/boards/{unit_id}"]["get"]["responses"]["200"]
     assert "ETag" in board["headers"]
+    for path, operations in document["paths"].items():
+        assert ("head" in operations) == ("get" in operations), path
+        if "head" in operations:
+            head = operations["head"]
+            assert head["operationId"] == operations["get"]["operationId"] + "_head"
+            assert set(head["responses"]) == set(operations["get"]["responses"])
+            assert not any("content" in answer for answer in head["responses"].values())
+    board_head = document["paths"]["/public/api/v1/boards/{unit_id}"]["head"]["responses"]
+    assert "ETag" in board_head["200"]["headers"]
     feed = document["paths"]["/public/boards/{unit_id}/feed.atom"]["get"]["responses"]["200"]
     assert list(feed["content"]) == ["application/atom+xml"]
     csv = document["paths"]["/api/v1/exports/items.csv"]["get"]["responses"]["200"]
@@ -206,6 +215,12 @@ def test_an_integrator_drives_a_lifecycle_with_typed_answers(
 
     board = op(generated, "public", "get_board").sync(unit_id="cedar", client=public)
     assert isinstance(board, models.BoardOut)
+    # HEAD is listed where GET is, so a client can ask for the ETag alone
+    headers_only = op(generated, "public", "get_board_head").sync_detailed(
+        unit_id="cedar", client=public
+    )
+    assert headers_only.status_code == 200 and headers_only.content == b""
+    assert headers_only.headers["ETag"]
     assert board.unit.name == "Cedar ward"
     assert board.counts.done == 1
     (shown,) = board.items

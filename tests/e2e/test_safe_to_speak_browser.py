@@ -110,6 +110,7 @@ def test_the_lead_s_queue_the_reveal_step_and_the_meeting_log_checkbox(
             context.clear_cookies()
             sign_in(page, server, world["tokens"]["manager"])
             page.goto(f"{server}/staff/items/{world['item']['id']}")
+            page.locator("#reveal summary").click()  # one of the folded actions
             step = page.get_by_role("region", name="Who raised this item")
             step.scroll_into_view_if_needed()
             assert step.get_by_text("will be seen by auditors and by the advocate").is_visible()

@@ -157,7 +157,7 @@ def test_new_channel_pages_with_no_accessibility_violations(server: str) -> None
         page.get_by_role("button", name="Add template").click()
         assert page.get_by_text("Template added.").is_visible()
         check(page, "templates page with a template")
-        page.goto(f"{server}/staff/items/{first}")
+        page.goto(f"{server}/staff/items/{first}?action=respond")  # that form unfolded
         check(page, "item with template picker and forum referral")
         page.get_by_label("Use a template (optional)").first.select_option(value="repair-ordered")
         page.get_by_role("button", name="Use template for post response").click()
@@ -166,6 +166,7 @@ def test_new_channel_pages_with_no_accessibility_violations(server: str) -> None
         )
         check(page, "item with a template copied in")
         page.screenshot(path=str(ARTIFACTS / "staff-template-used.png"), full_page=True)
+        page.locator("#refer summary").click()
         page.get_by_label("Or refer to a forum (optional)").select_option(value="partnership-board")
         page.get_by_role("button", name="Refer", exact=True).click()
         assert page.get_by_text("Refer saved.").is_visible()

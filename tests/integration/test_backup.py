@@ -26,7 +26,9 @@ import uvicorn
 from typer.testing import CliRunner
 
 from yswd.adapters.audit_cli import audit_cli
-from yswd.adapters.backup import Auditor, BackupError, RestoreError, backup, restore
+from yswd.adapters.backup.archive import backup
+from yswd.adapters.backup.copies import Auditor, BackupError, RestoreError
+from yswd.adapters.backup.restore import restore
 from yswd.adapters.backup_cli import backup_cli
 from yswd.adapters.crypto import ERASED
 from yswd.adapters.erasure_log import read_log
@@ -462,7 +464,7 @@ def test_an_erasure_under_way_during_the_backup_is_finished_in_it(
     """The key was destroyed after the event store was copied, before the key store was."""
     from datetime import date
 
-    from yswd.adapters import backup as backup_module
+    from yswd.adapters.backup import archive
     from yswd.adapters.persistence import SQLITE_FILE
     from yswd.aggregates.item import Channel
     from yswd.aggregates.organisation import ForumKind
@@ -484,14 +486,14 @@ def test_an_erasure_under_way_during_the_backup_is_finished_in_it(
                 contributor=name,
             )
         live.runner.catch_up()
-        copy_one_store = backup_module._sqlite_backup
+        copy_one_store = archive._sqlite_backup
 
         def erase_between_the_copies(source: Path, target: Path) -> None:
             copy_one_store(source, target)
             if source.name == SQLITE_FILE:
                 Auditor(live).forget(GONE_NAME)
 
-        monkeypatch.setattr(backup_module, "_sqlite_backup", erase_between_the_copies)
+        monkeypatch.setattr(archive, "_sqlite_backup", erase_between_the_copies)
         done = make_backup(settings, tmp_path)
     finally:
         live.close()

@@ -22,7 +22,7 @@ import pytest
 from typer.testing import CliRunner
 
 from yswd.adapters.audit_cli import audit_cli
-from yswd.adapters.backup import Auditor
+from yswd.adapters.backup.copies import Auditor
 from yswd.adapters.backup_cli import backup_cli
 from yswd.adapters.crypto import ERASED
 from yswd.adapters.erasure_log import read_log

@@ -14,15 +14,8 @@ import pytest
 from joserfc.jwk import RSAKey
 
 from tests.oidc.fixtures import OidcProvider, login, sign_out, start_provider
-from yswd.adapters.oidc import (
-    OidcClient,
-    OidcConfigurationError,
-    Reason,
-    SignInRefused,
-    StateRecord,
-    VerifiedIdentity,
-    safe_return_path,
-)
+from yswd.adapters.oidc.client import OidcClient, StateRecord, VerifiedIdentity, safe_return_path
+from yswd.adapters.oidc.refusals import OidcConfigurationError, Reason, SignInRefused
 
 pytestmark = pytest.mark.integration
 

@@ -314,3 +314,36 @@ def test_bootstrap_admin_is_idempotent(app: Yswd) -> None:
     assert app.ensure_admin("secret") is False
     principal = app.authenticate("secret")
     assert principal.role is Role.ADMIN and principal.covers_everything
+
+
+def test_units_and_forums_in_scope_are_404_when_unknown_and_403_outside(app: Yswd) -> None:
+    manager = user(app, Role.MANAGER, "cedar")
+    assert app.unit_in_scope(manager, "cedar").unit_id == "cedar"
+    assert app.forum_in_scope(manager, "cedar-cm").unit_id == "cedar"
+    with pytest.raises(Forbidden):
+        app.unit_in_scope(manager, "willow")
+    with pytest.raises(Forbidden):
+        app.forum_in_scope(manager, "willow-cm")
+    with pytest.raises(NotFound):
+        app.unit_in_scope(manager, "atlantis")
+    with pytest.raises(NotFound):
+        app.forum_in_scope(manager, "atlantis-cm")
+
+
+def test_a_revoked_token_is_refused_for_sign_in_too(app: Yswd) -> None:
+    made = app.create_user(SYSTEM, "A secretary", Role.SECRETARY, ["cedar"]).value
+    assert made.token is not None
+    assert app.principal_for_sign_in(made.token).user_id == made.user.user_id
+    app.revoke_tokens(SYSTEM, made.user.user_id)
+    for check in (app.authenticate, app.principal_for_sign_in):
+        with pytest.raises(Unauthenticated):
+            check(made.token)
+
+
+def test_a_forum_contact_that_does_not_change_writes_nothing(app: Yswd) -> None:
+    first = app.set_forum_contact(SYSTEM, "cedar-cm", "ward@example.org")
+    again = app.set_forum_contact(SYSTEM, "cedar-cm", " ward@example.org ")
+    assert again.value.version == first.value.version
+    assert app.forum("cedar-cm").contact_email == "ward@example.org"
+    with pytest.raises(Forbidden):
+        app.set_forum_contact(user(app, Role.ADMIN, "willow"), "cedar-cm", None)

@@ -1,7 +1,8 @@
 """``yswd audit``: histories, chain checks, exports and recorded reads, at the console.
 
 Whoever runs these commands can read the data folder (or database) directly,
-so they act as the system principal.
+so they act as the system principal. ``verify`` and ``export`` show a progress
+bar on stderr when it is a terminal; what they print on stdout is the same either way.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from yswd.adapters.progress import Quiet, on_terminal
 from yswd.settings import Settings
 
 if TYPE_CHECKING:
@@ -30,10 +32,13 @@ def _container() -> Container:
 @audit_cli.command("verify")
 def verify_command(
     against: Annotated[
-        Path | None, typer.Option(help="also re-check a signed checkpoint file")
+        Path | None, typer.Option(metavar="FILE", help="also re-check a signed checkpoint file")
     ] = None,
     trusted_key: Annotated[
-        str | None, typer.Option(help="the checkpoint must be signed by this public key (base64)")
+        str | None,
+        typer.Option(
+            metavar="KEY", help="the checkpoint must be signed by this public key (base64)"
+        ),
     ] = None,
 ) -> None:
     """Recompute the hash chain over every stored event; exit 1 if any is bad."""
@@ -43,7 +48,8 @@ def verify_command(
     container = _container()
     try:
         if saved is None:
-            answer = container.audit.verify(SYSTEM)
+            with on_terminal() as bars:
+                answer = container.audit.verify(SYSTEM, bars.counter("checking the chain"))
         else:
             answer = container.audit.verify_against(SYSTEM, saved, trusted_key)
     finally:
@@ -55,10 +61,15 @@ def verify_command(
 
 @audit_cli.command("checkpoint")
 def checkpoint_command(
-    out: Annotated[Path, typer.Option(help="where to write the signed checkpoint (JSON)")],
+    out: Annotated[
+        Path, typer.Option(metavar="FILE", help="where to write the signed checkpoint (JSON)")
+    ],
     key: Annotated[
         Path | None,
-        typer.Option(help="Ed25519 signing key (PEM); created if missing. Keep it off the host."),
+        typer.Option(
+            metavar="FILE",
+            help="Ed25519 signing key (PEM); created if missing. Keep it off the host.",
+        ),
     ] = None,
 ) -> None:
     """Sign the log's count and head hash now, so later rewrites can be shown up."""
@@ -85,7 +96,9 @@ def checkpoint_command(
 @audit_cli.command("history")
 def history_command(
     item_id: Annotated[str, typer.Argument(help="the item's id")],
-    as_of: Annotated[str | None, typer.Option(help="an ISO 8601 instant")] = None,
+    as_of: Annotated[
+        str | None, typer.Option(metavar="INSTANT", help="an ISO 8601 instant")
+    ] = None,
 ) -> None:
     """Print an item's events up to an instant, and its state then, as JSON."""
     from yswd.aggregates.access import SYSTEM
@@ -106,7 +119,8 @@ def history_command(
 @audit_cli.command("export")
 def export_command(
     output: Annotated[
-        Path | None, typer.Option(help="write JSON Lines to this file (default: stdout)")
+        Path | None,
+        typer.Option(metavar="FILE", help="write JSON Lines to this file (default: stdout)"),
     ] = None,
 ) -> None:
     """Write every stored event, with its hashes, as JSON Lines for an external auditor."""
@@ -116,10 +130,13 @@ def export_command(
     count = 0
     try:
         stream = output.open("w", encoding="utf-8") if output else sys.stdout
+        # events printed on the terminal would tear through a bar drawn on it
+        quiet = output is None and sys.stdout.isatty()
         try:
-            for record in container.audit.export(SYSTEM):
-                stream.write(json.dumps(record, sort_keys=True) + "\n")
-                count += 1
+            with Quiet() if quiet else on_terminal() as bars:
+                for record in container.audit.export(SYSTEM, bars.counter("exporting events")):
+                    stream.write(json.dumps(record, sort_keys=True) + "\n")
+                    count += 1
         finally:
             if output:
                 stream.close()
@@ -131,10 +148,14 @@ def export_command(
 
 @audit_cli.command("reads")
 def reads_command(
-    user_id: Annotated[str | None, typer.Option(help="only this member of staff's reads")] = None,
-    item_id: Annotated[str | None, typer.Option(help="only reads of this item")] = None,
-    limit: Annotated[int, typer.Option(min=1, max=100_000)] = 100,
-    offset: Annotated[int, typer.Option(min=0)] = 0,
+    user_id: Annotated[
+        str | None, typer.Option(metavar="ID", help="only this member of staff's reads")
+    ] = None,
+    item_id: Annotated[
+        str | None, typer.Option(metavar="ID", help="only reads of this item")
+    ] = None,
+    limit: Annotated[int, typer.Option(metavar="N", min=1, max=100_000)] = 100,
+    offset: Annotated[int, typer.Option(metavar="N", min=0)] = 0,
 ) -> None:
     """List recorded reads of identifiable data, newest first: who, when, what (JSON)."""
     from yswd.aggregates.access import SYSTEM

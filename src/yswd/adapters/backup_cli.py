@@ -1,98 +1,25 @@
 """``yswd backup`` and ``yswd restore``: the embedded store into one archive, and back.
 
-Progress goes to stderr, as bars on a terminal (rich) and not at all otherwise;
-the outcome is one line on stdout. See ``yswd.adapters.backup``.
+Progress goes to stderr, as bars on a terminal and not at all otherwise
+(``yswd.adapters.progress``); the outcome is one line on stdout. See
+``yswd.adapters.backup``.
 """
 
 from __future__ import annotations
 
-import sys
 from datetime import UTC, datetime
 from pathlib import Path
-from types import TracebackType
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from yswd.adapters.progress import on_terminal
 from yswd.settings import Settings
 
 if TYPE_CHECKING:
-    from rich.progress import Progress as RichProgress
-    from rich.progress import TaskID
-
-    from yswd.adapters.backup import Progress
+    from yswd.adapters.backup.copies import Progress
 
 backup_cli = typer.Typer(help="Backups of the embedded store.")
-
-
-class _Bars:
-    """rich progress bars on stderr, one per stage (only when stderr is a terminal)."""
-
-    def __init__(self) -> None:
-        from rich.console import Console
-        from rich.progress import (
-            BarColumn,
-            DownloadColumn,
-            Progress,
-            TextColumn,
-            TimeRemainingColumn,
-        )
-
-        self.bars: RichProgress = Progress(
-            TextColumn("{task.description}"),
-            BarColumn(),
-            DownloadColumn(),
-            TimeRemainingColumn(),
-            console=Console(stderr=True),
-            transient=False,
-        )
-        self.task: TaskID | None = None
-
-    def __enter__(self) -> _Bars:
-        self.bars.start()
-        return self
-
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        trace: TracebackType | None,
-    ) -> None:
-        self._finish()
-        self.bars.stop()
-
-    def _finish(self) -> None:
-        """Show the stage that just ended as complete (a stage of unknown size too)."""
-        if self.task is not None:
-            task = self.bars.tasks[-1]
-            total = task.total if task.total else max(task.completed, 1)
-            self.bars.update(self.task, total=total, completed=total)
-
-    def stage(self, description: str, total: int | None = None) -> None:
-        self._finish()
-        self.task = self.bars.add_task(description, total=total)
-
-    def advance(self, amount: int) -> None:
-        if self.task is not None:
-            self.bars.advance(self.task, amount)
-
-
-class _Quiet:
-    def __enter__(self) -> _Quiet:
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        return None
-
-    def stage(self, description: str, total: int | None = None) -> None:
-        """Not a terminal: no progress."""
-
-    def advance(self, amount: int) -> None:
-        """Not a terminal: no progress."""
-
-
-def _progress() -> _Bars | _Quiet:
-    return _Bars() if sys.stderr.isatty() else _Quiet()
 
 
 @backup_cli.command("backup")
@@ -103,25 +30,28 @@ def backup_command(
     key: Annotated[
         Path | None,
         typer.Option(
+            metavar="FILE",
             help="Ed25519 key (PEM) that signs the backup's checkpoint; created if missing "
-            "(default: as `yswd audit checkpoint`)"
+            "(default: as `yswd audit checkpoint`)",
         ),
     ] = None,
     erasure_log: Annotated[
         Path | None,
         typer.Option(
+            metavar="FILE",
             help="the erasure log kept beside the backups: add any erasure it lacks "
-            "(default: YSWD_ERASURE_LOG)"
+            "(default: YSWD_ERASURE_LOG)",
         ),
     ] = None,
 ) -> None:
     """Back up the running embedded store (events, read models, keys, clips) into one archive."""
-    from yswd.adapters.backup import BackupError, backup
+    from yswd.adapters.backup.archive import backup
+    from yswd.adapters.backup.copies import BackupError
     from yswd.adapters.erasure_log import ErasureLogError
 
     settings = Settings()
     try:
-        with _progress() as progress:
+        with on_terminal("bytes") as progress:
             reporter: Progress = progress
             done = backup(
                 settings,
@@ -148,30 +78,34 @@ def backup_command(
 @backup_cli.command("restore")
 def restore_command(
     archive: Annotated[Path, typer.Argument(help="an archive written by `yswd backup`")],
-    data_dir: Annotated[Path, typer.Option(help="the folder to restore into (empty)")],
-    overwrite: Annotated[
-        bool, typer.Option(help="replace what a non-empty folder holds")
-    ] = False,
+    data_dir: Annotated[
+        Path, typer.Option(metavar="FOLDER", help="the folder to restore into (empty)")
+    ],
+    overwrite: Annotated[bool, typer.Option(help="replace what a non-empty folder holds")] = False,
     erasure_log: Annotated[
         Path | None,
         typer.Option(
+            metavar="FILE",
             help="re-apply the erasures this log holds from after the backup "
-            "(default: YSWD_ERASURE_LOG)"
+            "(default: YSWD_ERASURE_LOG)",
         ),
     ] = None,
     trusted_key: Annotated[
         str | None,
-        typer.Option(help="the backup's checkpoint must be signed by this public key (base64)"),
+        typer.Option(
+            metavar="KEY", help="the backup's checkpoint must be signed by this public key (base64)"
+        ),
     ] = None,
 ) -> None:
     """Check an archive completely, then restore it and verify it against its own checkpoint."""
-    from yswd.adapters.backup import RestoreError, restore
+    from yswd.adapters.backup.copies import RestoreError
+    from yswd.adapters.backup.restore import restore
     from yswd.adapters.erasure_log import ErasureLogError
 
     settings = Settings()
     log = erasure_log or settings.erasure_log
     try:
-        with _progress() as progress:
+        with on_terminal("bytes") as progress:
             reporter: Progress = progress
             restored = restore(
                 archive,
@@ -203,7 +137,8 @@ def _log_path(given: Path | None, settings: Settings) -> Path:
 @erasure_log_cli.command("sync")
 def sync_command(
     erasure_log: Annotated[
-        Path | None, typer.Option(help="the log to add to (default: YSWD_ERASURE_LOG)")
+        Path | None,
+        typer.Option(metavar="FILE", help="the log to add to (default: YSWD_ERASURE_LOG)"),
     ] = None,
 ) -> None:
     """Add every erasure the store holds that the log lacks (safe to repeat)."""
@@ -226,13 +161,15 @@ def sync_command(
 @erasure_log_cli.command("reapply")
 def reapply_command(
     erasure_log: Annotated[
-        Path | None, typer.Option(help="the log to read (default: YSWD_ERASURE_LOG)")
+        Path | None,
+        typer.Option(metavar="FILE", help="the log to read (default: YSWD_ERASURE_LOG)"),
     ] = None,
     after: Annotated[
         int | None,
         typer.Option(
+            metavar="POSITION",
             help="re-apply the erasures logged after this log position "
-            "(default: the restored store's last position)"
+            "(default: the restored store's last position)",
         ),
     ] = None,
 ) -> None:
@@ -241,7 +178,7 @@ def reapply_command(
     For a PostgreSQL restore (`yswd restore` does this itself for the embedded store).
     Run it before the service opens; it is safe to repeat.
     """
-    from yswd.adapters.backup import reapply_erasures
+    from yswd.adapters.backup.erasures import reapply_erasures
     from yswd.adapters.erasure_log import ErasureLogError, records_after
     from yswd.bootstrap import build
 

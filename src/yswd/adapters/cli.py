@@ -8,6 +8,7 @@ import typer
 
 from yswd.adapters.audit_cli import audit_cli
 from yswd.adapters.backup_cli import backup_cli
+from yswd.adapters.progress import on_terminal
 from yswd.settings import Settings
 
 if TYPE_CHECKING:
@@ -27,8 +28,10 @@ cli.add_typer(backup_cli)  # yswd backup, yswd restore, yswd erasure-log
 
 @cli.command()
 def serve(
-    host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="port to listen on")] = 8000,
+    host: Annotated[
+        str, typer.Option(metavar="ADDRESS", help="address to listen on")
+    ] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", metavar="PORT", help="port to listen on")] = 8000,
     demo: Annotated[bool, typer.Option(help="load the demo data first (once)")] = False,
 ) -> None:
     """Start the web service."""
@@ -109,14 +112,18 @@ def demo_command() -> None:
 
 @users_cli.command("add")
 def add_user(
-    name: Annotated[str, typer.Option(help="the person's name")],
+    name: Annotated[str, typer.Option("--name", metavar="NAME", help="the person's name")],
     role: Annotated[
         str,
         typer.Option(
-            help="admin, secretary, manager, moderator, advocate, safeguarding_lead or auditor"
+            "--role",
+            metavar="ROLE",
+            help="admin, secretary, manager, moderator, advocate, safeguarding_lead or auditor",
         ),
     ],
-    scope: Annotated[list[str] | None, typer.Option(help="a unit id; repeat for several")] = None,
+    scope: Annotated[
+        list[str] | None, typer.Option(metavar="UNIT", help="a unit id; repeat for several")
+    ] = None,
 ) -> None:
     """Add a user and print their token (shown only now)."""
     from yswd.aggregates.access import SYSTEM
@@ -149,7 +156,9 @@ cli.add_typer(minutes_cli, name="minutes")
 @minutes_cli.command("import")
 def import_minutes(
     file: Annotated[str, typer.Argument(help="a .csv file, or a Markdown list (.md)")],
-    forum: Annotated[str, typer.Option(help="the forum the meeting belongs to")],
+    forum: Annotated[
+        str, typer.Option("--forum", metavar="FORUM", help="the forum the meeting belongs to")
+    ],
     dry_run: Annotated[bool, typer.Option(help="check every row, import nothing")] = False,
 ) -> None:
     """Import a meeting's items into the local store: all rows or none."""
@@ -169,7 +178,10 @@ def import_minutes(
         raise typer.Exit(2) from None
     container = build(Settings())
     try:
-        answer = container.minutes.run(SYSTEM, forum, text, fmt, dry_run=dry_run)
+        with on_terminal() as bars:
+            answer = container.minutes.run(
+                SYSTEM, forum, text, fmt, dry_run=dry_run, progress=bars.counter("importing rows")
+            )
     except DomainError as error:
         typer.echo(f"error: {error.message}", err=True)
         raise typer.Exit(2) from None
@@ -227,10 +239,14 @@ cli.add_typer(nats_cli, name="nats")
 @cli.command()
 def worker(
     metrics_port: Annotated[
-        int | None, typer.Option(help="serve Prometheus metrics at :PORT/metrics")
+        int | None,
+        typer.Option(metavar="PORT", help="serve Prometheus metrics at :PORT/metrics"),
     ] = None,
     metrics_host: Annotated[
-        str, typer.Option(help="address for the metrics port (0.0.0.0 for every interface)")
+        str,
+        typer.Option(
+            metavar="ADDRESS", help="address for the metrics port (0.0.0.0 for every interface)"
+        ),
     ] = "127.0.0.1",
 ) -> None:
     """Run the projections and the NATS relay (if YSWD_NATS_URL is set) until stopped."""
@@ -252,8 +268,12 @@ def worker(
 
 @nats_cli.command("tail")
 def nats_tail(
-    subject: Annotated[str, typer.Option(help="subject filter")] = "yswd.events.>",
-    count: Annotated[int | None, typer.Option(help="stop after this many messages")] = None,
+    subject: Annotated[
+        str, typer.Option("--subject", metavar="SUBJECT", help="subject filter")
+    ] = "yswd.events.>",
+    count: Annotated[
+        int | None, typer.Option(metavar="N", help="stop after this many messages")
+    ] = None,
 ) -> None:
     """Print events from the YSWD_EVENTS stream as they arrive."""
     from yswd.adapters.nats_relay import tail

@@ -32,10 +32,11 @@ import logging
 import os
 import sqlite3
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Sequence
 from pathlib import Path
 from typing import Any
 
+import orjson
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -52,6 +53,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from yswd.aggregates.erasure import ERASED as ERASED
 from yswd.aggregates.errors import InvalidInput
 from yswd.aggregates.item import Item
+from yswd.aggregates.topics import CONTRIBUTOR_ERASED_RECORDED
 from yswd.application.ports import KeyStore as KeyStore
 from yswd.application.ports import normalise_name as normalise_name
 
@@ -71,6 +73,7 @@ KEY_SCHEMA_LOCK = 0x7973_7764_0000_0002  # "yswd" + 2
 SEALED_FIELDS = ("contributor", "detail")
 SEAL_SIZE = 32
 ITEM_TOPIC = get_topic(Item)
+RAISED_TOPIC = get_topic(Item.Raised)
 
 
 class MemoryKeyStore:
@@ -86,6 +89,9 @@ class MemoryKeyStore:
 
     def get(self, key_id: str) -> bytes | None:
         return self._keys.get(key_id)
+
+    def get_many(self, key_ids: Collection[str]) -> dict[str, bytes]:
+        return {key_id: self._keys[key_id] for key_id in key_ids if key_id in self._keys}
 
     def get_or_create(self, key_id: str) -> bytes:
         with self._lock:
@@ -145,6 +151,20 @@ class SQLiteKeyStore:
             key = bytes(row[0])
             self._cache[key_id] = key
             return key
+
+    def get_many(self, key_ids: Collection[str]) -> dict[str, bytes]:
+        """The keys of ``key_ids`` that exist, read in one query per 500."""
+        found: dict[str, bytes] = {}
+        wanted = list(key_ids)
+        with self._lock:
+            for start in range(0, len(wanted), 500):
+                chunk = wanted[start : start + 500]
+                marks = ", ".join("?" for _ in chunk)
+                rows = self._conn.execute(
+                    f"SELECT key_id, key FROM data_keys WHERE key_id IN ({marks})", chunk
+                )
+                found.update((key_id, bytes(key)) for key_id, key in rows)
+        return found
 
     def get_or_create(self, key_id: str) -> bytes:
         key = self.get(key_id)
@@ -280,6 +300,20 @@ class PostgresKeyStore:
                 {"k": key_id},
             )
         return None if found is None else bytes(found)
+
+    def get_many(self, key_ids: Collection[str]) -> dict[str, bytes]:
+        """The keys of ``key_ids`` that exist, in one round trip (a rebuild's batch)."""
+        if not key_ids:
+            return {}
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                text(
+                    f"SELECT key_id, key FROM {KEY_SCHEMA}.contributor_keys "
+                    "WHERE key_id = ANY(:ks)"
+                ),
+                {"ks": list(key_ids)},
+            )
+            return {str(key_id): bytes(key) for key_id, key in rows}
 
     def get_or_create(self, key_id: str) -> bytes:
         key = self.get(key_id)
@@ -502,6 +536,78 @@ class ShreddingMapper(Mapper[str]):
         domain_event: DomainEventProtocol[str] = object.__new__(cls)
         object.__setattr__(domain_event, "__dict__", event_state)
         return domain_event
+
+
+class PlainStates:
+    """Stored states as plain dicts, for a rebuild that reads the whole log once.
+
+    The same steps as ``ShreddingMapper.to_domain_event`` without the event
+    object: the seal is skipped, the mapper's cipher and compressor (if any)
+    applied, the JSON parsed once (``orjson``; dates and instants stay in the
+    transcoder's ``{"_type_", "_data_"}`` form) and the sealed personal fields
+    of an ``Item.Raised`` opened. The data keys a batch needs are read from the
+    key store together (one query, where the store can) and kept for the length
+    of the rebuild: the profile showed 7,601 key reads for 25,420 items at 100k
+    events, each a round trip on PostgreSQL. A key that is gone reads as gone,
+    so its fields are ``ERASED`` exactly as the mapper shows them. An erasure
+    recorded in the log forgets every kept key, so the events after it are
+    opened with the keys as they are now.
+    """
+
+    def __init__(self, mapper: ShreddingMapper) -> None:
+        self.mapper = mapper
+        self._keys: dict[str, bytes | None] = {}
+
+    def plain_states(self, stored: Sequence[tuple[str, str, bytes]]) -> list[dict[str, Any]]:
+        """The states of ``(topic, originator id, state)`` triples, in order."""
+        decoded = [self._parsed(state) for _, _, state in stored]
+        stretch: list[tuple[str, dict[str, Any]]] = []
+        for (topic, originator_id, _), state in zip(stored, decoded, strict=True):
+            if topic == RAISED_TOPIC and "sealed" in state:
+                stretch.append((originator_id, state))
+            elif topic == CONTRIBUTOR_ERASED_RECORDED:
+                self._open(stretch)
+                stretch = []
+                self.forget_keys()
+        self._open(stretch)
+        return decoded
+
+    def forget_keys(self) -> None:
+        self._keys.clear()
+
+    def _parsed(self, state: bytes) -> dict[str, Any]:
+        stored = state[SEAL_SIZE:]
+        if self.mapper.cipher:
+            stored = self.mapper.cipher.decrypt(stored)
+        if self.mapper.compressor:
+            stored = self.mapper.compressor.decompress(stored)
+        decoded: dict[str, Any] = orjson.loads(stored)
+        return decoded
+
+    def _open(self, sealed_states: list[tuple[str, dict[str, Any]]]) -> None:
+        """Open the sealed fields of these ``Item.Raised`` states (reading their keys once)."""
+        keys = self._keys
+        missing = {state["sealed"]["key_id"] for _, state in sealed_states} - keys.keys()
+        if missing:
+            get_many = getattr(self.mapper.keys, "get_many", None)
+            if get_many is not None:
+                found = get_many(missing)
+                keys.update((key_id, found.get(key_id)) for key_id in missing)
+            else:
+                keys.update((key_id, self.mapper.keys.get(key_id)) for key_id in missing)
+        for originator_id, state in sealed_states:
+            sealed = state.pop("sealed")
+            key = keys[sealed["key_id"]]
+            if key is None:
+                for field in sealed["fields"]:
+                    state[field] = ERASED
+                continue
+            plaintext = AESGCM(key).decrypt(
+                base64.b64decode(sealed["nonce"]),
+                base64.b64decode(sealed["data"]),
+                originator_id.encode(),
+            )
+            state.update(orjson.loads(plaintext))
 
 
 def _is_item_snapshot(event: Any, state: dict[str, Any]) -> bool:

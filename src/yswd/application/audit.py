@@ -47,7 +47,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -82,6 +82,8 @@ from yswd.application.service import Yswd
 from yswd.projections.audit_chain import GENESIS, chain_hash
 
 SCAN_BATCH = 1000
+#: told ``(position reached, last position)`` as a long scan of the log goes on
+Progress = Callable[[int, int], None]
 
 
 def parse_instant(raw: str | None) -> datetime | None:
@@ -233,8 +235,11 @@ class Audit:
 
     # -- tamper evidence ----------------------------------------------------------------
 
-    def verify(self, actor: Principal) -> dict[str, Any]:
-        """Recompute the chain over the whole stored log and compare it with the recorded one."""
+    def verify(self, actor: Principal, progress: Progress | None = None) -> dict[str, Any]:
+        """Recompute the chain over the whole stored log and compare it with the recorded one.
+
+        ``progress`` hears how far the scan has got, a batch at a time (for a console).
+        """
         actor.require(Action.AUDIT)
         self.read_models.refresh_read_models()
         links = self.trail.chain_links()
@@ -242,7 +247,7 @@ class Audit:
         checked = 0
         first_bad: dict[str, Any] | None = None
         link = next(links, None)
-        for notification in self._notifications():
+        for notification in self._notifications(progress):
             where = (
                 notification.id,
                 str(notification.originator_id),
@@ -280,13 +285,18 @@ class Audit:
             answer["first_bad"] = first_bad
         return answer
 
-    def export(self, actor: Principal) -> Iterator[dict[str, Any]]:
-        """Every stored event in log order, with its data and chain hash (for JSON Lines)."""
+    def export(
+        self, actor: Principal, progress: Progress | None = None
+    ) -> Iterator[dict[str, Any]]:
+        """Every stored event in log order, with its data and chain hash (for JSON Lines).
+
+        ``progress`` hears how far the export has got, a batch at a time (for a console).
+        """
         actor.require(Action.AUDIT)
         self.read_models.refresh_read_models()
         hashes = self.trail.chain_hashes_by_position()
         previous = GENESIS
-        for notification in self._notifications():
+        for notification in self._notifications(progress):
             event: Any = self.app.mapper.to_domain_event(notification)
             recorded = hashes.get(notification.id)
             yield {
@@ -430,7 +440,15 @@ class Audit:
 
     # -- the event log ------------------------------------------------------------------
 
-    def _notifications(self) -> Iterator[Any]:
+    def _notifications(self, progress: Progress | None = None) -> Iterator[Any]:
+        """Every stored event in log order, read a batch at a time.
+
+        ``progress`` is told each batch's last position once the caller has taken
+        the whole batch, against the log's last position when the scan began.
+        """
+        last = (self.app.recorder.max_notification_id() or 0) if progress else 0
+        if progress:
+            progress(0, last)
         start = 1
         while True:
             batch = self.app.recorder.select_notifications(start=start, limit=SCAN_BATCH)
@@ -438,6 +456,9 @@ class Audit:
                 return
             yield from batch
             start = batch[-1].id + 1
+            if progress:  # events written since the scan began move the end along
+                last = max(last, batch[-1].id)
+                progress(batch[-1].id, last)
 
     def _recomputed_head(self, upto: int) -> tuple[int, str]:
         """(events, head hash) recomputed from the event log alone, up to position ``upto``."""

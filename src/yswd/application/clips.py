@@ -281,23 +281,22 @@ class Clips:
             actor.require(Action.PUBLISH)
         if len(text) > TRANSCRIPT_MAX:
             raise InvalidInput(f"A transcript must be at most {TRANSCRIPT_MAX} characters.")
-        return self._change(
-            actor,
-            clip_id,
-            expected_version,
-            lambda clip, now: clip.add_transcript(text, publish, actor.user_id, now),
-        )
+
+        def add_transcript(clip: Clip, now: datetime) -> None:
+            clip.add_transcript(text, publish, actor.user_id, now)
+
+        return self._change(actor, clip_id, expected_version, add_transcript)
 
     def publish_transcript(
         self, actor: Principal, clip_id: str, expected_version: int | None
     ) -> Written[Clip]:
+        """A moderator makes the transcript public, as it was written."""
         actor.require(Action.PUBLISH)
-        return self._change(
-            actor,
-            clip_id,
-            expected_version,
-            lambda clip, now: clip.publish_transcript(actor.user_id, now),
-        )
+
+        def publish_transcript(clip: Clip, now: datetime) -> None:
+            clip.publish_transcript(actor.user_id, now)
+
+        return self._change(actor, clip_id, expected_version, publish_transcript)
 
     def add_summary(
         self, actor: Principal, clip_id: str, text: str, expected_version: int | None
@@ -305,12 +304,11 @@ class Clips:
         actor.require(Action.ATTACH_CLIPS)
         if len(text) > SUMMARY_MAX:
             raise InvalidInput(f"A summary must be at most {SUMMARY_MAX} characters.")
-        return self._change(
-            actor,
-            clip_id,
-            expected_version,
-            lambda clip, now: clip.add_summary(text, actor.user_id, now),
-        )
+
+        def add_summary(clip: Clip, now: datetime) -> None:
+            clip.add_summary(text, actor.user_id, now)
+
+        return self._change(actor, clip_id, expected_version, add_summary)
 
     # -- erasure --------------------------------------------------------------------
 

@@ -22,7 +22,7 @@ from datetime import UTC, date
 from typing import Any, Protocol
 
 from yswd.aggregates.access import PUBLIC_ACTOR, Action, Principal
-from yswd.aggregates.errors import AlreadyExists, Forbidden, InvalidInput
+from yswd.aggregates.errors import AlreadyExists, InvalidInput
 from yswd.aggregates.gap_box import GapBox, gap_box_aggregate_id
 from yswd.aggregates.item import Channel, Item
 from yswd.aggregates.item_views import item_view, public_view
@@ -105,9 +105,7 @@ class GapBoxes:
         replay = self.uow.replay(actor, idempotency)
         if replay is not None:
             return replay
-        unit = self.app.unit(unit_id)
-        if not actor.covers(unit.path):
-            raise Forbidden(f"Unit '{unit_id}' is outside your scope.")
+        self.app.unit_in_scope(actor, unit_id)
         forum = self.app.forum(forum_id)
         if unit_id not in self.app.unit(forum.unit_id).path:
             raise InvalidInput(f"Forum '{forum_id}' does not belong to unit '{unit_id}'.")

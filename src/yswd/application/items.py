@@ -108,9 +108,7 @@ class Items:
         if replay is not None:
             return replay
         require_plausible("raised_on", raised_on)
-        forum = self.organisation.forum(forum_id)
-        if not actor.covers(self.organisation.unit(forum.unit_id).path):
-            raise Forbidden(f"Forum '{forum_id}' is outside your scope.")
+        forum = self.organisation.forum_in_scope(actor, forum_id)
         now = self.uow.clock()
         item = Item.raise_item(
             self.uow.ids(),
@@ -135,13 +133,12 @@ class Items:
     def publish(
         self, actor: Principal, item_id: str, you_said: str | None, expected_version: int | None
     ) -> Written[Item]:
-        return self._change_item(
-            actor,
-            item_id,
-            Action.PUBLISH,
-            expected_version,
-            lambda item, now: item.publish(you_said, actor.user_id, now),
-        )
+        """Show the item on the public board, in ``you_said`` if the wording was approved."""
+
+        def publish(item: Item, now: datetime) -> None:
+            item.publish(you_said, actor.user_id, now)
+
+        return self._change_item(actor, item_id, Action.PUBLISH, expected_version, publish)
 
     def refer(
         self,
@@ -188,13 +185,12 @@ class Items:
     def respond(
         self, actor: Principal, item_id: str, response: str, expected_version: int | None
     ) -> Written[Item]:
-        return self._change_item(
-            actor,
-            item_id,
-            Action.RESPOND,
-            expected_version,
-            lambda item, now: item.respond(response, actor.user_id, now),
-        )
+        """A response from the unit the item was referred to; the first stops the clock."""
+
+        def respond(item: Item, now: datetime) -> None:
+            item.respond(response, actor.user_id, now)
+
+        return self._change_item(actor, item_id, Action.RESPOND, expected_version, respond)
 
     def note_progress(
         self,
@@ -205,45 +201,38 @@ class Items:
         kind: str = "progress",
     ) -> Written[Item]:
         """A progress note; ``kind="lack_of_progress"`` says why there has been none."""
-        return self._change_item(
-            actor,
-            item_id,
-            Action.PROGRESS,
-            expected_version,
-            lambda item, now: item.note_progress(note, actor.user_id, now, kind),
-        )
+
+        def note_progress(item: Item, now: datetime) -> None:
+            item.note_progress(note, actor.user_id, now, kind)
+
+        return self._change_item(actor, item_id, Action.PROGRESS, expected_version, note_progress)
 
     def link_repeat(
         self, actor: Principal, item_id: str, original_id: str, expected_version: int | None
     ) -> Written[Item]:
         """Link ``item_id`` as a repeat of ``original_id``; both items are saved together."""
         actor.require(Action.PROGRESS)
-        changed: list[Item] = []
 
-        def attempt() -> list[Aggregate]:
+        def attempt() -> list[Item]:
             item = self.load_item(item_id)
             self.require_readable(actor, item)
             original = self.load_item(original_id)
             self.require_readable(actor, original)
             require_version(item, expected_version, f"Item '{item_id}'")
             item.link_as_repeat_of(original, actor.user_id, self.uow.clock())
-            changed[:] = [item]
             return [item, original]
 
-        what = f"Item '{item_id}'"
-        position = self.uow.save_with_retries(what, attempt, fenced=expected_version is not None)
-        return Written(changed[0], position)
+        return self._save_item(item_id, expected_version, attempt)
 
     def complete(
         self, actor: Principal, item_id: str, we_did: str, expected_version: int | None
     ) -> Written[Item]:
-        return self._change_item(
-            actor,
-            item_id,
-            Action.COMPLETE,
-            expected_version,
-            lambda item, now: item.complete(we_did, actor.user_id, now),
-        )
+        """Done: ``we_did`` is what the board shows people came of it."""
+
+        def complete(item: Item, now: datetime) -> None:
+            item.complete(we_did, actor.user_id, now)
+
+        return self._change_item(actor, item_id, Action.COMPLETE, expected_version, complete)
 
     def decline(
         self,
@@ -253,13 +242,12 @@ class Items:
         instead: str | None,
         expected_version: int | None,
     ) -> Written[Item]:
-        return self._change_item(
-            actor,
-            item_id,
-            Action.DECLINE,
-            expected_version,
-            lambda item, now: item.decline(because, instead, actor.user_id, now),
-        )
+        """We couldn't do this ``because``, perhaps with what was done ``instead``."""
+
+        def decline(item: Item, now: datetime) -> None:
+            item.decline(because, instead, actor.user_id, now)
+
+        return self._change_item(actor, item_id, Action.DECLINE, expected_version, decline)
 
     def verify(
         self,
@@ -269,24 +257,22 @@ class Items:
         note: str | None,
         expected_version: int | None,
     ) -> Written[Item]:
-        return self._change_item(
-            actor,
-            item_id,
-            Action.VERIFY,
-            expected_version,
-            lambda item, now: item.verify(confirmed, note, actor.user_id, now),
-        )
+        """The forum says whether the change really happened."""
+
+        def verify(item: Item, now: datetime) -> None:
+            item.verify(confirmed, note, actor.user_id, now)
+
+        return self._change_item(actor, item_id, Action.VERIFY, expected_version, verify)
 
     def reopen(
         self, actor: Principal, item_id: str, reason: str, expected_version: int | None
     ) -> Written[Item]:
-        return self._change_item(
-            actor,
-            item_id,
-            Action.REOPEN,
-            expected_version,
-            lambda item, now: item.reopen(reason, actor.user_id, now),
-        )
+        """Back to work: what was done or declined did not settle it."""
+
+        def reopen(item: Item, now: datetime) -> None:
+            item.reopen(reason, actor.user_id, now)
+
+        return self._change_item(actor, item_id, Action.REOPEN, expected_version, reopen)
 
     # -- safeguarding and identity ---------------------------------------------------
 
@@ -303,12 +289,13 @@ class Items:
     def acknowledge_safeguarding(
         self, actor: Principal, item_id: str, note: str, expected_version: int | None
     ) -> Written[Item]:
+        """A safeguarding lead has picked the concern up: the acknowledgement clock stops."""
+
+        def acknowledge(item: Item, now: datetime) -> None:
+            item.acknowledge_safeguarding(note, actor.user_id, now)
+
         return self._change_item(
-            actor,
-            item_id,
-            Action.WORK_SAFEGUARDING,
-            expected_version,
-            lambda item, now: item.acknowledge_safeguarding(note, actor.user_id, now),
+            actor, item_id, Action.WORK_SAFEGUARDING, expected_version, acknowledge
         )
 
     def close_safeguarding(
@@ -319,15 +306,12 @@ class Items:
         return_to_workflow: bool,
         expected_version: int | None,
     ) -> Written[Item]:
-        return self._change_item(
-            actor,
-            item_id,
-            Action.WORK_SAFEGUARDING,
-            expected_version,
-            lambda item, now: item.close_safeguarding(
-                outcome, return_to_workflow, actor.user_id, now
-            ),
-        )
+        """Close the flag: back to the workflow as it was, or restricted for good."""
+
+        def close(item: Item, now: datetime) -> None:
+            item.close_safeguarding(outcome, return_to_workflow, actor.user_id, now)
+
+        return self._change_item(actor, item_id, Action.WORK_SAFEGUARDING, expected_version, close)
 
     def reveal_contributor(self, actor: Principal, item_id: str, reason: str) -> Written[str]:
         """Break glass: show a manager who raised the item, recording who, when and why."""
@@ -354,18 +338,32 @@ class Items:
     ) -> Written[Item]:
         """Load, check, change and save one item, with optimistic concurrency."""
         actor.require(action)
-        changed: list[Item] = []
 
-        def attempt() -> list[Aggregate]:
+        def attempt() -> list[Item]:
             item = self.load_item(item_id)
             if action is not Action.PUBLISH:  # publishing a flagged item is a 409
                 self.require_visible(actor, item)
             self.require_item_in_scope(actor, item)
             require_version(item, expected_version, f"Item '{item_id}'")
             change(item, self.uow.clock())
-            changed[:] = [item]
             return [item]
 
+        return self._save_item(item_id, expected_version, attempt)
+
+    def _save_item(
+        self, item_id: str, expected_version: int | None, attempt: Callable[[], list[Item]]
+    ) -> Written[Item]:
+        """Save the items ``attempt`` changed, the first being the one the command answers.
+
+        With ``expected_version`` a stale item is refused; without it, a race lost to
+        another writer runs ``attempt`` again on the item as it now is.
+        """
+        changed: list[Item] = []
+
+        def tracked() -> list[Aggregate]:
+            changed[:] = attempt()
+            return list(changed)
+
         what = f"Item '{item_id}'"
-        position = self.uow.save_with_retries(what, attempt, fenced=expected_version is not None)
+        position = self.uow.save_with_retries(what, tracked, fenced=expected_version is not None)
         return Written(changed[0], position)

@@ -30,6 +30,7 @@ import csv
 import hashlib
 import io
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date
 from typing import Any
@@ -66,6 +67,8 @@ MAX_ROWS = 500
 LIMITS = {"title": 200, "you_said": 4000, "detail": 4000, "contributor": 200}
 MAX_THEMES = 20
 MAX_THEME_LENGTH = 60
+#: told ``(rows done, rows)`` as an import goes through the file
+Progress = Callable[[int, int], None]
 
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _LIST_ITEM = re.compile(r"^\s*[-*+]\s+(.*)$")
@@ -267,8 +270,20 @@ class MinutesImporter:
         self.uow = app.uow
 
     def run(
-        self, actor: Principal, forum_id: str, text: str, fmt: str, *, dry_run: bool
+        self,
+        actor: Principal,
+        forum_id: str,
+        text: str,
+        fmt: str,
+        *,
+        dry_run: bool,
+        progress: Progress | None = None,
     ) -> ImportAnswer:
+        """Check every row, then save them all as items in one write, or none of them.
+
+        ``progress`` hears how many rows are done (for a console).
+        """
+        report = progress or _unheard
         actor.require(Action.RAISE)
         forum = self.app.forum(forum_id)
         if not actor.covers(self.app.unit(forum.unit_id).path):
@@ -284,6 +299,7 @@ class MinutesImporter:
         channel = DEFAULT_CHANNELS.get(forum.kind, Channel.FORUM)
         rows = parse_minutes(text, fmt, now.astimezone(UTC).date(), channel)
         reports = [row.report() for row in rows]
+        report(0, len(rows))
         if not all(row.ok for row in rows):
             bad = sum(1 for row in rows if not row.ok)
             body = {
@@ -292,14 +308,16 @@ class MinutesImporter:
                 "committed": False,
                 "items": [],
             }
+            report(len(rows), len(rows))
             return ImportAnswer(422, body)
         if dry_run:
             previews = [_preview(row.values) for row in rows if row.values is not None]
+            report(len(rows), len(rows))
             return ImportAnswer(200, {"rows": reports, "committed": False, "items": previews})
         if any(row.values and row.values["safeguarding"] for row in rows):
             actor.require(Action.FLAG_SAFEGUARDING)
         new_items = []
-        for row in rows:
+        for done, row in enumerate(rows, start=1):
             if row.values is None:
                 continue
             values = dict(row.values)
@@ -317,6 +335,7 @@ class MinutesImporter:
                     FLAGGED_AT_RAISE, self.app.items.ack_due_at(now), actor.user_id, now
                 )
             new_items.append(item)
+            report(done, len(rows))
         record = MinutesImport.record(
             forum_id,
             key,
@@ -352,6 +371,10 @@ class MinutesImporter:
         rows = [{"row": n, "ok": True, "errors": []} for n in record.rows]
         body = {"rows": rows, "committed": True, "items": first}
         return ImportAnswer(201, body, None, replayed=True)
+
+
+def _unheard(done: int, total: int) -> None:
+    """No one is listening to this import's progress."""
 
 
 def _preview(values: dict[str, Any]) -> dict[str, Any]:

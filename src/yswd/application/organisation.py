@@ -8,7 +8,8 @@ and without the caches that was two more store reads on every raise.
 from __future__ import annotations
 
 import threading
-from datetime import date
+from collections.abc import Callable
+from datetime import date, datetime
 
 from yswd.aggregates.access import Action, Principal
 from yswd.aggregates.errors import AlreadyExists, Forbidden, InvalidInput
@@ -69,9 +70,7 @@ class UnitsAndForums:
         replay = self.uow.replay(actor, idempotency)
         if replay is not None:
             return replay
-        unit = self.unit(unit_id)
-        if not actor.covers(unit.path):
-            raise Forbidden(f"Unit '{unit_id}' is outside your scope.")
+        self.unit_in_scope(actor, unit_id)
         if self.uow.exists(forum_aggregate_id(forum_id)):
             raise AlreadyExists(f"A forum with id '{forum_id}' already exists.")
         forum = Forum.create(forum_id, name, unit_id, kind, actor.user_id, self.uow.clock())
@@ -85,42 +84,41 @@ class UnitsAndForums:
         """Who is told by email when the forum's items move (``None``: nobody); admins."""
         actor.require(Action.MANAGE_ORGANISATION)
         contact_email = (contact_email or "").strip() or None
-        changed: list[Forum] = []
 
-        def attempt() -> list[Forum]:
-            forum: Forum = self.uow.get(
-                forum_aggregate_id(forum_id), f"There is no forum '{forum_id}'."
-            )
-            if not actor.covers(self.unit(forum.unit_id).path):
-                raise Forbidden(f"Forum '{forum_id}' is outside your scope.")
-            changed[:] = [forum]
-            before = forum.version
-            forum.set_contact(contact_email, actor.user_id, self.uow.clock())
-            return [forum] if forum.version != before else []
+        def set_contact(forum: Forum, now: datetime) -> None:
+            forum.set_contact(contact_email, actor.user_id, now)
 
-        position = self.uow.save_with_retries(f"Forum '{forum_id}'", attempt)
-        with self._lock:
-            self._forums[forum_id] = changed[0]
-        return Written(changed[0], position)
+        return self._change_forum(actor, forum_id, set_contact)
 
     def request_digest(self, actor: Principal, forum_id: str, since: date) -> Written[Forum]:
         """Email the forum's feedback pack since ``since`` to its contact (a secretary
         or an admin, in scope); the mail relay sends it from the log."""
         if actor.role not in (Role.SECRETARY, Role.ADMIN):
             raise Forbidden("Only a secretary or an administrator may send a forum's digest.")
+
+        def request_digest(forum: Forum, now: datetime) -> None:
+            if not getattr(forum, "contact_email", None):
+                raise InvalidInput(f"Forum '{forum_id}' has no contact email to send it to.")
+            forum.request_digest(since, actor.user_id, now)
+
+        return self._change_forum(actor, forum_id, request_digest)
+
+    def _change_forum(
+        self, actor: Principal, forum_id: str, change: Callable[[Forum, datetime], None]
+    ) -> Written[Forum]:
+        """Change the forum as stored (not the cached copy) if it is in the actor's scope,
+        save it (nothing, if the change changed nothing), and refresh the cache."""
         changed: list[Forum] = []
 
         def attempt() -> list[Forum]:
             forum: Forum = self.uow.get(
                 forum_aggregate_id(forum_id), f"There is no forum '{forum_id}'."
             )
-            if not actor.covers(self.unit(forum.unit_id).path):
-                raise Forbidden(f"Forum '{forum_id}' is outside your scope.")
-            if not getattr(forum, "contact_email", None):
-                raise InvalidInput(f"Forum '{forum_id}' has no contact email to send it to.")
+            self._require_forum_in_scope(actor, forum)
             changed[:] = [forum]
-            forum.request_digest(since, actor.user_id, self.uow.clock())
-            return [forum]
+            before = forum.version
+            change(forum, self.uow.clock())
+            return [forum] if forum.version != before else []
 
         position = self.uow.save_with_retries(f"Forum '{forum_id}'", attempt)
         with self._lock:
@@ -146,3 +144,20 @@ class UnitsAndForums:
             with self._lock:
                 self._forums[forum_id] = forum
         return forum
+
+    def unit_in_scope(self, actor: Principal, unit_id: str) -> Unit:
+        """A unit the actor's scope covers: 404 when there is none, 403 outside the scope."""
+        unit = self.unit(unit_id)
+        if not actor.covers(unit.path):
+            raise Forbidden(f"Unit '{unit_id}' is outside your scope.")
+        return unit
+
+    def forum_in_scope(self, actor: Principal, forum_id: str) -> Forum:
+        """A forum whose unit the actor's scope covers: 404 when there is none, else 403."""
+        forum = self.forum(forum_id)
+        self._require_forum_in_scope(actor, forum)
+        return forum
+
+    def _require_forum_in_scope(self, actor: Principal, forum: Forum) -> None:
+        if not actor.covers(self.unit(forum.unit_id).path):
+            raise Forbidden(f"Forum '{forum.forum_id}' is outside your scope.")

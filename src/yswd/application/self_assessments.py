@@ -11,7 +11,7 @@ from typing import Any
 
 from yswd.aggregates.access import Action, Principal
 from yswd.aggregates.base import Aggregate
-from yswd.aggregates.errors import Forbidden, InvalidInput, NotFound
+from yswd.aggregates.errors import InvalidInput, NotFound
 from yswd.aggregates.self_assessment import (
     STAGES,
     SelfAssessments,
@@ -54,9 +54,7 @@ class SelfAssessmentRecords:
         notes: str | None,
     ) -> Written[dict[str, Any]]:
         actor.require(Action.ASSESS_INVOLVEMENT)
-        unit = self.app.unit(unit_id)
-        if not actor.covers(unit.path):
-            raise Forbidden(f"Unit '{unit_id}' is outside your scope.")
+        self.app.unit_in_scope(actor, unit_id)
         if assessed_on > self.uow.clock().astimezone(UTC).date():
             raise InvalidInput("An assessment cannot be dated after today.")
         assessment_id = self.uow.ids()

@@ -73,6 +73,8 @@ class Yswd(Application[str]):
         self.request_digest = self.organisation.request_digest
         self.unit = self.organisation.unit
         self.forum = self.organisation.forum
+        self.unit_in_scope = self.organisation.unit_in_scope
+        self.forum_in_scope = self.organisation.forum_in_scope
         # -- users, tokens and authentication
         self.authenticate = self.users.authenticate
         self.authenticate_hash = self.users.authenticate_hash

@@ -10,8 +10,7 @@ from typing import Any
 
 from yswd.aggregates.access import Action, Principal
 from yswd.aggregates.base import Aggregate
-from yswd.aggregates.errors import Forbidden, NotFound
-from yswd.aggregates.organisation import Unit
+from yswd.aggregates.errors import NotFound
 from yswd.aggregates.response_template import (
     ResponseTemplates,
     TemplateKind,
@@ -50,7 +49,7 @@ class Templates:
         kind: TemplateKind,
     ) -> Written[dict[str, Any]]:
         actor.require(Action.MANAGE_TEMPLATES)
-        self._unit_in_scope(actor, unit_id)
+        self.app.unit_in_scope(actor, unit_id)
         books: list[ResponseTemplates] = []
 
         def attempt() -> list[Aggregate]:
@@ -65,7 +64,7 @@ class Templates:
 
     def archive(self, actor: Principal, unit_id: str, template_id: str) -> Written[dict[str, Any]]:
         actor.require(Action.MANAGE_TEMPLATES)
-        self._unit_in_scope(actor, unit_id)
+        self.app.unit_in_scope(actor, unit_id)
         books: list[ResponseTemplates] = []
 
         def attempt() -> list[Aggregate]:
@@ -88,7 +87,7 @@ class Templates:
     ) -> list[dict[str, Any]]:
         """The unit's templates and its ancestors', nearest unit first, then by title."""
         actor.require(Action.READ_ITEMS)
-        unit = self._unit_in_scope(actor, unit_id)
+        unit = self.app.unit_in_scope(actor, unit_id)
         found: list[dict[str, Any]] = []
         for depth, owner in enumerate(reversed(unit.path)):
             book = self._book(owner)
@@ -104,12 +103,6 @@ class Templates:
                     continue
                 found.append({**template_view(entry), "inherited": depth > 0})
         return found
-
-    def _unit_in_scope(self, actor: Principal, unit_id: str) -> Unit:
-        unit = self.app.unit(unit_id)
-        if not actor.covers(unit.path):
-            raise Forbidden(f"Unit '{unit_id}' is outside your scope.")
-        return unit
 
     def _book(self, unit_id: str) -> ResponseTemplates | None:
         try:

@@ -88,17 +88,7 @@ class Users:
         cached = self.cached_principal(token_hash, now)
         if cached is not None:
             return cached
-        repository = self.uow.store.repository
-        try:
-            index: Token = repository.get(token_aggregate_id(token_hash))
-            user: User = repository.get(user_aggregate_id(index.user_id))
-        except AggregateNotFoundError:
-            raise Unauthenticated("That token is not valid.") from None
-        if not user.accepts(token_hash):
-            with self._lock:
-                self._principals.pop(token_hash, None)
-            raise Unauthenticated("That token is not valid.")
-        principal = principal_for(user)
+        principal = principal_for(self._holder_of(token_hash))
         with self._lock:
             if len(self._principals) >= MAX_CACHED_PRINCIPALS:
                 for key in [k for k, (_, until) in self._principals.items() if until <= now]:
@@ -264,7 +254,11 @@ class Users:
         staff session keeps the role it was made with, so it must be the current one."""
         if not token:
             raise Unauthenticated("Send a token.")
-        token_hash = hash_token(token)
+        return principal_for(self._holder_of(hash_token(token)))
+
+    def _holder_of(self, token_hash: str) -> User:
+        """The user holding this token as the store has it now; a token never issued, or
+        revoked since, is refused (and forgotten by the cache)."""
         repository = self.uow.store.repository
         try:
             index: Token = repository.get(token_aggregate_id(token_hash))
@@ -272,8 +266,10 @@ class Users:
         except AggregateNotFoundError:
             raise Unauthenticated("That token is not valid.") from None
         if not user.accepts(token_hash):
+            with self._lock:
+                self._principals.pop(token_hash, None)
             raise Unauthenticated("That token is not valid.")
-        return principal_for(user)
+        return user
 
     def session_principal(
         self, signed_in_as: Principal, token_hash: str, signed_in_at: datetime

@@ -2,9 +2,10 @@
 
 - the read models, one module each with its tables and queries: ``staff_items``
   (the item rows), ``organisation``, ``staff_directory``, ``clips``,
-  ``access_log`` and ``audit_chain``;
+  ``access_log``, ``audit_chain`` and ``gap_box_list``;
 - queries over the item rows: ``public_board``, ``response_times``,
-  ``feedback_pack``, ``agenda``, ``similarity`` and ``audit_queries``;
+  ``feedback_pack``, ``agenda``, ``similarity``, ``audit_queries`` and
+  ``item_places`` (each item's ward, for area boards);
 - the machinery: ``runner`` (reads the log in batches and feeds the models),
   ``tracking`` (positions and dead letters), ``answers`` (cached public answers),
   ``sql`` (the SQL every model shares) and ``ports`` (what this layer needs from

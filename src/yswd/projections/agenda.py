@@ -90,13 +90,17 @@ def build_agenda(
     """The three sections of the agenda of ``forum_id`` as of ``today``."""
     # forum ids are slugs (no LIKE wildcards); the view may be stored compact or spaced
     patterns = (f'%"to_forum_id":"{forum_id}"%', f'%"to_forum_id": "{forum_id}"%')
-    query = select(items.c.doc, items.c.target_on).where(
-        or_(
-            items.c.forum_id == forum_id,
-            items.c.referred_to == forum_unit_id,
-            *(items.c.doc.like(pattern) for pattern in patterns),
+    query = (
+        select(items.c.doc, items.c.target_on)
+        .where(
+            or_(
+                items.c.forum_id == forum_id,
+                items.c.referred_to == forum_unit_id,
+                *(items.c.doc.like(pattern) for pattern in patterns),
+            )
         )
-    ).where(not_restricted())  # never a flagged item, whoever prints the agenda
+        .where(not_restricted())
+    )  # never a flagged item, whoever prints the agenda
     if scope is not None:
         query = query.where(scope)
     with engine.connect() as conn:

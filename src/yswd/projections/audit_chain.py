@@ -9,6 +9,7 @@ it. ``yswd.audit.verify`` re-reads the event log and compares.
 from __future__ import annotations
 
 import hashlib
+import struct
 from typing import Any
 
 from sqlalchemy import (
@@ -22,7 +23,7 @@ from sqlalchemy import (
     delete,
 )
 
-from yswd.projections.sql import driver_sql
+from yswd.projections.sql import insert_many
 
 metadata = MetaData()
 
@@ -40,12 +41,13 @@ audit_chain = Table(
 GENESIS = "0" * 64
 #: a link's length prefix (a SHA-256 digest is 32 bytes)
 _LINK_LENGTH = (32).to_bytes(8, "big")
+#: a part's length prefix, as ``_framed`` writes it
+_length = struct.Struct(">Q").pack
+#: each topic with its length prefix, framed once
+_FRAMED_TOPICS: dict[str, bytes] = {}
 
 _LAST = "SELECT hash FROM audit_chain ORDER BY position DESC LIMIT 1"
-_INSERT = (
-    "INSERT INTO audit_chain (position, originator_id, originator_version, hash) "
-    "VALUES (?, ?, ?, ?)"
-)
+_COLUMNS = ("position", "originator_id", "originator_version", "hash")
 
 
 def _framed(*parts: bytes) -> bytes:
@@ -94,31 +96,35 @@ class AuditChain:
             previous = str(found or GENESIS)
         link = bytes.fromhex(previous)
         rows = []
+        sha256 = hashlib.sha256
+        join = b"".join
+        topics = _FRAMED_TOPICS
         for position, stored in events:
             originator_id = str(stored.originator_id)
             version = str(stored.originator_version).encode()
-            topic = stored.topic.encode()
+            topic = topics.get(stored.topic)
+            if topic is None:
+                topic = topics[stored.topic] = _framed(stored.topic.encode())
             state = bytes(stored.state)
             identity = originator_id.encode()
             # the same framing as chain_hash, without a hex round trip per event
-            link = hashlib.sha256(
-                b"".join(
+            link = sha256(
+                join(
                     (
                         _LINK_LENGTH,
                         link,
-                        len(identity).to_bytes(8, "big"),
+                        _length(len(identity)),
                         identity,
-                        len(version).to_bytes(8, "big"),
+                        _length(len(version)),
                         version,
-                        len(topic).to_bytes(8, "big"),
                         topic,
-                        len(state).to_bytes(8, "big"),
+                        _length(len(state)),
                         state,
                     )
                 )
             ).digest()
             rows.append((position, originator_id, stored.originator_version, link.hex()))
-        conn.exec_driver_sql(driver_sql(conn, _INSERT), rows)
+        insert_many(conn, audit_chain.name, _COLUMNS, rows)
         self._last = (conn, link.hex())
 
     def reset(self, conn: Connection) -> None:

@@ -28,6 +28,7 @@ from sqlalchemy import (
 )
 
 from yswd.aggregates.clip import Clip, Consent
+from yswd.aggregates.topics import event_topics
 from yswd.projections.sql import upsert
 
 metadata = MetaData()
@@ -54,6 +55,8 @@ class ClipsReadModel:
     name = "clips"
     metadata = metadata
     wants_stored_form = False
+    #: only clip events are decoded for this model (it decoded every event, items too)
+    topic_prefixes = event_topics(Clip)
 
     def apply(self, conn: Connection, event: Any, position: int) -> None:
         if not isinstance(event, Clip.Event):

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from contextlib import AbstractContextManager
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from eventsourcing.persistence import Notification
 from sqlalchemy import Connection, Engine
@@ -27,6 +27,38 @@ class NotificationReader(Protocol):
 
     def select_notifications(self, start: int | None, limit: int) -> Sequence[Notification]:
         """Up to ``limit`` stored events from position ``start`` on, in order."""
+
+
+class StoredRecord(NamedTuple):
+    """One stored event as a bulk scan reads it: the same fields as a ``Notification``."""
+
+    id: int
+    originator_id: str
+    originator_version: int
+    topic: str
+    state: bytes
+
+
+class BulkEventSource(Protocol):
+    """The event log as a rebuild reads it: plain rows, and states as plain dicts.
+
+    A rebuild reads every stored event once, so it skips the library's
+    per-event objects: one plain SQL scan per batch, and each state decoded once
+    into the dict it was stored from (personal fields opened, with the keys kept
+    for the length of the rebuild; a field whose key is gone reads as erased).
+    Dates and instants stay in their stored form (``{"_type_": ..., "_data_":
+    "<ISO text>"}``), which is what a read model writes anyway.
+    """
+
+    def stored_events(self, start: int, limit: int) -> Sequence[StoredRecord]:
+        """Up to ``limit`` stored events from position ``start`` on, in order."""
+
+    def plain_states(self, records: Sequence[StoredRecord]) -> list[dict[str, Any]]:
+        """The states of ``records`` as plain dicts, in order (decoded together, so the
+        keys they need are read together; an erasure among them forgets the kept keys)."""
+
+    def close(self) -> None:
+        """Let go of the scan's connection and of every kept key."""
 
 
 class EventDecoder(Protocol):

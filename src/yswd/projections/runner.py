@@ -41,10 +41,12 @@ event; this runner polls and batches instead, for either store.
 
 from __future__ import annotations
 
+import gc
 import logging
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any, Protocol
 
 from eventsourcing.persistence import Notification
@@ -52,7 +54,7 @@ from sqlalchemy import Connection, MetaData
 
 from yswd.projections import tracking
 from yswd.projections.answers import AnswerCache
-from yswd.projections.ports import EventLog, ReadModelDatabase
+from yswd.projections.ports import BulkEventSource, EventLog, ReadModelDatabase
 from yswd.projections.tracking import ConcurrentRunner, StalePositions
 
 log = logging.getLogger(__name__)
@@ -63,6 +65,10 @@ STALE_ROUNDS = 3
 #: two (lets waiting writers in)
 SQLITE_SLICE = 100
 SLICE_PAUSE_SECONDS = 0.002
+#: the forms a bulk rebuild hands events in: as stored, as plain dicts, as domain events
+_STORED, _PLAIN, _DOMAIN = "stored", "plain", "domain"
+#: the collector's first threshold during a rebuild (Python's default is 700)
+REBUILD_GC_THRESHOLD = 100_000
 
 
 class ReadModel(Protocol):
@@ -111,6 +117,7 @@ class ProjectionRunner:
         background_batch_size: int | None = None,
         retries: int = 2,
         answers_version_sql: str | None = None,
+        bulk: BulkEventSource | None = None,
     ) -> None:
         #: the event log (the application object, in practice)
         self.app = app
@@ -128,6 +135,13 @@ class ProjectionRunner:
         self.background_batch_size = background_batch_size
         #: how many times a failing batch is tried again before it is split up
         self.retries = retries
+        #: what a rebuild reads the log through, when given: plain rows and plain
+        #: states (models with ``apply_plain_batch`` fold those; see ``rebuild``)
+        self.bulk = bulk
+        #: stored topic -> (read model, form) pairs, for a bulk rebuild
+        self._routes: dict[str, tuple[tuple[str, str], ...]] = {}
+        #: the topics some model folds as plain states
+        self._plain_topics: set[str] = set()
         self._lock = threading.Lock()
         self._caught_up = threading.Condition()
         self._positions: dict[str, int] = {}
@@ -208,6 +222,14 @@ class ProjectionRunner:
         """Drop the named read models' rows (all by default) and replay every event.
 
         Their dead letters are cleared first, so the events they skipped are tried again.
+
+        With a ``bulk`` source the replay reads the log with one plain query per
+        batch and decodes each state once into a plain dict; a model with
+        ``apply_plain_batch`` folds those (``staff_items``), the audit chain
+        hashes the rows as stored, and the rest get domain events as always.
+        Batches, transactions and tracking positions are the same as a catch-up's,
+        so a rebuild that crashes resumes from its last committed batch (through
+        the ordinary catch-up, which continues from the rows written so far).
         """
         chosen = [m for m in self.read_models if names is None or m.name in names]
         with self._lock:
@@ -219,8 +241,12 @@ class ProjectionRunner:
                         index.drop(conn, checkfirst=True)
             self._positions = self.positions()
         try:
-            return self._catch_up(max(self.batch_size, self.rebuild_batch_size), progress)
+            batch = max(self.batch_size, self.rebuild_batch_size)
+            with _fewer_collections():
+                return self._catch_up(batch, progress, bulk=self.bulk is not None)
         finally:
+            if self.bulk is not None:
+                self.bulk.close()
             # built once over the whole table, not row by row during the replay; a
             # crash before this line leaves them to ``create_tables`` on the next start
             with self._lock, self.database.write_transaction() as conn:
@@ -231,7 +257,11 @@ class ProjectionRunner:
     # -- internals ------------------------------------------------------------
 
     def _catch_up(
-        self, batch_size: int, progress: Callable[[int], None] | None, pause: float = 0.0
+        self,
+        batch_size: int,
+        progress: Callable[[int], None] | None,
+        pause: float = 0.0,
+        bulk: bool = False,
     ) -> int:
         applied = 0
         with self._lock:
@@ -240,7 +270,7 @@ class ProjectionRunner:
             stale_rounds = 0
             while True:
                 try:
-                    count, complete = self._apply_next_batch(batch_size)
+                    count, complete = self._apply_next_batch(batch_size, bulk)
                 except StalePositions:
                     stale_rounds += 1  # positions were re-read: go on from there
                     if stale_rounds > STALE_ROUNDS:
@@ -259,19 +289,27 @@ class ProjectionRunner:
                 self._caught_up.notify_all()
         return applied
 
-    def _apply_next_batch(self, batch_size: int) -> tuple[int, bool]:
+    def _apply_next_batch(self, batch_size: int, bulk: bool = False) -> tuple[int, bool]:
         """Apply the next batch; returns (events applied, whether the batch was full)."""
         positions = dict(self._positions)
         start = min(positions.values(), default=0)
-        notifications: Sequence[Notification] = self.app.recorder.select_notifications(
-            start=start + 1, limit=batch_size
-        )
+        notifications: Sequence[Any]  # Notification, or StoredRecord (same fields)
+        bulk = bulk and self.bulk is not None
+        if bulk and self.bulk is not None:
+            notifications = self.bulk.stored_events(start + 1, batch_size)
+        else:
+            notifications = self.app.recorder.select_notifications(
+                start=start + 1, limit=batch_size
+            )
         if not notifications:
             return 0, False
         last = notifications[-1].id
         pending = [m for m in self.read_models if positions[m.name] < last]
         seen = {model.name: positions[model.name] for model in pending}
-        feeds = self._feeds(pending, positions, notifications)
+        if bulk:
+            feed_of = self._plain_feeds(pending, positions, notifications)
+        else:
+            feed_of = self._feeds(pending, positions, notifications)
         attempt = 0
         while True:
             try:
@@ -279,7 +317,7 @@ class ProjectionRunner:
                     tracking.lock_group(conn, self.lock_key)
                     tracking.require_positions(conn, seen)
                     for model in pending:
-                        self._feed(model, conn, feeds[model.name])
+                        self._feed(model, conn, feed_of[model.name], bulk)
                     tracking.move_positions(conn, seen, last)
                 break
             except StalePositions:
@@ -298,7 +336,7 @@ class ProjectionRunner:
                     type(failure.error).__name__,
                 )
                 if attempt > self.retries:
-                    self._apply_one_by_one(pending, positions, notifications, feeds)
+                    self._apply_one_by_one(pending, positions, notifications, feed_of, bulk)
                     return len(notifications), len(notifications) >= batch_size
         self._positions = {name: max(pos, last) for name, pos in positions.items()}
         return len(notifications), len(notifications) >= batch_size
@@ -307,7 +345,7 @@ class ProjectionRunner:
         self,
         models: Sequence[ReadModel],
         positions: dict[str, int],
-        notifications: Sequence[Notification],
+        notifications: Sequence[Any],
     ) -> dict[str, list[tuple[int, Any]]]:
         """Each model's (position, event) pairs, decoding only what some model wants."""
         decoded: dict[int, Any] = {}
@@ -333,10 +371,89 @@ class ProjectionRunner:
             feeds[model.name] = feed
         return feeds
 
-    def _feed(self, model: ReadModel, conn: Connection, feed: Sequence[tuple[int, Any]]) -> None:
+    def _plain_feeds(
+        self,
+        models: Sequence[ReadModel],
+        positions: dict[str, int],
+        records: Sequence[Any],
+    ) -> dict[str, list[tuple[int, Any]]]:
+        """``_feeds`` for a bulk rebuild, in one pass over the batch.
+
+        A model folding plain states gets ``(position, (record, state))`` pairs,
+        each state decoded once, in log order (an erasure in the log makes the
+        decoder forget its keys before the events after it); the audit chain gets
+        the records as stored; any other model gets domain events, decoded by
+        the mapper from the same rows. Which models want a topic is worked out
+        once per topic, not once per event.
+        """
+        assert self.bulk is not None
+        mapper = self.app.mapper
+        pending = {model.name for model in models}
+        routed = []
+        needs_plain = []
+        for record in records:
+            routes = self._routes.get(record.topic)
+            if routes is None:
+                routes = self._routes[record.topic] = self._routes_of(record.topic)
+                if any(kind == _PLAIN for _, kind in routes):
+                    self._plain_topics.add(record.topic)
+            wanted = [
+                (name, kind)
+                for name, kind in routes
+                if name in pending and record.id > positions[name]
+            ]
+            if wanted:
+                routed.append((record, wanted))
+                if record.topic in self._plain_topics and (
+                    len(wanted) == len(routes) or any(kind == _PLAIN for _, kind in wanted)
+                ):
+                    needs_plain.append(record)
+        states = self.bulk.plain_states(needs_plain)
+        plain = {r.id: state for r, state in zip(needs_plain, states, strict=True)}
+        feeds: dict[str, list[tuple[int, Any]]] = {model.name: [] for model in models}
+        for record, wanted in routed:
+            event: Any = None
+            for name, kind in wanted:
+                if kind == _STORED:
+                    feeds[name].append((record.id, record))
+                elif kind == _PLAIN:
+                    feeds[name].append((record.id, (record, plain[record.id])))
+                else:
+                    if event is None:
+                        event = mapper.to_domain_event(_notification(record))
+                    feeds[name].append((record.id, event))
+        return feeds
+
+    def _routes_of(self, topic: str) -> tuple[tuple[str, str], ...]:
+        """The read models that want events of ``topic``, and in which form."""
+        routes = []
+        for model in self.read_models:
+            prefixes = getattr(model, "topic_prefixes", None)
+            if prefixes is not None and not topic.startswith(prefixes):
+                continue
+            if getattr(model, "wants_stored_form", False):
+                routes.append((model.name, _STORED))
+            elif hasattr(model, "apply_plain_batch"):
+                routes.append((model.name, _PLAIN))
+            else:
+                routes.append((model.name, _DOMAIN))
+        return tuple(routes)
+
+    def _feed(
+        self,
+        model: ReadModel,
+        conn: Connection,
+        feed: Sequence[tuple[int, Any]],
+        plain: bool = False,
+    ) -> None:
         if not feed:
             return
         try:
+            if plain and not getattr(model, "wants_stored_form", False):
+                apply_plain = getattr(model, "apply_plain_batch", None)
+                if apply_plain is not None:
+                    apply_plain(conn, feed)
+                    return
             apply_batch = getattr(model, "apply_batch", None)
             if apply_batch is not None:
                 apply_batch(conn, feed)
@@ -352,8 +469,9 @@ class ProjectionRunner:
         self,
         models: Sequence[ReadModel],
         positions: dict[str, int],
-        notifications: Sequence[Notification],
+        notifications: Sequence[Any],
         feeds: dict[str, list[tuple[int, Any]]],
+        plain: bool = False,
     ) -> None:
         """Split a failing batch: one transaction per event, dead-lettering what still fails."""
         by_position = {name: dict(feed) for name, feed in feeds.items()}  # per model
@@ -371,12 +489,15 @@ class ProjectionRunner:
                         for model in pending:
                             if model.name in failed:
                                 self._record_dead_letter(
-                                    conn, model, notification, failed[model.name].error
+                                    conn,
+                                    model,
+                                    _notification(notification),
+                                    failed[model.name].error,
                                 )
                                 continue
                             event = by_position[model.name].get(position)
                             if event is not None:
-                                self._feed(model, conn, [(position, event)])
+                                self._feed(model, conn, [(position, event)], plain)
                         tracking.move_positions(conn, seen, position)
                     break
                 except ConcurrentRunner as reason:
@@ -415,3 +536,33 @@ class ProjectionRunner:
             if forget_cache is not None:
                 forget_cache()
         return 0
+
+
+@contextmanager
+def _fewer_collections() -> Iterator[None]:
+    """Run the cyclic garbage collector less often for the length of a rebuild.
+
+    A rebuild allocates a few short-lived dicts per event, and at Python's default
+    threshold the collector ran every 700 of them: a fifth of a rebuild's CPU
+    (100k events: 3.3 s -> 2.6 s with it off). Memory is still freed by reference
+    counting as it always is; only cycles wait longer. The threshold is put back after.
+    """
+    thresholds = gc.get_threshold()
+    gc.set_threshold(max(thresholds[0], REBUILD_GC_THRESHOLD), *thresholds[1:])
+    try:
+        yield
+    finally:
+        gc.set_threshold(*thresholds)
+
+
+def _notification(stored: Any) -> Notification:
+    """A ``Notification`` of a bulk scan's record (a notification is left as it is)."""
+    if isinstance(stored, Notification):
+        return stored
+    return Notification(
+        id=stored.id,
+        originator_id=stored.originator_id,
+        originator_version=stored.originator_version,
+        topic=stored.topic,
+        state=stored.state,
+    )

@@ -6,12 +6,13 @@ and PostgreSQL alike, so no read model needs to know which database it is in.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import Connection, Table
 
-_UPSERTS: dict[tuple[str, str, str, tuple[str, ...]], str] = {}
+_STATEMENTS: dict[tuple[str, str, tuple[str, ...], str], str] = {}
 
 
 def driver_sql(conn: Connection, sql: str) -> str:
@@ -36,17 +37,56 @@ def upsert(
     if not rows:
         return
     columns = tuple(sorted(rows[0]))
-    cache_key = (conn.dialect.name, table.name, key, columns)
-    sql = _UPSERTS.get(cache_key)
+    updates = ", ".join(f"{name} = excluded.{name}" for name in columns if name != key)
+    conflict = f" ON CONFLICT ({key}) DO UPDATE SET {updates}"
+    values = itemgetter(*columns)
+    params = [(values(r),) for r in rows] if len(columns) == 1 else [values(r) for r in rows]
+    insert_many(conn, table.name, columns, params, conflict)
+
+
+def insert_many(
+    conn: Connection,
+    table: str,
+    columns: tuple[str, ...],
+    rows: Sequence[tuple[Any, ...]],
+    suffix: str = "",
+) -> None:
+    """``INSERT INTO table (columns) VALUES (...)`` + ``suffix``, one ``executemany``.
+
+    Multi-row ``VALUES`` statements on PostgreSQL were measured against psycopg's
+    pipelined ``executemany`` (rebuilds of 15,002 events, alternated three
+    times): no faster (3.5-4.6 s against 3.4-4.1 s), so both stores take this,
+    except that plain inserts of many rows (no ``suffix``) go by ``COPY`` there.
+    """
+    if not rows:
+        return
+    if not suffix and len(rows) > 1 and conn.dialect.driver == "psycopg":
+        _copy(conn, table, columns, rows)
+        return
+    cache_key = (conn.dialect.name, table, columns, suffix)
+    sql = _STATEMENTS.get(cache_key)
     if sql is None:
-        updates = ", ".join(f"{name} = excluded.{name}" for name in columns if name != key)
-        sql = _UPSERTS[cache_key] = driver_sql(
-            conn,
-            f"INSERT INTO {table.name} ({', '.join(columns)}) "
-            f"VALUES ({', '.join('?' for _ in columns)}) "
-            f"ON CONFLICT ({key}) DO UPDATE SET {updates}",
+        marks = ", ".join("?" for _ in columns)
+        sql = _STATEMENTS[cache_key] = driver_sql(
+            conn, f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks}){suffix}"
         )
-    conn.exec_driver_sql(sql, [tuple(r[name] for name in columns) for r in rows])
+    conn.exec_driver_sql(sql, list(rows))
+
+
+def _copy(
+    conn: Connection, table: str, columns: tuple[str, ...], rows: Sequence[tuple[Any, ...]]
+) -> None:
+    """Plain inserts on PostgreSQL through ``COPY``, inside the connection's transaction.
+
+    A rebuild's audit chain is one row per stored event, and ``COPY`` takes them
+    without a statement each.
+    """
+    driver = conn.connection.driver_connection
+    assert driver is not None
+    statement = f"COPY {table} ({', '.join(columns)}) FROM STDIN"
+    with driver.cursor() as cursor, cursor.copy(statement) as copy:
+        for row in rows:
+            copy.write_row(row)
 
 
 def path_text(path: Iterable[str]) -> str:

@@ -31,6 +31,8 @@ from yswd.adapters.http.api import (
 from yswd.adapters.http.api_docs import install_api_docs
 from yswd.adapters.http.body_limit import BodyLimitMiddleware
 from yswd.adapters.http.errors import PUBLIC_ERRORS, STAFF_ERRORS, install_error_handlers
+from yswd.adapters.http.heap import startup_objects_frozen
+from yswd.adapters.http.language import LanguageMiddleware
 from yswd.adapters.http.methods import HeadAsGetMiddleware
 from yswd.adapters.http.metrics import install_metrics
 from yswd.adapters.http.openapi import install_openapi, operation_id
@@ -64,7 +66,8 @@ def create_app(container: Container, *, manage_lifecycle: bool = True) -> FastAP
         if manage_lifecycle:
             container.start()
         try:
-            yield
+            with startup_objects_frozen():  # short full GC passes (B2's p99)
+                yield
         finally:
             if manage_lifecycle:
                 container.stop()
@@ -130,6 +133,7 @@ def create_app(container: Container, *, manage_lifecycle: bool = True) -> FastAP
         ReadYourWritesMiddleware, container=container, writes_only=items.COMMAND_PATHS
     )
     app.add_middleware(HeadAsGetMiddleware)
+    app.add_middleware(LanguageMiddleware, public_url=container.settings.public_url)
     app.add_middleware(SecurityHeadersMiddleware)  # on every answer, refusals too
     install_metrics(app, container)  # last: its middleware wraps all the others
     return app

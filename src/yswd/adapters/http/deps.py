@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import hashlib
-from typing import Annotated, Any
+from dataclasses import dataclass
+from typing import Annotated, Any, TypeVar
 
 import orjson
 from fastapi import Depends, Header, Request, Response
@@ -14,11 +15,13 @@ from yswd.aggregates.access import Principal
 from yswd.aggregates.errors import InvalidInput, Unauthenticated
 from yswd.aggregates.item import Item
 from yswd.aggregates.item_views import item_view, shown_to
+from yswd.application.service import Yswd
 from yswd.application.unit_of_work import IdempotencyKey, Written
 from yswd.application.users import hash_token
 from yswd.bootstrap import Container
 
 POSITION_HEADER = "X-Yswd-Position"
+T = TypeVar("T")
 
 
 # The cheap dependencies are ``async``: FastAPI runs a plain ``def`` dependency in the
@@ -97,6 +100,14 @@ def json_response(body: Any) -> Response:
     return encoded_json(orjson.dumps(body))
 
 
+def written_json(response: Response, body: Any, status_code: int = 200) -> Response:
+    """``body`` as orjson JSON with the headers a handler set on ``response`` (FastAPI
+    drops them when a handler returns its own Response). Only for plain JSON values."""
+    answer = Response(orjson.dumps(body), status_code=status_code, media_type="application/json")
+    answer.headers.raw.extend(response.headers.raw)
+    return answer
+
+
 def item_response(
     response: Response, item: Item, principal: Principal | None = None
 ) -> dict[str, Any]:
@@ -111,3 +122,31 @@ ContainerDep = Annotated[Container, Depends(get_container)]
 PrincipalDep = Annotated[Principal, Depends(get_principal)]
 ExpectedVersion = Annotated[int | None, Depends(expected_version)]
 IdempotencyKeyDep = Annotated[str | None, Depends(idempotency_key)]
+
+
+@dataclass(frozen=True)
+class StaffWrite:
+    """A staff request that writes: who asks, and the answer that must carry where the
+    write landed (``mark_written``), in one dependency instead of three."""
+
+    container: Container
+    principal: Principal
+    response: Response
+
+    @property
+    def app(self) -> Yswd:
+        return self.container.app
+
+    def saved(self, written: Written[T]) -> T:
+        """What was written, with the answer marked for read-your-writes."""
+        mark_written(self.container, self.response, written)
+        return written.value
+
+
+async def staff_write(
+    response: Response, container: ContainerDep, principal: PrincipalDep
+) -> StaffWrite:
+    return StaffWrite(container, principal, response)
+
+
+StaffWriteDep = Annotated[StaffWrite, Depends(staff_write)]

@@ -8,12 +8,13 @@ from typing import Any
 from eventsourcing.persistence import PersistenceError
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy.exc import DBAPIError, DisconnectionError
 from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from yswd.adapters.http.api.open311 import georeport_errors, is_georeport
 from yswd.adapters.http.methods import allowed_methods
 from yswd.aggregates.errors import (
     Conflict,
@@ -89,7 +90,7 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(DBAPIError)
     @app.exception_handler(SQLAlchemyTimeout)
     @app.exception_handler(DisconnectionError)
-    async def store_unavailable(_: Request, error: Exception) -> JSONResponse:
+    async def store_unavailable(request: Request, error: Exception) -> Response:
         # IntegrityError is handled inside the application layer; reaching here
         # means the store could not be used at all: down or unreachable (an
         # outage), or every pooled connection busy past the wait (overload).
@@ -98,45 +99,59 @@ def install_error_handlers(app: FastAPI) -> None:
             # every pooled connection was busy: the database is up, this process is
             # overloaded, and an operator must not go looking for a dead database
             log.warning("store busy: %s", type(error).__name__)
-            return JSONResponse(
-                {"detail": "The service is very busy. Please try again in a moment."},
-                status_code=503,
-                headers={"Retry-After": "2"},
-            )
-        log.warning("store unavailable: %s", type(error).__name__)
-        return JSONResponse(
-            {"detail": "The service cannot reach its database. Please try again shortly."},
-            status_code=503,
-            headers={"Retry-After": "5"},
-        )
+            message = "The service is very busy. Please try again in a moment."
+            retry_after = "2"
+        else:
+            log.warning("store unavailable: %s", type(error).__name__)
+            message = "The service cannot reach its database. Please try again shortly."
+            retry_after = "5"
+        return refusal(request, 503, message, headers={"Retry-After": retry_after})
 
     @app.exception_handler(DomainError)
-    async def domain_error(_: Request, error: DomainError) -> JSONResponse:
+    async def domain_error(request: Request, error: DomainError) -> Response:
         status = status_for(error)
         headers: dict[str, str] = {}
         if status == 401:
             headers["WWW-Authenticate"] = "Bearer"
         if isinstance(error, RateLimited):
             headers["Retry-After"] = str(error.retry_after)
-        return JSONResponse(
-            {"detail": error.message, "error": type(error).__name__},
-            status_code=status,
-            headers=headers,
-        )
+        return refusal(request, status, error.message, type(error).__name__, headers)
 
     @app.exception_handler(RequestValidationError)
-    async def invalid_request(_: Request, error: RequestValidationError) -> JSONResponse:
-        return JSONResponse({"detail": validation_details(error.errors())}, status_code=422)
+    async def invalid_request(request: Request, error: RequestValidationError) -> Response:
+        return refusal(request, 422, validation_details(error.errors()))
 
     @app.exception_handler(StarletteHTTPException)
-    async def http_error(request: Request, error: StarletteHTTPException) -> JSONResponse:
+    async def http_error(request: Request, error: StarletteHTTPException) -> Response:
         headers = dict(error.headers or {})
         if error.status_code == 405:
             # Starlette names only the first matching route's methods
             headers["Allow"] = allowed_methods(request.scope)
-        return JSONResponse(
-            {"detail": error.detail}, status_code=error.status_code, headers=headers
-        )
+        return refusal(request, error.status_code, error.detail, headers=headers)
+
+
+def refusal(
+    request: Request,
+    status: int,
+    detail: str | list[dict[str, Any]],
+    error: str | None = None,
+    headers: dict[str, str] | None = None,
+) -> Response:
+    """Every refusal's body: ``ErrorOut``, or GeoReport v2's errors under ``/open311/v2``."""
+    path = request.scope["path"]
+    if is_georeport(path):
+        described = [detail] if isinstance(detail, str) else [_described(i) for i in detail]
+        return georeport_errors(path, status, described, headers)
+    body: dict[str, Any] = {"detail": detail}
+    if error is not None:
+        body["error"] = error
+    return JSONResponse(body, status_code=status, headers=headers)
+
+
+def _described(issue: dict[str, Any]) -> str:
+    """One validation issue in words: ``page: Input should be greater than or equal to 1``."""
+    where = [str(part) for part in issue["loc"] if part not in ("query", "path", "body")]
+    return f"{'.'.join(where)}: {issue['msg']}" if where else str(issue["msg"])
 
 
 def validation_details(errors: Any) -> list[dict[str, Any]]:

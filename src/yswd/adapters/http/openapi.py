@@ -12,11 +12,13 @@ place, so the routes keep sending exactly what they always sent:
 - the response headers (``X-Yswd-Position``, ``ETag``, ``Last-Modified``,
   ``Location``, ``Retry-After``) where they are sent;
 - the limits of ``If-Match`` and ``Idempotency-Key``, as the server checks them;
-- errors as ``ErrorOut``, the body every refusal has.
+- errors as ``ErrorOut``, the body every refusal has, except Open311's, which are
+  GeoReport v2's own list of ``code`` and ``description``.
 """
 
 from __future__ import annotations
 
+import copy
 import json
 from collections.abc import Callable
 from typing import Any
@@ -164,6 +166,8 @@ CONDITIONAL = {
         for fmt in ("json", "xml")
     ),
 }
+#: the operation ids of GeoReport v2, whose refusals are in its own error format
+OPEN311 = "open311_"
 #: operation ids whose answer carries the item's (or clip's) version as ETag
 VERSIONED = {op for op, model in ANSWERS.items() if model is schemas.ItemOut} | {
     "get_clip",
@@ -229,6 +233,7 @@ def finish(document: dict[str, Any]) -> dict[str, Any]:
     models: list[type[BaseModel]] = [
         *dict.fromkeys([*ANSWERS.values(), *LIST_ANSWERS.values()]),
         ErrorOut,
+        schemas.Open311ErrorOut,
     ]
     _, definitions = models_json_schema(
         [(model, "serialization") for model in models], ref_template=_REF
@@ -242,10 +247,25 @@ def finish(document: dict[str, Any]) -> dict[str, Any]:
             _unique_id(operation, path, seen)
             _finish_operation(operation, method)
             _name_the_answer(operation, found)
+    for operations in document.get("paths", {}).values():
+        if "get" in operations and "head" not in operations:
+            operations["head"] = head_of(operations["get"])
     for unused in ("HTTPValidationError", "ValidationError"):
         if unused in found and f'/{unused}"' not in json.dumps(document["paths"]):
             del found[unused]
     return document
+
+
+def head_of(get: dict[str, Any]) -> dict[str, Any]:
+    """``HEAD`` as the server answers it wherever ``GET`` works (``methods.HeadAsGet``):
+    the same parameters, statuses and headers, and no body."""
+    head = copy.deepcopy(get)
+    head["operationId"] = f"{get['operationId']}_head"
+    head["summary"] = f"{get.get('summary', get['operationId'])} (headers only)"
+    head.pop("description", None)
+    for answer in head.get("responses", {}).values():
+        answer.pop("content", None)
+    return head
 
 
 def _unique_id(operation: dict[str, Any], path: str, seen: set[str]) -> None:
@@ -334,6 +354,16 @@ def _finish_operation(operation: dict[str, Any], method: str) -> None:
             if page_like and code in ("403", "404", "422"):
                 # a page (a bad query parameter is still refused in JSON)
                 answer["content"] = {"text/html": _TEXT, **answer["content"]}
+            if op.startswith(OPEN311):
+                answer["content"] = _open311_errors(op)
+
+
+def _open311_errors(op: str) -> dict[str, Any]:
+    """GeoReport v2's refusals: ``[{"code", "description"}]``, or ``<errors>`` in XML."""
+    if op.endswith("_xml"):
+        return {"text/xml": _TEXT}
+    errors = {"type": "array", "items": _ref(schemas.Open311ErrorOut), "minItems": 1}
+    return {"application/json": {"schema": errors}}
 
 
 def _name_the_answer(operation: dict[str, Any], found: dict[str, Any]) -> None:

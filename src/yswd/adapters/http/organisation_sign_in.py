@@ -35,7 +35,7 @@ class Identity:
 
 
 class RelyingParty(Protocol):
-    """What :class:`OrganisationSignIn` needs of ``yswd.adapters.oidc.OidcClient``."""
+    """What :class:`OrganisationSignIn` needs of ``yswd.adapters.oidc.client.OidcClient``."""
 
     def begin(self, now: datetime, return_to: str | None = ...) -> tuple[str, Any]: ...
 

@@ -21,6 +21,7 @@ from yswd.aggregates.item import Channel
 from yswd.aggregates.organisation import ForumKind
 from yswd.aggregates.text_rules import CONTROL_CLASS, INVISIBLE_CLASS, refused_characters
 from yswd.aggregates.users import Role
+from yswd.application.items import MIN_REVEAL_REASON
 
 SLUG_PATTERN = r"^[a-z0-9][a-z0-9-]{0,63}$"
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -42,12 +43,28 @@ _ALLOWED = rf"[^{_REFUSED}]"
 TEXT_PATTERN = rf"^{_ALLOWED}*[^\s\x85{_REFUSED}]{_ALLOWED}*$"
 
 
-def text(max_length: int) -> object:
+_SPACE = rf"[^\S{_REFUSED}]"
+_EDGE = rf"[^\s\x85{_REFUSED}]"
+
+
+def text_pattern(min_length: int) -> str:
+    """``TEXT_PATTERN`` for text that, trimmed of white space, is ``min_length`` or longer.
+
+    Text is trimmed before it is measured, so the document must say that the
+    characters from the first to the last that is not white space number at least
+    ``min_length``; a ``minLength`` alone would count the white space around them.
+    """
+    if min_length <= 1:
+        return TEXT_PATTERN
+    return rf"^{_SPACE}*{_EDGE}{_ALLOWED}{{{min_length - 2},}}{_EDGE}{_SPACE}*$"
+
+
+def text(max_length: int, min_length: int = 1) -> object:
     return Annotated[
         str,
-        StringConstraints(strip_whitespace=True, min_length=1, max_length=max_length),
+        StringConstraints(strip_whitespace=True, min_length=min_length, max_length=max_length),
         AfterValidator(_no_control_characters),
-        Field(json_schema_extra={"pattern": TEXT_PATTERN}),
+        Field(json_schema_extra={"pattern": text_pattern(min_length)}),
     ]
 
 
@@ -62,6 +79,8 @@ Email = Annotated[
 Name = text(200)
 Title = text(200)
 LongText = text(4000)
+#: a reveal's reason, which auditors and the advocate read: trimmed, 20 characters or more
+RevealReason = text(4000, min_length=MIN_REVEAL_REASON)
 Theme = text(60)
 
 
@@ -541,3 +560,10 @@ class Open311RequestOut(Answer):
     lat: float | None
     long: float | None
     media_url: str | None
+
+
+class Open311ErrorOut(Answer):
+    """One GeoReport v2 error: Open311 refusals are a list of these (``<errors>`` in XML)."""
+
+    code: int
+    description: str

@@ -17,7 +17,14 @@ from pydantic import StrictBool
 from python_multipart.exceptions import MultipartParseError
 
 from yswd.adapters.http.clip_streams import ClipForm, media_response, multipart_boundary
-from yswd.adapters.http.deps import ContainerDep, ExpectedVersion, PrincipalDep, mark_written
+from yswd.adapters.http.deps import (
+    ContainerDep,
+    ExpectedVersion,
+    PrincipalDep,
+    StaffWrite,
+    StaffWriteDep,
+    mark_written,
+)
 from yswd.adapters.http.schemas import Body, LongText, text
 from yswd.adapters.http.templating import templates
 from yswd.aggregates.clip import Clip, Consent
@@ -84,12 +91,11 @@ def clips_service(container: Container) -> Clips:
     return container.clips
 
 
-def _clip_answer(
-    container: Container, response: Response, written: Written[Clip]
-) -> dict[str, Any]:
-    mark_written(container, response, written)
-    response.headers["ETag"] = f'"{written.value.version}"'
-    return clip_view(written.value)
+def _clip_answer(staff: StaffWrite, written: Written[Clip]) -> dict[str, Any]:
+    """The clip as written, with its version as ETag (for If-Match)."""
+    clip = staff.saved(written)
+    staff.response.headers["ETag"] = f'"{clip.version}"'
+    return clip_view(clip)
 
 
 def _problem(status: int, detail: str, **headers: str) -> JSONResponse:
@@ -170,57 +176,41 @@ def get_clip(
 
 @router.post("/api/v1/clips/{clip_id}/consent")
 def record_consent(
-    clip_id: str,
-    body: ConsentIn,
-    response: Response,
-    container: ContainerDep,
-    principal: PrincipalDep,
-    version: ExpectedVersion,
+    clip_id: str, body: ConsentIn, staff: StaffWriteDep, version: ExpectedVersion
 ) -> dict[str, Any]:
     """Change consent. ``withdrawn`` deletes the recording's bytes, and is final."""
-    written = clips_service(container).record_consent(principal, clip_id, body.consent, version)
-    return _clip_answer(container, response, written)
+    clips = clips_service(staff.container)
+    written = clips.record_consent(staff.principal, clip_id, body.consent, version)
+    return _clip_answer(staff, written)
 
 
 @router.post("/api/v1/clips/{clip_id}/transcript")
 def add_transcript(
-    clip_id: str,
-    body: TranscriptIn,
-    response: Response,
-    container: ContainerDep,
-    principal: PrincipalDep,
-    version: ExpectedVersion,
+    clip_id: str, body: TranscriptIn, staff: StaffWriteDep, version: ExpectedVersion
 ) -> dict[str, Any]:
     """Write the transcript; ``publish: true`` (moderators) makes it public."""
-    written = clips_service(container).add_transcript(
-        principal, clip_id, body.text, body.publish, version
-    )
-    return _clip_answer(container, response, written)
+    clips = clips_service(staff.container)
+    written = clips.add_transcript(staff.principal, clip_id, body.text, body.publish, version)
+    return _clip_answer(staff, written)
 
 
 @router.post("/api/v1/clips/{clip_id}/transcript/publish")
 def publish_transcript(
-    clip_id: str,
-    response: Response,
-    container: ContainerDep,
-    principal: PrincipalDep,
-    version: ExpectedVersion,
+    clip_id: str, staff: StaffWriteDep, version: ExpectedVersion
 ) -> dict[str, Any]:
-    written = clips_service(container).publish_transcript(principal, clip_id, version)
-    return _clip_answer(container, response, written)
+    """Make the transcript public (moderators), as it was written."""
+    written = clips_service(staff.container).publish_transcript(staff.principal, clip_id, version)
+    return _clip_answer(staff, written)
 
 
 @router.post("/api/v1/clips/{clip_id}/summary")
 def add_summary(
-    clip_id: str,
-    body: SummaryIn,
-    response: Response,
-    container: ContainerDep,
-    principal: PrincipalDep,
-    version: ExpectedVersion,
+    clip_id: str, body: SummaryIn, staff: StaffWriteDep, version: ExpectedVersion
 ) -> dict[str, Any]:
-    written = clips_service(container).add_summary(principal, clip_id, body.text, version)
-    return _clip_answer(container, response, written)
+    """A short summary of what the recording says."""
+    clips = clips_service(staff.container)
+    written = clips.add_summary(staff.principal, clip_id, body.text, version)
+    return _clip_answer(staff, written)
 
 
 # -- playing ---------------------------------------------------------------------------------

@@ -12,7 +12,6 @@ from yswd.adapters.http.deps import ContainerDep, PrincipalDep
 from yswd.adapters.http.templating import templates
 from yswd.aggregates.access import Action
 from yswd.aggregates.disclosure import ReadKind
-from yswd.aggregates.errors import Forbidden
 from yswd.aggregates.item_views import shown_to
 from yswd.projections.feedback_pack import feedback_pack, items_csv
 from yswd.projections.staff_items import is_restricted
@@ -31,9 +30,7 @@ def forum_feedback(
 ) -> dict[str, Any] | HTMLResponse:
     """What came back since ``since`` on items raised in this forum, to read out."""
     principal.require(Action.READ_ITEMS)
-    forum = container.app.forum(forum_id)
-    if not principal.covers(container.app.unit(forum.unit_id).path):
-        raise Forbidden(f"Forum '{forum_id}' is outside your scope.")
+    forum = container.app.forum_in_scope(principal, forum_id)
     pack = [
         {**entry, "item": shown_to(principal, entry["item"])}
         for entry in feedback_pack(container.engine, forum_id, since)

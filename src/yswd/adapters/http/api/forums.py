@@ -9,12 +9,12 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from yswd.adapters.http.deps import POSITION_HEADER, ContainerDep, PrincipalDep, mark_written
+from yswd.adapters.http.deps import POSITION_HEADER, ContainerDep, PrincipalDep, StaffWriteDep
 from yswd.adapters.http.referral_names import referral_names
 from yswd.adapters.http.schemas import DigestIn
 from yswd.adapters.http.templating import templates
 from yswd.aggregates.access import Action
-from yswd.aggregates.errors import Forbidden, InvalidInput
+from yswd.aggregates.errors import InvalidInput
 from yswd.projections.agenda import DEFAULT_SINCE_DAYS, build_agenda
 
 router = APIRouter(prefix="/api/v1/forums", tags=["forums"])
@@ -40,9 +40,7 @@ def forum_agenda(
 ) -> dict[str, Any] | HTMLResponse:
     """What this forum must consider at its next meeting."""
     principal.require(Action.READ_ITEMS)
-    forum = container.app.forum(forum_id)
-    if not principal.covers(container.app.unit(forum.unit_id).path):
-        raise Forbidden(f"Forum '{forum_id}' is outside your scope.")
+    forum = container.app.forum_in_scope(principal, forum_id)
     today = container.today()
     since = since or today - timedelta(days=DEFAULT_SINCE_DAYS)
     sections = build_agenda(
@@ -66,16 +64,9 @@ def forum_agenda(
 
 
 @router.post("/{forum_id}/digest", status_code=202)
-def send_digest(
-    forum_id: str,
-    body: DigestIn,
-    response: Response,
-    container: ContainerDep,
-    principal: PrincipalDep,
-) -> dict[str, Any]:
+def send_digest(forum_id: str, body: DigestIn, staff: StaffWriteDep) -> dict[str, Any]:
     """Email the feedback pack since ``since`` to the forum's contact (sent from the log)."""
-    written = container.app.request_digest(principal, forum_id, body.since)
-    mark_written(container, response, written)
+    staff.saved(staff.app.request_digest(staff.principal, forum_id, body.since))
     return {"forum_id": forum_id, "since": body.since.isoformat(), "status": "queued"}
 
 

@@ -1,4 +1,9 @@
-"""Gap boxes: the staff API, the public JSON API and the public no-JavaScript page."""
+"""Gap boxes: the staff API, the public JSON API and the public no-JavaScript pages.
+
+The pages name the ward the box belongs to and lead back to its board; their
+wording follows the box's dates as they stand today (open until, opens on,
+ran from … to …).
+"""
 
 from __future__ import annotations
 
@@ -18,8 +23,10 @@ from yswd.adapters.http.deps import (
     mark_written,
 )
 from yswd.adapters.http.errors import status_for
+from yswd.adapters.http.labels import PUBLIC_STATUS_LABELS
+from yswd.adapters.http.language import gettext
 from yswd.adapters.http.schemas import Body, IsoDate, LongText, Slug, text
-from yswd.adapters.http.templating import templates
+from yswd.adapters.http.templating import templates, uk_date
 from yswd.aggregates.errors import DomainError, InvalidInput, NotFound, RateLimited
 from yswd.aggregates.gap_box import GapBox, GapBoxClosed
 from yswd.application.gap_boxes import SUGGESTION_MAX, GapBoxes
@@ -138,7 +145,29 @@ def suggest(
 
 
 def _long_date(day: date) -> str:
-    return f"{day.day} {day:%B %Y}"
+    return uk_date(day)  # in the page's language
+
+
+def _when(box: GapBox, today: date) -> dict[str, Any]:
+    """Where the box stands today, for the wording: open, not open yet, or closed."""
+    state = "open" if box.is_open(today) else ("soon" if today < box.opens_on else "closed")
+    return {
+        "state": state,
+        "is_open": state == "open",
+        "not_yet_open": state == "soon",
+        "opens_on": _long_date(box.opens_on),
+        "closes_on": _long_date(box.closes_on),
+    }
+
+
+def _place(service: GapBoxes, box: GapBox) -> dict[str, Any]:
+    """The ward (or other unit) the box belongs to, and the units above it, for the trail."""
+    try:
+        unit = service.app.unit(box.unit_id)
+    except NotFound:  # a box always names a unit; kept safe for a damaged store
+        return {"unit": None, "trail": []}
+    trail = [{"id": part, "name": service.app.unit(part).name} for part in unit.path[:-1]]
+    return {"unit": {"id": unit.unit_id, "name": unit.name}, "trail": trail}
 
 
 def _csrf_token(request: Request) -> str:
@@ -157,21 +186,20 @@ def _box_page(
     status_code: int = 200,
     errors: list[dict[str, str]] | None = None,
     suggestion: str = "",
+    worried: bool = False,
 ) -> HTMLResponse:
-    today = service.today()
     token = _csrf_token(request)
     page = templates().TemplateResponse(
         request,
         "gap_boxes/box.html",
         {
             "box": box,
-            "is_open": box.is_open(today),
-            "not_yet_open": today < box.opens_on,
-            "opens_on": _long_date(box.opens_on),
-            "closes_on": _long_date(box.closes_on),
+            **_when(box, service.today()),
+            **_place(service, box),
             "csrf_token": token,
             "errors": errors or [],
             "suggestion": suggestion,
+            "worried": worried,
             "max_length": SUGGESTION_MAX,
         },
         status_code=status_code,
@@ -207,7 +235,9 @@ def _problem_page(
 
 
 def _not_found_page(request: Request) -> HTMLResponse:
-    return _problem_page(request, 404, "Page not found", "There is no gap box at this address.")
+    return _problem_page(
+        request, 404, gettext("Page not found"), gettext("There is no gap box at this address.")
+    )
 
 
 @router.get("/public/gap-boxes/{box_id}", response_class=HTMLResponse)
@@ -240,9 +270,11 @@ def gap_box_form(
         return _problem_page(
             request,
             403,
-            "Your suggestion was not sent",
-            "The form had expired or was sent from another site. Please open the gap box "
-            "page again and send your suggestion from there.",
+            gettext("Your suggestion was not sent"),
+            gettext(
+                "The form had expired or was sent from another site. Please open the gap box "
+                "page again and send your suggestion from there."
+            ),
             back_to=back_to,
         )
     try:
@@ -261,6 +293,7 @@ def gap_box_form(
             status_code=422,
             errors=[{"field": "suggestion", "message": error.message}],
             suggestion=suggestion,
+            worried=bool(worried),
         )
     except GapBoxClosed:
         return _box_page(request, service, box, status_code=409)
@@ -268,19 +301,28 @@ def gap_box_form(
         return _problem_page(
             request,
             429,
-            "Please wait before sending another suggestion",
-            f"We have had a lot of suggestions from your address. Please try again in "
-            f"{error.retry_after} seconds.",
+            gettext("Please wait before sending another suggestion"),
+            gettext(
+                "We have had a lot of suggestions from your address. Please try again in "
+                "%(seconds)s seconds."
+            )
+            % {"seconds": error.retry_after},
             back_to=back_to,
             headers={"Retry-After": str(error.retry_after)},
         )
     except DomainError as error:
-        return _problem_page(request, status_for(error), "Something went wrong", error.message)
+        heading = gettext("Something went wrong")
+        return _problem_page(request, status_for(error), heading, error.message)
     container.after_write(written.position)
     return templates().TemplateResponse(
         request,
         "gap_boxes/thanks.html",
-        {"box": box, "suggestion": suggestion.strip(), "worried": bool(worried)},
+        {
+            "box": box,
+            "suggestion": suggestion.strip(),
+            "worried": bool(worried),
+            **_place(service, box),
+        },
         headers={"Cache-Control": "no-store"},
     )
 
@@ -308,8 +350,8 @@ def results_page(box_id: str, request: Request) -> HTMLResponse:
         {
             "box": box,
             "items": items,
-            "is_open": box.is_open(service.today()),
-            "opens_on": _long_date(box.opens_on),
-            "closes_on": _long_date(box.closes_on),
+            "status_labels": PUBLIC_STATUS_LABELS,
+            **_when(box, service.today()),
+            **_place(service, box),
         },
     )

@@ -72,6 +72,8 @@ REQUEST_FIELDS = (
     "long",
     "media_url",
 )
+#: the fields of one GeoReport error
+ERROR_FIELDS = ("code", "description")
 
 JurisdictionId = Annotated[
     str | None,
@@ -159,6 +161,26 @@ def _xml(root: str, child: str, rows: Iterable[dict[str, Any]], fields: tuple[st
         for field in fields:
             ElementTree.SubElement(element, field).text = _xml_text(row[field])
     return bytes(ElementTree.tostring(top, encoding="utf-8", xml_declaration=True))
+
+
+def is_georeport(path: str) -> bool:
+    return path.startswith(f"{PREFIX}/")
+
+
+def georeport_errors(
+    path: str, status: int, descriptions: Iterable[str], headers: dict[str, str] | None = None
+) -> Response:
+    """A refusal as GeoReport v2 clients read it: a list of ``code`` and ``description``.
+
+    The list is JSON, or ``<errors><error>...`` for a path in the ``.xml`` form, so a
+    client that asked for one form never has to parse the other.
+    """
+    rows = [{"code": status, "description": text} for text in descriptions]
+    if path.endswith(".xml"):
+        body, media_type = _xml("errors", "error", rows, ERROR_FIELDS), XML
+    else:
+        body, media_type = orjson.dumps(rows), "application/json"
+    return Response(body, status_code=status, media_type=media_type, headers=headers)
 
 
 def _answer(request: Request, body: bytes, media_type: str) -> Response:

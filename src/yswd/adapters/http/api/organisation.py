@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Request
 
 from yswd.adapters.http.deps import (
     ContainerDep,
     IdempotencyKeyDep,
     PrincipalDep,
+    StaffWriteDep,
     keyed,
-    mark_written,
 )
 from yswd.adapters.http.schemas import (
     ForumContactIn,
@@ -21,7 +21,6 @@ from yswd.adapters.http.schemas import (
     UserIn,
     UserRoleIn,
 )
-from yswd.aggregates.errors import Forbidden
 from yswd.aggregates.organisation import Forum, Unit
 from yswd.aggregates.users import User
 
@@ -64,39 +63,26 @@ def user_view(user: User, token: str | None = None) -> dict[str, Any]:
 
 @router.post("/units", status_code=201)
 def create_unit(
-    body: UnitIn,
-    request: Request,
-    response: Response,
-    container: ContainerDep,
-    principal: PrincipalDep,
-    key: IdempotencyKeyDep,
+    body: UnitIn, request: Request, staff: StaffWriteDep, key: IdempotencyKeyDep
 ) -> dict[str, Any]:
-    written = container.app.create_unit(
-        principal, body.id, body.name, body.parent_id, keyed(key, request, body)
+    keys = keyed(key, request, body)
+    unit = staff.saved(
+        staff.app.create_unit(staff.principal, body.id, body.name, body.parent_id, keys)
     )
-    mark_written(container, response, written)
-    return unit_view(written.value)
+    return unit_view(unit)
 
 
 @router.get("/units/{unit_id}")
 def get_unit(unit_id: str, container: ContainerDep, principal: PrincipalDep) -> dict[str, Any]:
-    unit = container.app.unit(unit_id)
-    if not principal.covers(unit.path):
-        raise Forbidden(f"Unit '{unit_id}' is outside your scope.")
-    return unit_view(unit)
+    return unit_view(container.app.unit_in_scope(principal, unit_id))
 
 
 @router.post("/forums", status_code=201)
 def create_forum(
-    body: ForumIn,
-    request: Request,
-    response: Response,
-    container: ContainerDep,
-    principal: PrincipalDep,
-    key: IdempotencyKeyDep,
+    body: ForumIn, request: Request, staff: StaffWriteDep, key: IdempotencyKeyDep
 ) -> dict[str, Any]:
-    written = container.app.create_forum(
-        principal,
+    written = staff.app.create_forum(
+        staff.principal,
         body.id,
         body.name,
         body.unit_id,
@@ -104,94 +90,56 @@ def create_forum(
         keyed(key, request, body),
         contact_email=body.contact_email,
     )
-    mark_written(container, response, written)
-    return forum_view(written.value)
+    return forum_view(staff.saved(written))
 
 
 @router.get("/forums/{forum_id}")
 def get_forum(forum_id: str, container: ContainerDep, principal: PrincipalDep) -> dict[str, Any]:
-    forum = container.app.forum(forum_id)
-    if not principal.covers(container.app.unit(forum.unit_id).path):
-        raise Forbidden(f"Forum '{forum_id}' is outside your scope.")
-    return forum_view(forum)
+    return forum_view(container.app.forum_in_scope(principal, forum_id))
 
 
 @router.post("/forums/{forum_id}/contact")
-def set_forum_contact(
-    forum_id: str,
-    body: ForumContactIn,
-    response: Response,
-    container: ContainerDep,
-    principal: PrincipalDep,
-) -> dict[str, Any]:
+def set_forum_contact(forum_id: str, body: ForumContactIn, staff: StaffWriteDep) -> dict[str, Any]:
     """Who is told by email when the forum's items move (admins); ``null`` removes it."""
-    written = container.app.set_forum_contact(principal, forum_id, body.contact_email)
-    mark_written(container, response, written)
-    return forum_view(written.value)
+    written = staff.app.set_forum_contact(staff.principal, forum_id, body.contact_email)
+    return forum_view(staff.saved(written))
 
 
 @router.post("/users", status_code=201)
 def create_user(
-    body: UserIn,
-    request: Request,
-    response: Response,
-    container: ContainerDep,
-    principal: PrincipalDep,
-    key: IdempotencyKeyDep,
+    body: UserIn, request: Request, staff: StaffWriteDep, key: IdempotencyKeyDep
 ) -> dict[str, Any]:
-    written = container.app.create_user(
-        principal, body.name, body.role, body.scopes, keyed(key, request, body), email=body.email
+    keys = keyed(key, request, body)
+    written = staff.app.create_user(
+        staff.principal, body.name, body.role, body.scopes, keys, email=body.email
     )
-    mark_written(container, response, written)
-    return user_view(written.value.user, written.value.token)
+    made = staff.saved(written)
+    return user_view(made.user, made.token)
 
 
 @router.post("/users/{user_id}/role")
-def change_user_role(
-    user_id: str,
-    body: UserRoleIn,
-    response: Response,
-    container: ContainerDep,
-    principal: PrincipalDep,
-) -> dict[str, Any]:
+def change_user_role(user_id: str, body: UserRoleIn, staff: StaffWriteDep) -> dict[str, Any]:
     """Give the user another role; their staff sessions end on every replica."""
-    written = container.app.change_role(principal, user_id, body.role)
-    mark_written(container, response, written)
-    return user_view(written.value)
+    return user_view(staff.saved(staff.app.change_role(staff.principal, user_id, body.role)))
 
 
 @router.post("/users/{user_id}/email")
-def set_user_email(
-    user_id: str,
-    body: UserEmailIn,
-    response: Response,
-    container: ContainerDep,
-    principal: PrincipalDep,
-) -> dict[str, Any]:
+def set_user_email(user_id: str, body: UserEmailIn, staff: StaffWriteDep) -> dict[str, Any]:
     """Set (or, with ``null``, remove) the work email the organisation's sign-in matches."""
-    written = container.app.set_email(principal, user_id, body.email)
-    mark_written(container, response, written)
-    return user_view(written.value)
+    return user_view(staff.saved(staff.app.set_email(staff.principal, user_id, body.email)))
 
 
 @router.post("/users/{user_id}/tokens", status_code=201)
-def issue_token(
-    user_id: str, response: Response, container: ContainerDep, principal: PrincipalDep
-) -> dict[str, Any]:
+def issue_token(user_id: str, staff: StaffWriteDep) -> dict[str, Any]:
     """A new token for the user, shown only here; the user's older tokens keep working."""
-    written = container.app.issue_token(principal, user_id)
-    mark_written(container, response, written)
-    return {"id": user_id, "token": written.value}
+    return {"id": user_id, "token": staff.saved(staff.app.issue_token(staff.principal, user_id))}
 
 
 @router.post("/users/{user_id}/revoke")
-def revoke_tokens(
-    user_id: str, response: Response, container: ContainerDep, principal: PrincipalDep
-) -> dict[str, Any]:
+def revoke_tokens(user_id: str, staff: StaffWriteDep) -> dict[str, Any]:
     """Every token of the user stops working at once."""
-    written = container.app.revoke_tokens(principal, user_id)
-    mark_written(container, response, written)
-    return {"id": user_id, "revoked": written.value}
+    revoked = staff.saved(staff.app.revoke_tokens(staff.principal, user_id))
+    return {"id": user_id, "revoked": revoked}
 
 
 @router.get("/me")

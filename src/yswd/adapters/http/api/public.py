@@ -13,27 +13,42 @@ from urllib.parse import urlencode
 
 import orjson
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from markupsafe import Markup
 
 from yswd.adapters.http.api.public_figures import metrics_page_figures, status_counts
 from yswd.adapters.http.deps import ContainerDep, encoded_json
 from yswd.adapters.http.etags import conditional
 from yswd.adapters.http.labels import PUBLIC_STATUS_LABELS
+from yswd.adapters.http.poster import (
+    SIZES,
+    PosterFit,
+    fit,
+    qr_svg,
+)
 from yswd.adapters.http.public_urls import board_feed_id, public_base, public_link
 from yswd.adapters.http.schemas import IsoDate
-from yswd.adapters.http.templating import templates
+from yswd.adapters.http.templating import templates, uk_date
 from yswd.aggregates.errors import NotFound
 from yswd.aggregates.organisation import Unit
 from yswd.bootstrap import Container
+from yswd.projections.gap_box_list import open_gap_boxes
+from yswd.projections.item_places import has_child_units, item_units
 from yswd.projections.organisation import unit_tree
 from yswd.projections.public_board import STATUSES, BoardPage, PublicBoardQueries
 from yswd.projections.public_figures import public_metrics
 from yswd.projections.response_times import MetricsQueries
+from yswd.projections.staff_directory import list_forums
 
 router = APIRouter(tags=["public"])
 
 STATUS_PATTERN = "^(" + "|".join(STATUSES) + ")$"
-POSTER_ITEMS = 6
+#: the most outcomes a poster considers; what fits of them is printed
+POSTER_CANDIDATES = 12
+POSTER_OUTCOMES = ("done", "couldnt_do", "responded")
+#: the most forums and gap boxes a poster's "How to tell us" names
+POSTER_FORUMS = 2
+POSTER_GAP_BOXES = 1
 FEED_ITEMS = 50
 
 Page = Annotated[int, Query(ge=1, le=100_000, description="page number, from 1")]
@@ -128,7 +143,7 @@ def long_date(value: str | date | None) -> str:
         return ""
     if isinstance(value, str):
         value = datetime.fromisoformat(value).date() if "T" in value else date.fromisoformat(value)
-    return f"{value.day} {value:%B %Y}"
+    return uk_date(value)  # in the page's language: "2 Tachwedd 2026" on a Welsh page
 
 
 def _render(
@@ -160,7 +175,14 @@ def _trail(container: Container, unit: Unit) -> list[dict[str, str]]:
 @router.get("/public", response_class=HTMLResponse)
 def index_page(request: Request, container: ContainerDep) -> HTMLResponse:
     """Every part of the organisation, as a tree of links to boards and figures."""
-    return _render(request, "public/index.html", {"tree": unit_tree(container.engine)})
+    return _render(
+        request,
+        "public/index.html",
+        {
+            "tree": unit_tree(container.engine),
+            "gap_boxes": open_gap_boxes(container.engine, container.today()),
+        },
+    )
 
 
 @router.get("/public/boards/{unit_id}", response_class=HTMLResponse)
@@ -191,6 +213,7 @@ def board_page(
         offset=(page - 1) * limit,
     )
     pages = max(1, math.ceil(board.total / limit))
+    area = has_child_units(container.engine, unit_id)
 
     def page_url(number: int) -> str:
         query = {"status": status, "theme": theme, "page": number}
@@ -214,6 +237,9 @@ def board_page(
             "previous_url": page_url(page - 1) if page > 1 else None,
             "next_url": page_url(page + 1) if page < pages else None,
             "statuses": STATUSES,
+            # an area's board mixes wards: each card names its own
+            "places": item_units(container.engine, (i["id"] for i in board.items)) if area else {},
+            "gap_boxes": open_gap_boxes(container.engine, container.today(), near=unit.path),
         },
     )
 
@@ -296,21 +322,80 @@ def board_feed(unit_id: str, request: Request, container: ContainerDep) -> Respo
     return conditional(request, response, last_modified=updated)
 
 
+def _poster_entries(container: Container, unit: Unit, size_name: str) -> PosterFit:
+    """The newest outcomes that fit the poster at this size, and how many are left over."""
+    board = _board(container, unit.unit_id, statuses=POSTER_OUTCOMES, limit=POSTER_CANDIDATES)
+    places = (
+        item_units(container.engine, (item["id"] for item in board.items))
+        if has_child_units(container.engine, unit.unit_id)
+        else {}
+    )
+    names = {item_id: place["name"] for item_id, place in places.items()}
+    return fit(board.items, SIZES[size_name], board.total, unit.name, names)
+
+
+def _how_to_tell_us(container: Container, unit: Unit) -> dict[str, Any]:
+    """The forums of the unit and of the units above it (nearest first), and its open boxes."""
+    nearest = {unit_id: rank for rank, unit_id in enumerate(reversed(unit.path))}
+    forums = sorted(
+        (forum for forum in list_forums(container.engine) if forum["unit_id"] in nearest),
+        key=lambda forum: (nearest[forum["unit_id"]], forum["name"]),
+    )
+    boxes = open_gap_boxes(container.engine, container.today(), near=unit.path)
+    settings = container.settings
+    return {
+        "forums": forums[:POSTER_FORUMS],
+        "gap_boxes": [
+            {**box, "address": _printed(public_link(settings, f"/public/gap-boxes/{box['id']}"))}
+            for box in boxes[:POSTER_GAP_BOXES]
+        ],
+    }
+
+
+def _printed(address: str) -> str:
+    """An address as a poster prints it: without ``https://``, which nobody types."""
+    return address.removeprefix("https://")
+
+
 @router.get("/public/boards/{unit_id}/poster", response_class=HTMLResponse)
-def board_poster(unit_id: str, request: Request, container: ContainerDep) -> HTMLResponse:
-    """A printable A4 poster of the latest outcomes, for a ward notice board."""
+def board_poster(
+    unit_id: str,
+    request: Request,
+    container: ContainerDep,
+    size: Annotated[str | None, Query(max_length=20)] = None,
+) -> HTMLResponse:
+    """A printable poster of the latest outcomes, for a ward notice board: always one A4 page.
+
+    ``?size=large`` is the large-print poster. The address printed on it, and in
+    its QR code, is the short ``/b/{unit_id}`` under ``YSWD_PUBLIC_URL``; without
+    a public URL there is no address to print, so there is no QR code either.
+    """
     unit = _unit_or_none(container, unit_id)
     if unit is None:
         return _not_found(request, unit_id)
-    outcomes = ("done", "couldnt_do", "responded")
-    board = _board(container, unit_id, statuses=outcomes, limit=POSTER_ITEMS)
+    size_name = size if size in SIZES else "normal"
+    chosen = _poster_entries(container, unit, size_name)
+    base = public_base(container.settings)
+    short = f"{base}/b/{unit_id}" if base else None
     return _render(
         request,
         "public/poster.html",
         {
             "unit": {"id": unit_id, "name": unit.name},
-            "board_link": public_link(container.settings, f"/public/boards/{unit_id}"),
-            "items": board.items,
+            "size": size_name,
+            "entries": chosen.entries,
+            "more": chosen.more,
+            "short_address": _printed(short) if short else None,
+            "qr": Markup(qr_svg(short, f"QR code for {_printed(short)}")) if short else None,
+            **_how_to_tell_us(container, unit),
             "today": container.today(),
         },
     )
+
+
+@router.get("/b/{unit_id}", include_in_schema=False)
+def short_board_address(unit_id: str, request: Request, container: ContainerDep) -> Response:
+    """The short address a poster prints (and its QR code holds): on to the unit's board."""
+    if _unit_or_none(container, unit_id) is None:
+        return _not_found(request, unit_id)
+    return RedirectResponse(f"/public/boards/{unit_id}", status_code=303)

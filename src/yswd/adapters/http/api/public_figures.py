@@ -8,19 +8,20 @@ The answers over items are kept, encoded, until an item changes, as the metrics 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date
 from typing import Annotated, Any
 
 import orjson
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel
 
 from yswd.adapters.http.api.self_assessments import SelfAssessmentsOut
 from yswd.adapters.http.deps import ContainerDep, encoded_json
 from yswd.adapters.http.etags import conditional
 from yswd.adapters.http.labels import channel_label
-from yswd.adapters.http.schemas import IsoDate
+from yswd.adapters.http.schemas import IsoDate, MetricsOut
 from yswd.aggregates.self_assessment import LEVELS, STAGES
 from yswd.bootstrap import Container
 from yswd.projections.public_board import STATUSES
@@ -40,21 +41,9 @@ FromDate = Annotated[IsoDate | None, Query(alias="from", description="raised on 
 ToDate = Annotated[IsoDate | None, Query(alias="to", description="raised on or before")]
 
 
-class MetricFigures(BaseModel):
+class MetricFigures(MetricsOut):
     """The metrics fields; ``None`` where there is nothing to measure or too few to show."""
 
-    model_config = ConfigDict(extra="allow")
-
-    items_raised: int | None
-    open: int | None
-    responded: int | None
-    done: int | None
-    couldnt_do: int | None
-    median_days_to_first_response: float | None
-    p90_days_to_first_response: float | None
-    median_days_to_close: float | None
-    responded_within_target_pct: float | None
-    overdue: int | None
     suppressed: list[str]
 
 
@@ -96,16 +85,39 @@ MinPosition = Annotated[
 ]
 
 
+@dataclass(frozen=True)
+class Window:
+    """Which items a public figure counts: a unit (and those below it), ``raised_on``
+    from and to, once the read models have the caller's last write."""
+
+    unit_id: str | None
+    from_: date | None
+    to: date | None
+    min_position: int | None
+
+
+async def window(
+    unit_id: str | None = None,
+    from_: FromDate = None,
+    to: ToDate = None,
+    min_position: MinPosition = None,
+) -> Window:
+    return Window(unit_id, from_, to, min_position)
+
+
+WindowDep = Annotated[Window, Depends(window)]
+
+
 def _answer(
     request: Request,
     container: Container,
     key: tuple[Any, ...],
-    window: tuple[str | None, date | None, date | None, int | None],
+    window: Window,
     figures: Callable[[list[MetricRow]], dict[str, Any]],
 ) -> Response:
     """``figures`` over the window's rows, kept encoded until an item changes."""
-    unit_id, from_, to, min_position = window
-    container.wait_for_position(min_position)
+    container.wait_for_position(window.min_position)
+    unit_id, from_, to = window.unit_id, window.from_, window.to
     if unit_id is not None:
         container.app.unit(unit_id)  # 404 for an unknown unit
 
@@ -116,66 +128,41 @@ def _answer(
     return conditional(request, encoded_json(body))
 
 
-@router.get("/public/api/v1/metrics/monthly", response_model=MonthlyMetricsOut)
-def get_monthly_metrics(
+def _metrics_split(
     request: Request,
-    container: ContainerDep,
-    unit_id: str | None = None,
-    from_: FromDate = None,
-    to: ToDate = None,
-    min_position: MinPosition = None,
+    container: Container,
+    window: Window,
+    name: str,
+    split: Callable[[list[MetricRow], date, int], dict[str, Any]],
 ) -> Response:
-    """The metrics by month of ``raised_on``, small numbers withheld."""
+    """The metrics of the window split by ``split`` (by month, by theme), as of today."""
     today = container.today()
     threshold = container.settings.small_number_threshold
-    return _answer(
-        request,
-        container,
-        ("metrics/monthly", today),
-        (unit_id, from_, to, min_position),
-        lambda rows: monthly_metrics(rows, today, threshold),
-    )
+    key = (f"metrics/{name}", today)
+    return _answer(request, container, key, window, lambda rows: split(rows, today, threshold))
+
+
+@router.get("/public/api/v1/metrics/monthly", response_model=MonthlyMetricsOut)
+def get_monthly_metrics(request: Request, container: ContainerDep, window: WindowDep) -> Response:
+    """The metrics by month of ``raised_on``, small numbers withheld."""
+    return _metrics_split(request, container, window, "monthly", monthly_metrics)
 
 
 @router.get("/public/api/v1/metrics/themes", response_model=ThemeMetricsOut)
-def get_theme_metrics(
-    request: Request,
-    container: ContainerDep,
-    unit_id: str | None = None,
-    from_: FromDate = None,
-    to: ToDate = None,
-    min_position: MinPosition = None,
-) -> Response:
+def get_theme_metrics(request: Request, container: ContainerDep, window: WindowDep) -> Response:
     """The metrics by theme (outcome area), small numbers withheld."""
-    today = container.today()
-    threshold = container.settings.small_number_threshold
-    return _answer(
-        request,
-        container,
-        ("metrics/themes", today),
-        (unit_id, from_, to, min_position),
-        lambda rows: theme_metrics(rows, today, threshold),
-    )
+    return _metrics_split(request, container, window, "themes", theme_metrics)
 
 
 @router.get("/public/api/v1/involvement", response_model=InvolvementOut)
-def get_involvement(
-    request: Request,
-    container: ContainerDep,
-    unit_id: str | None = None,
-    from_: FromDate = None,
-    to: ToDate = None,
-    min_position: MinPosition = None,
-) -> Response:
+def get_involvement(request: Request, container: ContainerDep, window: WindowDep) -> Response:
     """Distinct voices, the top-5 share and the channel mix of the window's items."""
     threshold = container.settings.small_number_threshold
-    return _answer(
-        request,
-        container,
-        ("involvement",),
-        (unit_id, from_, to, min_position),
-        lambda rows: involvement(rows, container.voice_of, threshold),
-    )
+
+    def figures(rows: list[MetricRow]) -> dict[str, Any]:
+        return involvement(rows, container.voice_of, threshold)
+
+    return _answer(request, container, ("involvement",), window, figures)
 
 
 @router.get("/public/api/v1/units/{unit_id}/self-assessments", response_model=SelfAssessmentsOut)

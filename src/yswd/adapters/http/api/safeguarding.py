@@ -17,10 +17,11 @@ from yswd.adapters.http.deps import (
     ContainerDep,
     ExpectedVersion,
     PrincipalDep,
+    StaffWrite,
+    StaffWriteDep,
     item_response,
-    mark_written,
 )
-from yswd.adapters.http.schemas import Answer, Body, ItemOut, LongText
+from yswd.adapters.http.schemas import Answer, Body, ItemOut, LongText, RevealReason
 from yswd.aggregates.access import Action
 from yswd.aggregates.errors import Forbidden
 from yswd.aggregates.item import Item
@@ -43,8 +44,9 @@ class CloseIn(Body):
 
 
 class RevealIn(Body):
-    #: at least 20 characters (checked by the use case, so the message is plain)
-    reason: LongText  # type: ignore[valid-type]
+    """Why the manager must know who raised the item: auditors and the advocate read it."""
+
+    reason: RevealReason  # type: ignore[valid-type]
 
 
 class SafeguardingOut(Answer):
@@ -84,65 +86,42 @@ def _documented(model: type[Answer]) -> dict[int | str, dict[str, Any]]:
     return {200: {"model": model}}
 
 
-def _answer(
-    container: ContainerDep, response: Response, written: Written[Item], principal: PrincipalDep
-) -> dict[str, Any]:
-    mark_written(container, response, written)
-    return item_response(response, written.value, principal)
+def _flagged(staff: StaffWrite, written: Written[Item]) -> dict[str, Any]:
+    """The item as the caller may see it, with its safeguarding flag."""
+    return item_response(staff.response, staff.saved(written), staff.principal)
 
 
-@router.post(
-    "/items/{item_id}/safeguarding", response_model=None, responses=_documented(FlaggedItemOut)
-)
+#: every command on a flag answers with the item and its flag
+FLAG_COMMAND: dict[str, Any] = {"response_model": None, "responses": _documented(FlaggedItemOut)}
+
+
+@router.post("/items/{item_id}/safeguarding", **FLAG_COMMAND)
 def flag_safeguarding(
-    item_id: str,
-    body: FlagIn,
-    response: Response,
-    container: ContainerDep,
-    principal: PrincipalDep,
-    version: ExpectedVersion,
+    item_id: str, body: FlagIn, staff: StaffWriteDep, version: ExpectedVersion
 ) -> dict[str, Any]:
     """Flag a possible safeguarding concern: the item leaves every ordinary answer."""
-    written = container.app.flag_safeguarding(principal, item_id, body.reason, version)
-    return _answer(container, response, written, principal)
+    written = staff.app.flag_safeguarding(staff.principal, item_id, body.reason, version)
+    return _flagged(staff, written)
 
 
-@router.post(
-    "/items/{item_id}/safeguarding/acknowledge",
-    response_model=None,
-    responses=_documented(FlaggedItemOut),
-)
+@router.post("/items/{item_id}/safeguarding/acknowledge", **FLAG_COMMAND)
 def acknowledge_safeguarding(
-    item_id: str,
-    body: AcknowledgeIn,
-    response: Response,
-    container: ContainerDep,
-    principal: PrincipalDep,
-    version: ExpectedVersion,
+    item_id: str, body: AcknowledgeIn, staff: StaffWriteDep, version: ExpectedVersion
 ) -> dict[str, Any]:
     """A safeguarding lead has picked the concern up (the acknowledgement clock stops)."""
-    written = container.app.acknowledge_safeguarding(principal, item_id, body.note, version)
-    return _answer(container, response, written, principal)
+    written = staff.app.acknowledge_safeguarding(staff.principal, item_id, body.note, version)
+    return _flagged(staff, written)
 
 
-@router.post(
-    "/items/{item_id}/safeguarding/close",
-    response_model=None,
-    responses=_documented(FlaggedItemOut),
-)
+@router.post("/items/{item_id}/safeguarding/close", **FLAG_COMMAND)
 def close_safeguarding(
-    item_id: str,
-    body: CloseIn,
-    response: Response,
-    container: ContainerDep,
-    principal: PrincipalDep,
-    version: ExpectedVersion,
+    item_id: str, body: CloseIn, staff: StaffWriteDep, version: ExpectedVersion
 ) -> dict[str, Any]:
     """Close the flag: back to the workflow as it was, or restricted for good."""
-    written = container.app.close_safeguarding(
-        principal, item_id, body.outcome, body.return_to_workflow, version
+    written = staff.app.close_safeguarding(
+        staff.principal, item_id, body.outcome, body.return_to_workflow, version
     )
-    return _answer(container, response, written, principal)
+    return _flagged(staff, written)
 
 
 @router.get("/safeguarding", response_model=None, responses=_documented(QueueOut))
@@ -167,17 +146,10 @@ def safeguarding_queue(container: ContainerDep, principal: PrincipalDep) -> dict
 
 
 @router.post("/items/{item_id}/reveal", response_model=None, responses=_documented(RevealedOut))
-def reveal_contributor(
-    item_id: str,
-    body: RevealIn,
-    response: Response,
-    container: ContainerDep,
-    principal: PrincipalDep,
-) -> dict[str, Any]:
+def reveal_contributor(item_id: str, body: RevealIn, staff: StaffWriteDep) -> dict[str, Any]:
     """Break glass: who raised the item, for a manager with a written reason (recorded)."""
-    written = container.app.reveal_contributor(principal, item_id, body.reason)
-    mark_written(container, response, written)
-    return {"contributor": written.value}
+    written = staff.app.reveal_contributor(staff.principal, item_id, body.reason)
+    return {"contributor": staff.saved(written)}
 
 
 @router.get("/audit/reveals", response_model=None, responses=_documented(RevealsOut))
@@ -187,7 +159,5 @@ def list_reveals(
     """Every reveal of a contributor in the caller's scope: who, which item, why, when."""
     principal.require(Action.READ_REVEALS)
     if unit_id is not None:
-        unit = container.app.unit(unit_id)  # 404 for a unit that does not exist
-        if not principal.covers(unit.path):
-            raise Forbidden(f"Unit '{unit_id}' is outside your scope.")
+        container.app.unit_in_scope(principal, unit_id)
     return {"reveals": container.staff_items.reveals(principal, unit_id)}

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter
 
-from yswd.adapters.http.deps import ContainerDep, PrincipalDep, mark_written
+from yswd.adapters.http.deps import ContainerDep, PrincipalDep, StaffWriteDep
 from yswd.adapters.http.schemas import Body, LongText, Slug, Title
 from yswd.aggregates.response_template import TemplateKind
 
@@ -21,19 +21,13 @@ class TemplateIn(Body):
 
 
 @router.post("", status_code=201)
-def add_template(
-    unit_id: str,
-    body: TemplateIn,
-    response: Response,
-    container: ContainerDep,
-    principal: PrincipalDep,
-) -> dict[str, Any]:
-    written = container.templates.add(
-        principal, unit_id, body.id, title=body.title, text=body.text, kind=body.kind
+def add_template(unit_id: str, body: TemplateIn, staff: StaffWriteDep) -> dict[str, Any]:
+    """A response a unit's staff start from; the units below it inherit it."""
+    written = staff.container.templates.add(
+        staff.principal, unit_id, body.id, title=body.title, text=body.text, kind=body.kind
     )
-    mark_written(container, response, written)
-    response.headers["Location"] = f"/api/v1/units/{unit_id}/templates"
-    return written.value
+    staff.response.headers["Location"] = f"/api/v1/units/{unit_id}/templates"
+    return staff.saved(written)
 
 
 @router.get("")
@@ -50,13 +44,6 @@ def list_templates(
 
 
 @router.post("/{template_id}/archive")
-def archive_template(
-    unit_id: str,
-    template_id: str,
-    response: Response,
-    container: ContainerDep,
-    principal: PrincipalDep,
-) -> dict[str, Any]:
-    written = container.templates.archive(principal, unit_id, template_id)
-    mark_written(container, response, written)
-    return written.value
+def archive_template(unit_id: str, template_id: str, staff: StaffWriteDep) -> dict[str, Any]:
+    """Stop offering the template; ``include_archived=true`` still lists it."""
+    return staff.saved(staff.container.templates.archive(staff.principal, unit_id, template_id))

@@ -392,6 +392,7 @@ def user_page(
     errors: list[FieldError] | None = None,
     status_code: int = 200,
     email_value: str | None = None,
+    role_value: str | None = None,
 ) -> HTMLResponse:
     container = container_of(request)
     names = []
@@ -412,7 +413,9 @@ def user_page(
             "is_me": user.user_id == session.principal.user_id,
             "notice": notice,
             "errors": errors or [],
-            "email_value": user.email if email_value is None else email_value,
+            "email_value": (user.email or "") if email_value is None else email_value,
+            "roles": [(role.value, label, ROLE_HINTS[role]) for role, label in ROLE_LABELS.items()],
+            "role_value": user.role.value if role_value is None else role_value,
         },
         session,
         status_code=status_code,
@@ -497,6 +500,39 @@ def admin_set_email(
             )
             return user_page(request, session, written.value, notice=notice)
     return user_page(request, session, user, errors=errors, status_code=422, email_value=email)
+
+
+@router.post("/admin/users/{user_id}/role", response_class=HTMLResponse)
+def admin_change_role(
+    request: Request, user_id: str, session: UserAdmin, form: FormData, container: ContainerDep
+) -> Response:
+    """The page form of ``POST /api/v1/users/{id}/role``: the same service, so their staff
+    sessions end and they sign in again with the new role's pages."""
+    user = managed_user(request, session, user_id)
+    role = text(form, "role")
+    if role not in {r.value for r in Role}:
+        error = FieldError("role", "Choose what the person does now")
+        return user_page(request, session, user, errors=[error], status_code=422, role_value="")
+    try:
+        written = container.app.change_role(session.principal, user_id, Role(role))
+    except DomainError as error:
+        return user_page(
+            request,
+            session,
+            user,
+            errors=[FieldError("role", error.message)],
+            status_code=status_for(error),
+            role_value=role,
+        )
+    after_write(container, written)
+    changed = written.value
+    notice = (
+        f"{changed.name} is now {ROLE_LABELS[changed.role].lower()}. "
+        "They are signed out and see the new role's pages when they sign in again."
+        if changed.role != user.role
+        else f"{changed.name} is already {ROLE_LABELS[changed.role].lower()}: nothing changed."
+    )
+    return user_page(request, session, changed, notice=notice)
 
 
 @router.post("/admin/users/{user_id}/revoke", response_class=HTMLResponse)

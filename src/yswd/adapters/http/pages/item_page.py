@@ -1,5 +1,6 @@
 """The item page as staff see it, actions first: a short summary, "What do you want to do?"
-with only the forms this role may use now, then (folded) the history in plain words with
+with only the actions this role may take now, each folded until it is chosen (so the page
+stays short and works without JavaScript), then (folded) the history in plain words with
 names, the clips and similar items. Auditors also see every event's seal.
 
 The item routes and the clip routes both show it again after a form fails.
@@ -41,6 +42,10 @@ ITEM_FORMS: dict[str, tuple[Action, str]] = {
     "verify": (Action.VERIFY, "Record check"),
     "reopen": (Action.REOPEN, "Reopen"),
 }
+
+#: the item page's folded actions that ``?action=...`` may open: the item forms, the
+#: break-glass reveal and the safeguarding flag
+STEPS = frozenset(ITEM_FORMS) | {"reveal", "safeguarding"}
 
 #: what the notice says after the forms that are not in ITEM_FORMS
 FORM_DONE = {"publish": "Publish", "repeat": "Repeat link"}
@@ -88,7 +93,9 @@ def item_page(
     checked: str | None = None,
     status_code: int = 200,
     revealed: str | None = None,
+    open_action: str | None = None,
 ) -> HTMLResponse:
+    """The page; ``open_action`` (from ``?action=respond``) unfolds that one action's form."""
     container = container_of(request)
     principal = session.principal
     view = shown_to(principal, past_view or item_view(item))
@@ -119,6 +126,7 @@ def item_page(
             "form_labels": {command: label for command, (_, label) in ITEM_FORMS.items()},
             "errors": errors or [],
             "failed_form": failed_form,
+            "open_action": open_action if open_action in STEPS else None,
             "values": values or {},
             "notice": notice,
             "target_on": item.target_on(container.app.target_days).isoformat(),

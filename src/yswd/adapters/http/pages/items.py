@@ -58,6 +58,7 @@ def item_detail(
     container: ContainerDep,
     done: str | None = None,
     as_of: str | None = None,
+    action: str | None = None,
 ) -> Response:
     principal = session.principal
     try:
@@ -69,7 +70,7 @@ def item_detail(
     if done == "Publish":
         notice = "Published."
     if not principal.may(Action.AUDIT):
-        return item_page(request, session, item, notice=notice)
+        return item_page(request, session, item, notice=notice, open_action=action)
     try:
         timeline, past = audit_timeline(container, principal, item_id, as_of)
     except DomainError as error:
@@ -83,7 +84,14 @@ def item_detail(
             status_code=status_for(error),
         )
     return item_page(
-        request, session, item, notice=notice, timeline=timeline, as_of=as_of, past_view=past
+        request,
+        session,
+        item,
+        notice=notice,
+        timeline=timeline,
+        as_of=as_of,
+        past_view=past,
+        open_action=action,
     )
 
 

@@ -1,42 +1,17 @@
-"""The OpenID Connect relying party: staff sign in with their organisation's account.
+"""The relying party: the authorization code flow with PKCE, ``state`` and ``nonce``.
 
-One :class:`OidcClient` per configured provider (Microsoft Entra ID, NHS CIS2, Keycloak, ...).
-It runs the authorization code flow with PKCE (S256), ``state`` and ``nonce``:
-
-1. :meth:`OidcClient.begin` returns the provider's authorization URL and a
-   :class:`StateRecord`. The caller keeps the record server-side, with the pre-sign-in
-   session, and redirects the browser to the URL.
-2. The provider sends the browser back to the redirect URI. The caller takes the stored
-   record (once: delete it as it is read) and passes the callback's query parameters to
-   :meth:`OidcClient.finish`, which checks ``state``, exchanges the code with the verifier,
-   validates the ID token (signature via the provider's JWKS, ``iss``, ``aud``/``azp``,
-   ``exp``, ``iat``, ``nonce``, ``at_hash``) and answers a :class:`VerifiedIdentity`, or
-   raises :class:`SignInRefused` with a :class:`Reason`.
-
-Matching the identity to a user (by email, case-insensitively) is the caller's job; so is
-never creating a user by signing in.
-
-Discovery is read from ``<issuer>/.well-known/openid-configuration`` and cached; the JWKS
-is cached and fetched again when a token names a key id it does not hold (the provider
-rotated its keys). Time is an input: every check uses the ``now`` it is given.
-
-Built on authlib's OAuth 2.0 / OpenID Connect core (the authorization request, the PKCE
-challenge, the ID token claim rules) and joserfc (JWS and JWK, authlib's own JOSE library).
-It does not use ``authlib.integrations.httpx_client``, which authlib 1.9 deprecates in
-favour of ``httpx2``; it speaks to the provider with a plain :class:`httpx.Client`.
+See the package's docstring for the flow. This module holds the client, the
+records it hands its caller, and the checks of the callback and of the identity.
 """
 
 from __future__ import annotations
 
 import hmac
 import secrets
-import threading
-import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from enum import StrEnum
-from typing import Any, cast
+from typing import Any
 from urllib.parse import quote, urlsplit
 
 import httpx
@@ -44,87 +19,25 @@ from authlib.oauth2.rfc6749.parameters import (  # type: ignore[import-untyped]
     prepare_grant_uri,
 )
 from authlib.oauth2.rfc7636 import create_s256_code_challenge  # type: ignore[import-untyped]
-from authlib.oidc.core import CodeIDToken  # type: ignore[import-untyped]
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
-from joserfc import jwt
-from joserfc.errors import (
-    ClaimError,
-    ExpiredTokenError,
-    InvalidKeyIdError,
-    JoseError,
-)
-from joserfc.jwk import Key, KeySet, import_key
-from joserfc.jws import JWSRegistry
+from joserfc.jwk import Key
 
-__all__ = [
-    "OidcClient",
-    "OidcConfigurationError",
-    "OidcError",
-    "ProviderMetadata",
-    "ProviderUnavailable",
-    "Reason",
-    "SignInRefused",
-    "StateRecord",
-    "VerifiedIdentity",
-    "safe_return_path",
-]
+from yswd.adapters.oidc.discovery import ProviderDocuments, ProviderMetadata, check_issuer
+from yswd.adapters.oidc.refusals import (
+    OidcConfigurationError,
+    ProviderUnavailable,
+    Reason,
+    SignInRefused,
+)
+from yswd.adapters.oidc.tokens import (
+    CLIENT_ASSERTION_TYPE,
+    checked_claims,
+    client_assertion,
+    import_private_key,
+)
 
 SCOPE = "openid email profile"
 DEFAULT_RETURN_PATH = "/staff/"
-# Asymmetric signatures only: an ID token is checked with the provider's published keys,
-# never with the client secret (HS256) and never unsigned ("none").
-ASYMMETRIC_ALGORITHMS = frozenset(
-    {
-        "RS256", "RS384", "RS512", "PS256", "PS384", "PS512",
-        "ES256", "ES384", "ES512", "EdDSA", "Ed25519",
-    }
-)  # fmt: skip
-CLIENT_ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
-_LOOPBACK_HOSTS = frozenset({"127.0.0.1", "::1", "localhost"})
 _UNRESERVED = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
-
-
-class Reason(StrEnum):
-    """Why a sign-in was refused. The values are stable, for logs and metrics."""
-
-    BAD_STATE = "bad_state"  # no state, or not the one this browser was given
-    ATTEMPT_EXPIRED = "attempt_expired"  # the sign-in attempt is too old (or from the future)
-    WRONG_ISSUER = "wrong_issuer"  # the response or the ID token is from another issuer
-    PROVIDER_ERROR = "provider_error"  # the provider answered error=... (denied, cancelled)
-    MISSING_CODE = "missing_code"
-    CODE_REJECTED = "code_rejected"  # the token endpoint refused: used, expired, bad verifier
-    NO_ID_TOKEN = "no_id_token"
-    BAD_SIGNATURE = "bad_signature"  # unknown key, bad signature, disallowed algorithm
-    WRONG_AUDIENCE = "wrong_audience"  # aud or azp is not this client
-    TOKEN_EXPIRED = "token_expired"
-    NOT_YET_VALID = "not_yet_valid"  # iat or nbf after now
-    BAD_NONCE = "bad_nonce"
-    BAD_TOKEN = "bad_token"  # any other malformed or missing claim
-    NO_EMAIL = "no_email"
-    EMAIL_UNVERIFIED = "email_unverified"
-
-
-class OidcError(Exception):
-    """Base of this module's errors."""
-
-
-class SignInRefused(OidcError):
-    """This sign-in must not succeed. ``detail`` is for logs (it may quote the provider),
-    not for the page the person sees."""
-
-    def __init__(self, reason: Reason, detail: str = "") -> None:
-        self.reason = reason
-        self.detail = detail[:300]
-        super().__init__(f"{reason.value}: {self.detail}" if detail else reason.value)
-
-
-class ProviderUnavailable(OidcError):
-    """The provider could not be reached or answered nonsense (an outage, not a refusal)."""
-
-
-class OidcConfigurationError(ProviderUnavailable):
-    """The provider's discovery document does not fit this client's settings."""
 
 
 @dataclass(frozen=True)
@@ -181,22 +94,6 @@ class VerifiedIdentity:
     claims: Mapping[str, Any]
 
 
-@dataclass(frozen=True)
-class ProviderMetadata:
-    """The parts of the discovery document this client uses."""
-
-    issuer: str
-    authorization_endpoint: str
-    token_endpoint: str
-    jwks_uri: str
-    userinfo_endpoint: str | None
-    end_session_endpoint: str | None
-    token_endpoint_auth_methods: tuple[str, ...]
-    id_token_algorithms: tuple[str, ...]
-    iss_parameter_supported: bool
-    document: Mapping[str, Any]
-
-
 def safe_return_path(path: str | None, default: str = DEFAULT_RETURN_PATH) -> str:
     """``path`` if it is a local absolute path on this site, else ``default`` (no open
     redirects: no scheme, no host, no ``//`` or ``/\\``, no control characters)."""
@@ -241,7 +138,7 @@ class OidcClient:
         metadata_ttl_seconds: float = 3600.0,
         jwks_min_refresh_seconds: float = 30.0,
     ) -> None:
-        _check_issuer(issuer)
+        check_issuer(issuer)
         if client_secret is None and client_private_key is None:
             raise ValueError("a confidential client needs a client secret or a private key")
         self.issuer = issuer
@@ -256,17 +153,16 @@ class OidcClient:
         self._auth_method = token_endpoint_auth_method
         self._private_key: Key | None = None
         if client_private_key is not None:
-            self._private_key = _import_private_key(client_private_key, client_key_id)
+            self._private_key = import_private_key(client_private_key, client_key_id)
             self._auth_method = "private_key_jwt"
         self._owns_http = http is None
         self._http = http or httpx.Client(timeout=10.0, follow_redirects=False)
-        self._metadata_ttl = metadata_ttl_seconds
-        self._jwks_min_refresh = jwks_min_refresh_seconds
-        self._lock = threading.Lock()
-        self._metadata: ProviderMetadata | None = None
-        self._metadata_at = 0.0
-        self._jwks: KeySet | None = None
-        self._jwks_at = 0.0
+        self._provider = ProviderDocuments(
+            issuer,
+            self._http,
+            metadata_ttl_seconds=metadata_ttl_seconds,
+            jwks_min_refresh_seconds=jwks_min_refresh_seconds,
+        )
 
     # ---- lifecycle ---------------------------------------------------------------------
 
@@ -284,116 +180,12 @@ class OidcClient:
 
     @property
     def discovery_url(self) -> str:
-        return self.issuer.rstrip("/") + "/.well-known/openid-configuration"
+        return self._provider.discovery_url
 
     def metadata(self) -> ProviderMetadata:
         """The provider's discovery document, fetched once per ``metadata_ttl_seconds``.
         If a refresh fails, the cached copy keeps serving."""
-        with self._lock:
-            fresh = time.monotonic() - self._metadata_at < self._metadata_ttl
-            if self._metadata is not None and fresh:
-                return self._metadata
-            try:
-                self._metadata = self._discover()
-            except OidcConfigurationError:
-                raise
-            except ProviderUnavailable:
-                if self._metadata is None:
-                    raise
-            self._metadata_at = time.monotonic()
-            return self._metadata
-
-    def _discover(self) -> ProviderMetadata:
-        doc = self._get_json(self.discovery_url, "discovery document")
-        if doc.get("issuer") != self.issuer:
-            raise OidcConfigurationError(
-                f"the discovery document names issuer {doc.get('issuer')!r}, not {self.issuer!r}"
-            )
-        endpoints: dict[str, str] = {}
-        for name in ("authorization_endpoint", "token_endpoint", "jwks_uri"):
-            value = doc.get(name)
-            if not isinstance(value, str) or not value:
-                raise OidcConfigurationError(f"the discovery document has no {name}")
-            _check_endpoint(self.issuer, name, value)
-            endpoints[name] = value
-        optional: dict[str, str | None] = {}
-        for name in ("userinfo_endpoint", "end_session_endpoint"):
-            value = doc.get(name)
-            if isinstance(value, str) and value:
-                _check_endpoint(self.issuer, name, value)
-                optional[name] = value
-            else:
-                optional[name] = None
-        response_types = doc.get("response_types_supported")
-        if isinstance(response_types, list) and "code" not in response_types:
-            raise OidcConfigurationError("the provider does not offer response_type=code")
-        challenges = doc.get("code_challenge_methods_supported")
-        if isinstance(challenges, list) and "S256" not in challenges:
-            raise OidcConfigurationError("the provider does not offer PKCE with S256")
-        offered = doc.get("id_token_signing_alg_values_supported")
-        if isinstance(offered, list):
-            algorithms = tuple(a for a in offered if a in ASYMMETRIC_ALGORITHMS)
-        else:
-            algorithms = ("RS256",)
-        if not algorithms:
-            raise OidcConfigurationError(
-                f"the provider signs ID tokens only with {offered!r}, none of them asymmetric"
-            )
-        auth_methods = doc.get("token_endpoint_auth_methods_supported")
-        return ProviderMetadata(
-            issuer=self.issuer,
-            authorization_endpoint=endpoints["authorization_endpoint"],
-            token_endpoint=endpoints["token_endpoint"],
-            jwks_uri=endpoints["jwks_uri"],
-            userinfo_endpoint=optional["userinfo_endpoint"],
-            end_session_endpoint=optional["end_session_endpoint"],
-            token_endpoint_auth_methods=(
-                tuple(str(m) for m in auth_methods)
-                if isinstance(auth_methods, list)
-                else ("client_secret_basic",)  # the default in OpenID Connect Discovery
-            ),
-            id_token_algorithms=algorithms,
-            iss_parameter_supported=doc.get("authorization_response_iss_parameter_supported")
-            is True,
-            document=doc,
-        )
-
-    def _keys(self, *, refresh: bool = False) -> KeySet:
-        """The provider's signing keys; ``refresh`` fetches them again (at most once per
-        ``jwks_min_refresh_seconds``), for a token signed with a key id not yet seen."""
-        metadata = self.metadata()
-        with self._lock:
-            age = time.monotonic() - self._jwks_at
-            if self._jwks is not None and (not refresh or age < self._jwks_min_refresh):
-                return self._jwks
-            document = self._get_json(metadata.jwks_uri, "JWKS")
-            try:
-                keys = KeySet.import_key_set(cast(Any, document))
-            except (JoseError, KeyError, TypeError, ValueError) as error:
-                raise ProviderUnavailable(f"the provider's JWKS is unusable: {error}") from error
-            # only public keys for asymmetric signatures; a symmetric key is no use here
-            usable = [key for key in keys if key.key_type in {"RSA", "EC", "OKP"}]
-            if any(key.is_private for key in usable):
-                raise OidcConfigurationError("the provider's JWKS holds a private key")
-            if not usable:
-                raise ProviderUnavailable("the provider's JWKS holds no public signing key")
-            self._jwks, self._jwks_at = KeySet(usable), time.monotonic()
-            return self._jwks
-
-    def _get_json(self, url: str, what: str) -> dict[str, Any]:
-        try:
-            answer = self._http.get(url, headers={"Accept": "application/json"})
-        except httpx.HTTPError as error:
-            raise ProviderUnavailable(f"{what} at {url}: {error}") from error
-        if answer.status_code != 200:
-            raise ProviderUnavailable(f"{what} at {url} answered {answer.status_code}")
-        try:
-            body = answer.json()
-        except ValueError as error:
-            raise ProviderUnavailable(f"{what} at {url} is not JSON") from error
-        if not isinstance(body, dict):
-            raise ProviderUnavailable(f"{what} at {url} is not a JSON object")
-        return body
+        return self._provider.metadata()
 
     # ---- the flow ----------------------------------------------------------------------
 
@@ -481,36 +273,15 @@ class OidcClient:
     ) -> dict[str, Any]:
         """The claims of a valid ID token for this client, or :class:`SignInRefused`."""
         _require_aware(now, "now")
-        metadata = self.metadata()
-        registry = JWSRegistry(algorithms=list(metadata.id_token_algorithms))
-        try:
-            try:
-                token = jwt.decode(id_token, self._keys(), registry=registry)
-            except InvalidKeyIdError:
-                token = jwt.decode(id_token, self._keys(refresh=True), registry=registry)
-        except (JoseError, ValueError) as error:
-            raise SignInRefused(Reason.BAD_SIGNATURE, str(error)) from error
-        options: dict[str, Any] = {
-            "iss": {"essential": True, "value": self.issuer},
-            "aud": {"essential": True, "value": self.client_id},
-            "sub": {"essential": True},
-            "exp": {"essential": True},
-            "iat": {"essential": True},
-            "nonce": {"essential": True, "value": nonce},
-        }
-        params: dict[str, Any] = {"nonce": nonce, "client_id": self.client_id}
-        if access_token:
-            params["access_token"] = access_token
-        claims = CodeIDToken(token.claims, token.header, options, params)
-        try:
-            claims.validate(now=int(now.timestamp()), leeway=self.leeway)
-        except ExpiredTokenError as error:
-            raise SignInRefused(Reason.TOKEN_EXPIRED, str(error)) from error
-        except ClaimError as error:
-            raise SignInRefused(_claim_reason(error.claim), str(error)) from error
-        except JoseError as error:
-            raise SignInRefused(Reason.BAD_TOKEN, str(error)) from error
-        return dict(claims)
+        return checked_claims(
+            id_token,
+            self._provider,
+            client_id=self.client_id,
+            nonce=nonce,
+            now=now,
+            leeway=self.leeway,
+            access_token=access_token,
+        )
 
     def logout_url(
         self,
@@ -595,21 +366,7 @@ class OidcClient:
 
     def _client_assertion(self, audience: str, now: datetime) -> str:
         assert self._private_key is not None
-        key = self._private_key
-        alg = _signing_algorithm(key)
-        issued = int(now.timestamp())
-        header: dict[str, Any] = {"alg": alg, "typ": "JWT"}
-        if key.kid:
-            header["kid"] = key.kid
-        claims = {
-            "iss": self.client_id,
-            "sub": self.client_id,
-            "aud": audience,
-            "jti": secrets.token_urlsafe(24),
-            "iat": issued,
-            "exp": issued + 300,
-        }
-        return jwt.encode(header, claims, key, algorithms=[alg])
+        return client_assertion(self._private_key, self.client_id, audience, now)
 
     def _userinfo(
         self, metadata: ProviderMetadata, access_token: str, subject: str
@@ -674,38 +431,6 @@ def _require_aware(instant: datetime, name: str) -> None:
         raise ValueError(f"{name} must be timezone-aware")
 
 
-def _check_issuer(issuer: str) -> None:
-    parts = urlsplit(issuer)
-    if parts.query or parts.fragment or not parts.hostname:
-        raise ValueError(f"an issuer is an https URL with no query or fragment, not {issuer!r}")
-    if parts.scheme == "http" and parts.hostname in _LOOPBACK_HOSTS:
-        return  # a provider on this machine, for tests
-    if parts.scheme != "https":
-        raise ValueError(f"the issuer must use https: {issuer!r}")
-
-
-def _check_endpoint(issuer: str, name: str, url: str) -> None:
-    parts = urlsplit(url)
-    loopback = urlsplit(issuer).scheme == "http"
-    if parts.scheme != "https" and not (
-        loopback and parts.scheme == "http" and parts.hostname in _LOOPBACK_HOSTS
-    ):
-        raise OidcConfigurationError(f"{name} must use https: {url!r}")
-
-
-def _claim_reason(claim: str) -> Reason:
-    first = claim.split(",")[0]
-    return {
-        "iss": Reason.WRONG_ISSUER,
-        "aud": Reason.WRONG_AUDIENCE,
-        "azp": Reason.WRONG_AUDIENCE,
-        "exp": Reason.TOKEN_EXPIRED,
-        "iat": Reason.NOT_YET_VALID,
-        "nbf": Reason.NOT_YET_VALID,
-        "nonce": Reason.BAD_NONCE,
-    }.get(first, Reason.BAD_TOKEN)
-
-
 def _as_bool(value: object) -> bool | None:
     """A boolean claim; some providers send "true"/"false" strings."""
     if isinstance(value, bool):
@@ -720,44 +445,3 @@ def _looks_like_email(value: str) -> bool:
     return bool(at and local and domain and len(value) <= 320) and not any(
         c.isspace() or ord(c) < 0x20 for c in value
     )
-
-
-def _import_private_key(material: str | bytes | Mapping[str, Any], kid: str | None) -> Key:
-    """A private signing key from a PEM (RSA, EC or Ed25519) or a JWK. Without a ``kid``
-    (given, or in the JWK) it is the RFC 7638 thumbprint, as joserfc computes it."""
-    parameters: dict[str, Any] = {"use": "sig"}
-    if kid:
-        parameters["kid"] = kid
-    if isinstance(material, Mapping):
-        key_type = str(material.get("kty", ""))
-        data: Any = dict(material)
-    else:
-        pem = material.encode() if isinstance(material, str) else material
-        loaded = serialization.load_pem_private_key(pem, password=None)
-        if isinstance(loaded, rsa.RSAPrivateKey):
-            key_type = "RSA"
-        elif isinstance(loaded, ec.EllipticCurvePrivateKey):
-            key_type = "EC"
-        elif isinstance(loaded, ed25519.Ed25519PrivateKey):
-            key_type = "OKP"
-        else:
-            raise ValueError("client_private_key must be an RSA, EC or Ed25519 key")
-        data = pem
-    if key_type not in {"RSA", "EC", "OKP"}:
-        raise ValueError("client_private_key must be an RSA, EC or Ed25519 key")
-    key: Key = import_key(data, cast(Any, key_type), parameters=cast(Any, parameters))
-    if not key.is_private:
-        raise ValueError("client_private_key must be a private key")
-    key.ensure_kid()
-    return key
-
-
-def _signing_algorithm(key: Key) -> str:
-    declared = key.get("alg")
-    if isinstance(declared, str) and declared:
-        return declared
-    if key.key_type == "EC":
-        return {"P-384": "ES384", "P-521": "ES512"}.get(str(key.get("crv")), "ES256")
-    if key.key_type == "OKP":
-        return "EdDSA"
-    return "RS256"
