@@ -28,8 +28,7 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 MISSING = (
-    "needs /usr/bin/chromium and node_modules/axe-core "
-    "(npm install --prefix tests/e2e axe-core@4)"
+    "needs /usr/bin/chromium and node_modules/axe-core (npm install --prefix tests/e2e axe-core@4)"
 )
 
 
@@ -152,3 +151,21 @@ def axe_violations(page: Any) -> list[str]:
         f"{v['id']}: {v['help']} at {[n['target'] for n in v['nodes']][:5]}"
         for v in result["violations"]
     ] + csp_violations(page)
+
+
+def sideways_scroll(page: Any) -> int:
+    """How many pixels the page is wider than the window (0: no sideways scroll)."""
+    return int(page.evaluate("document.documentElement.scrollWidth - window.innerWidth"))
+
+
+@contextmanager
+def chromium_browser() -> Iterator[Any]:
+    """The system Chromium, launched once for a module's browser tests."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = launch_chromium(playwright)
+        try:
+            yield chromium
+        finally:
+            chromium.close()

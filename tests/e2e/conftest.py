@@ -135,3 +135,12 @@ def counting_api(data_dir: Path) -> Iterator[Api]:
     with TestClient(create_app(container)) as client:
         yield Api(client, clock)
     container.close()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    """Headless Chromium for a module's browser tests (each test opens its own context)."""
+    from tests.e2e.browser_support import chromium_browser
+
+    with chromium_browser() as chromium:
+        yield chromium

@@ -17,7 +17,6 @@ from tests.e2e.browser_support import (
     MISSING,
     axe_violations,
     browser_missing,
-    launch_chromium,
     served,
 )
 from tests.e2e.conftest import ADMIN_TOKEN, Api
@@ -64,16 +63,6 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, dict
         with httpx.Client(base_url=base, timeout=30) as client:
             pages = seed(client)
         yield base, pages
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = launch_chromium(playwright)
-        yield chromium
-        chromium.close()
 
 
 @pytest.mark.parametrize("consent", ["internal_only", "may_publish"])

@@ -18,7 +18,6 @@ from tests.e2e.browser_support import (
     axe_violations,
     browser_missing,
     csp_violations,
-    launch_chromium,
     served,
 )
 from tests.e2e.conftest import ADMIN_TOKEN, Api
@@ -49,16 +48,6 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]
             }
             assert api.post("/api/v1/gap-boxes", box).status_code == 201
         yield base, str(item["id"])
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = launch_chromium(playwright)
-        yield chromium
-        chromium.close()
 
 
 def sign_in(page: Any, base: str) -> None:

@@ -24,8 +24,8 @@ from tests.e2e.browser_support import (
     MISSING,
     axe_violations,
     browser_missing,
-    launch_chromium,
     served,
+    sideways_scroll,
 )
 from tests.e2e.conftest import ADMIN_TOKEN
 from yswd.adapters.demo import load_demo
@@ -73,14 +73,6 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         yield base
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    with sync_api.sync_playwright() as playwright:
-        chromium = launch_chromium(playwright)
-        yield chromium
-        chromium.close()
-
-
 PAGES = [
     "/public/gap-boxes/cedar-winter",
     "/public/gap-boxes/cedar-winter/results",
@@ -94,10 +86,6 @@ PAGES = [
 ]
 
 
-def sideways(page: Any) -> int:
-    return int(page.evaluate("document.documentElement.scrollWidth - window.innerWidth"))
-
-
 @pytest.mark.parametrize("device", list(WIDTHS))
 def test_gap_box_pages_pass_axe_and_fit_the_screen(server: str, browser: Any, device: str) -> None:
     width, height = WIDTHS[device]
@@ -107,15 +95,15 @@ def test_gap_box_pages_pass_axe_and_fit_the_screen(server: str, browser: Any, de
         answer = page.goto(server + path)
         assert answer is not None and answer.status == 200, path
         found[path] = axe_violations(page)
-        if sideways(page) > 0:
-            found[path].append(f"scrolls sideways by {sideways(page)} px")
+        if sideways_scroll(page) > 0:
+            found[path].append(f"scrolls sideways by {sideways_scroll(page)} px")
     # the form sent empty: the error state
     page.goto(server + "/public/gap-boxes/cedar-winter")
     page.get_by_role("button", name="Send suggestion").click()
     assert page.locator(".nhsuk-error-summary").count() == 1
     found["error"] = axe_violations(page)
-    if sideways(page) > 0:
-        found["error"].append(f"scrolls sideways by {sideways(page)} px")
+    if sideways_scroll(page) > 0:
+        found["error"].append(f"scrolls sideways by {sideways_scroll(page)} px")
     page.close()
     failing = {path: problems for path, problems in found.items() if problems}
     assert not failing, failing

@@ -26,6 +26,7 @@ from tests.e2e.browser_support import (
     browser_missing,
     launch_chromium,
     served,
+    sideways_scroll,
 )
 from tests.e2e.conftest import ADMIN_TOKEN
 from yswd.adapters.demo import load_demo
@@ -115,11 +116,6 @@ def sign_in(page: Any, base: str) -> None:
     page.wait_for_url(re.compile(r"/staff/?$"))
 
 
-def sideways(page: Any) -> int:
-    """How many pixels the page is wider than the window (0: no sideways scrolling)."""
-    return int(page.evaluate("document.documentElement.scrollWidth - window.innerWidth"))
-
-
 @pytest.mark.parametrize("device", list(WIDTHS))
 def test_every_page_passes_axe_and_fits_the_screen(server: str, device: str) -> None:
     width, height = WIDTHS[device]
@@ -135,8 +131,8 @@ def test_every_page_passes_axe_and_fits_the_screen(server: str, device: str) -> 
             answer = page.goto(server + path)
             assert answer is not None and answer.status == 200, (path, answer and answer.status)
             problems = axe_violations(page)
-            if device in PHONES and sideways(page) > 0:
-                problems.append(f"scrolls sideways by {sideways(page)} px")
+            if device in PHONES and sideways_scroll(page) > 0:
+                problems.append(f"scrolls sideways by {sideways_scroll(page)} px")
             found[path] = problems
         browser.close()
     failing = {path: problems for path, problems in found.items() if problems}
@@ -219,7 +215,7 @@ def test_an_action_opens_when_chosen_asked_for_or_failed_without_javascript(serv
         assert page.get_by_role("alert").get_by_text("Enter what we did").is_visible()
         assert page.locator("#complete").get_by_text("Enter what we did").is_visible()
         assert page.locator(".action-list details[open]").count() == 1
-        assert sideways(page) == 0
+        assert sideways_scroll(page) == 0
         # asked for by its link: ?action=respond opens that one form only
         page.goto(f"{address}?action=respond")
         assert page.get_by_label("Response", exact=True).is_visible()

@@ -27,8 +27,8 @@ from tests.e2e.browser_support import (
     axe_violations,
     browser_missing,
     csp_violations,
-    launch_chromium,
     served,
+    sideways_scroll,
 )
 from tests.e2e.conftest import ADMIN_TOKEN
 from yswd.adapters.demo import load_demo
@@ -104,14 +104,6 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     fill_ward(container)
     with served(container) as base:
         yield base
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    with sync_api.sync_playwright() as playwright:
-        chromium = launch_chromium(playwright)
-        yield chromium
-        chromium.close()
 
 
 def pdf_pages(pdf: bytes) -> int:
@@ -230,7 +222,7 @@ def test_the_poster_on_screen_passes_axe_and_fits_the_window(
     for path in ("/public/boards/rowan/poster", "/public/boards/riverside/poster?size=large"):
         page.goto(server + path)
         problems = axe_violations(page)
-        wider = int(page.evaluate("document.documentElement.scrollWidth - window.innerWidth"))
+        wider = sideways_scroll(page)
         if wider > 0:
             problems.append(f"scrolls sideways by {wider} px")
         found[path] = problems

@@ -19,7 +19,6 @@ from tests.e2e.browser_support import (
     MISSING,
     axe_violations,
     browser_missing,
-    launch_chromium,
     served,
 )
 from tests.e2e.conftest import ADMIN_TOKEN, Api
@@ -71,16 +70,6 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         with httpx.Client(base_url=base, timeout=10) as client:
             seed(Api(client))  # type: ignore[arg-type]
         yield base
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = launch_chromium(playwright)
-        yield chromium
-        chromium.close()
 
 
 PAGES = [

@@ -18,8 +18,8 @@ from tests.e2e.browser_support import (
     MISSING,
     axe_violations,
     browser_missing,
-    launch_chromium,
     served,
+    sideways_scroll,
 )
 from tests.e2e.conftest import ADMIN_TOKEN, Api
 from yswd.bootstrap import build
@@ -61,21 +61,6 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         with httpx.Client(base_url=base, timeout=10) as client:
             seed(Api(client))  # type: ignore[arg-type]
         yield base
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = launch_chromium(playwright)
-        yield chromium
-        chromium.close()
-
-
-def sideways_scroll(page: Any) -> int:
-    """How many pixels the page is wider than the window (0: no sideways scroll)."""
-    return int(page.evaluate("document.documentElement.scrollWidth - window.innerWidth"))
 
 
 def tab_to(page: Any, name: str, presses: int = 12) -> bool:
