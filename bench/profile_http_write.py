@@ -56,9 +56,10 @@ def _instrument() -> None:
     import eventsourcing.sqlite
 
     from yswd.adapters import persistence
+    from yswd.adapters.persistence import group_commit
 
-    _timed(persistence.GroupCommit, "__call__", "a caller in the group commit")
-    _timed(persistence.GroupCommit, "_commit", "a group's transaction")
+    _timed(group_commit.GroupCommit, "__call__", "a caller in the group commit")
+    _timed(group_commit.GroupCommit, "_commit", "a group's transaction")
     _timed(eventsourcing.sqlite.SQLiteConnection, "commit", "SQLite COMMIT (events)")
     batch = persistence.batch_transaction
 

@@ -10,7 +10,8 @@ from __future__ import annotations
 from typing import Any
 
 from tests.e2e.conftest import Api
-from yswd.adapters.crypto import MemoryKeyStore, voice_hasher
+from yswd.adapters.crypto import voice_hasher
+from yswd.adapters.crypto.key_stores import MemoryKeyStore
 
 INVOLVEMENT = "/public/api/v1/involvement"
 NOVEMBER = {"from": "2026-11-01", "to": "2026-11-30"}

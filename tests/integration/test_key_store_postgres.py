@@ -15,7 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from yswd.adapters.crypto import ERASED, KEYS_FILE, PostgresKeyStore
+from yswd.adapters.crypto import ERASED
+from yswd.adapters.crypto.key_stores import KEYS_FILE, PostgresKeyStore
 from yswd.adapters.persistence import postgres_engine
 from yswd.aggregates.access import SYSTEM
 from yswd.aggregates.item import Channel

@@ -83,14 +83,19 @@ def replicas(postgres: Postgres, tmp_path_factory: pytest.TempPathFactory) -> It
     )
 
 
+def healthy(replica: YswdProcess) -> bool:
+    """Whether ``replica`` answers its health check now (not yet listening: no)."""
+    try:
+        return httpx.get(replica.url + "/healthz", timeout=2).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
 def wait_healthy(replica: YswdProcess, seconds: float = 30) -> None:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
-        try:
-            if httpx.get(replica.url + "/healthz", timeout=2).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
+        if healthy(replica):
+            return
         time.sleep(0.1)
     raise AssertionError(f"{replica.url} did not become healthy:\n{replica.log_text()[-2000:]}")
 

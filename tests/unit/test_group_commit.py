@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from eventsourcing.persistence import IntegrityError, OperationalError, StoredEvent
 
-from yswd.adapters.persistence import GroupCommit
+from yswd.adapters.persistence.group_commit import GroupCommit
 from yswd.aggregates.access import SYSTEM
 from yswd.bootstrap import build
 from yswd.settings import Settings

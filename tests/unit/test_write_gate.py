@@ -12,14 +12,14 @@ import pytest
 
 from yswd.adapters import persistence
 from yswd.adapters.persistence import (
-    WriteGate,
     batch_transaction,
     engine_gate,
     memory_engine,
+    sqlite_gate,
     sqlite_path,
-    write_gate,
     write_transaction,
 )
+from yswd.adapters.persistence.sqlite_gate import WriteGate, write_gate
 from yswd.aggregates.access import SYSTEM
 from yswd.bootstrap import Container, build
 from yswd.settings import Settings
@@ -79,12 +79,21 @@ def test_a_read_model_write_waits_for_its_turn(container: Container) -> None:
 def test_a_writer_inside_its_turn_may_write_again_on_the_same_thread(
     container: Container,
 ) -> None:
+    gate = engine_gate(container.engine)
+    assert gate is not None
+
+    def write_twice() -> None:
+        with write_transaction(container.engine) as conn:
+            conn.exec_driver_sql("CREATE TABLE IF NOT EXISTS gate_probe (x INTEGER)")
+            with gate.turn():  # re-entrant: the same thread takes its turn again
+                conn.exec_driver_sql("INSERT INTO gate_probe (x) VALUES (1)")
+
+    writer = threading.Thread(target=write_twice, daemon=True)
+    writer.start()
+    writer.join(gate.timeout / 2)  # a deadlock would hold it until the gate gives up
+    assert not writer.is_alive(), "the second turn on one thread waited for the first"
     with write_transaction(container.engine) as conn:
-        conn.exec_driver_sql("CREATE TABLE IF NOT EXISTS gate_probe (x INTEGER)")
-        gate = engine_gate(container.engine)
-        assert gate is not None
-        with gate.turn():  # re-entrant: no deadlock on one thread
-            pass
+        assert conn.exec_driver_sql("SELECT count(*) FROM gate_probe").scalar() == 1
 
 
 def test_a_turn_not_had_in_time_goes_on_and_leaves_it_to_sqlite() -> None:
@@ -146,11 +155,11 @@ def test_commits_leave_the_wal_to_read_model_batches_which_checkpoint_out_of_tur
         checkpoint(raw)
 
     monkeypatch.setattr(persistence, "_checkpoint", spy)
-    monkeypatch.setattr(persistence, "CHECKPOINT_EVERY_SECONDS", 0.0)
+    monkeypatch.setattr(sqlite_gate, "CHECKPOINT_EVERY_SECONDS", 0.0)
     with batch_transaction(container.engine) as conn:
         conn.exec_driver_sql("CREATE TABLE IF NOT EXISTS gate_probe (x INTEGER)")
     assert checkpoints == [(False, True)]  # after the commit, with the turn given back
-    monkeypatch.setattr(persistence, "CHECKPOINT_EVERY_SECONDS", 3600.0)
+    monkeypatch.setattr(sqlite_gate, "CHECKPOINT_EVERY_SECONDS", 3600.0)
     with batch_transaction(container.engine) as conn:
         conn.exec_driver_sql("INSERT INTO gate_probe VALUES (1)")
     assert len(checkpoints) == 1  # not again within the interval

@@ -40,7 +40,8 @@ from yswd.adapters.backup.copies import (
     open_copy,
 )
 from yswd.adapters.clips import FolderClipStore
-from yswd.adapters.crypto import KEYS_FILE, key_id_for_contributor
+from yswd.adapters.crypto import key_id_for_contributor
+from yswd.adapters.crypto.key_stores import KEYS_FILE
 from yswd.adapters.erasure_log import (
     ErasureLogError,
     ErasureRecord,

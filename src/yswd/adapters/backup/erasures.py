@@ -12,7 +12,8 @@ from yswd.adapters.backup.copies import (
     Auditor,
     contributor_names,
 )
-from yswd.adapters.crypto import KEY_SCHEMA, key_id_for_contributor
+from yswd.adapters.crypto import key_id_for_contributor
+from yswd.adapters.crypto.key_stores import KEY_SCHEMA
 from yswd.adapters.erasure_log import (
     ErasureRecord,
 )

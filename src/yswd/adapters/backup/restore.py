@@ -35,7 +35,7 @@ from yswd.adapters.backup.copies import (
     open_copy,
 )
 from yswd.adapters.backup.erasures import reapply_erasures
-from yswd.adapters.crypto import KEYS_FILE
+from yswd.adapters.crypto.key_stores import KEYS_FILE
 from yswd.adapters.erasure_log import (
     ErasureRecord,
     records_after,

@@ -20,21 +20,15 @@ from __future__ import annotations
 
 import logging
 import sqlite3
-import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
 from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from eventsourcing.persistence import (
-    ApplicationRecorder,
-    IntegrityError,
-    PersistenceError,
-    StoredEvent,
-)
+from eventsourcing.persistence import ApplicationRecorder, PersistenceError
 from eventsourcing.postgres import ConnectionPool, PostgresFactory
 from eventsourcing.sqlite import (
     SQLiteConnection,
@@ -47,6 +41,8 @@ from psycopg_pool import PoolTimeout
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.exc import DBAPIError, OperationalError
 
+from yswd.adapters.persistence.group_commit import group_commits
+from yswd.adapters.persistence.sqlite_gate import WriteGate, write_gate
 from yswd.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -62,8 +58,6 @@ WRITE_OPTION = "yswd_write"
 #: write gate (:func:`batch_transaction`); this larger threshold is the safety net
 #: for a store whose read models are projected nowhere.
 WAL_AUTOCHECKPOINT_PAGES = 10_000
-#: how often a read-model batch checkpoints the WAL (at most)
-CHECKPOINT_EVERY_SECONDS = 1.0
 SQLITE_PRAGMAS = (
     "PRAGMA synchronous=FULL",
     "PRAGMA secure_delete=ON",
@@ -81,240 +75,6 @@ class DurableSQLiteConnectionPool(SQLiteConnectionPool):
         for pragma in SQLITE_PRAGMAS:
             raw.execute(pragma)
         return connection
-
-
-InsertEvents = Callable[..., Sequence[int] | None]
-
-
-class WriteGate:
-    """This process's writers to one SQLite file take turns here, not in SQLite's busy wait.
-
-    SQLite has one write lock per database. The event store (eventsourcing's
-    connection) and the read models (SQLAlchemy's) are two sets of connections to
-    the same file, so a POST's commit and the background projector's batch used
-    to meet on that lock, and the loser waited in SQLite's busy handler, which
-    sleeps and polls (1, 2, 5 ... 25, 50, 100 ms): B2 measured commits of 700 ms
-    behind a projector batch, and projector batches of 660 ms behind commits.
-    Taking this (re-entrant) lock first hands the turn over the moment the writer
-    before finishes. It only orders writers inside one process: other processes
-    (the CLI, a worker) still meet in SQLite's busy handler, as before. A writer
-    that waits longer than SQLite would (``timeout``) goes on without its turn and
-    leaves it to SQLite, so the gate can delay a write but never fail one.
-
-    Event writes (a POST waits for them) go first: a read-model batch lets the
-    event writers already waiting have their turns, for up to ``after_writers``
-    seconds, before it takes its own; then it waits like anyone else.
-    """
-
-    def __init__(self, timeout: float = 10.0) -> None:
-        self.timeout = timeout
-        self._lock = threading.RLock()
-        self._checkpointed_at = time.monotonic()
-        #: event writes waiting for their turn or in it
-        self._writers = 0
-        self._writers_changed = threading.Condition(threading.Lock())
-
-    def checkpoint_due(self) -> bool:
-        """Whether the WAL was last checkpointed ``CHECKPOINT_EVERY_SECONDS`` ago (and
-        it is now this caller's to do)."""
-        now = time.monotonic()
-        if now - self._checkpointed_at < CHECKPOINT_EVERY_SECONDS:
-            return False
-        self._checkpointed_at = now
-        return True
-
-    @contextmanager
-    def turn(self, after_writers: float = 0.0) -> Iterator[None]:
-        """Hold the database's write turn for the block; with ``after_writers``, first
-        let waiting event writes go, for at most that many seconds."""
-        if after_writers > 0:
-            self._let_writers_go(after_writers)
-        held = self._lock.acquire(timeout=self.timeout)
-        try:
-            yield
-        finally:
-            if held:
-                self._lock.release()
-
-    def _let_writers_go(self, seconds: float) -> None:
-        deadline = time.monotonic() + seconds
-        with self._writers_changed:
-            while self._writers:
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    return
-                self._writers_changed.wait(remaining)
-
-    def gated(self, insert: InsertEvents) -> InsertEvents:
-        """``insert`` (a recorder's ``insert_events``) run in its turn, ahead of read models."""
-
-        def insert_in_turn(
-            stored_events: Sequence[StoredEvent], **kwargs: Any
-        ) -> Sequence[int] | None:
-            with self._writers_changed:
-                self._writers += 1
-            try:
-                with self.turn():
-                    return insert(stored_events, **kwargs)
-            finally:
-                with self._writers_changed:
-                    self._writers -= 1
-                    if not self._writers:
-                        self._writers_changed.notify_all()
-
-        return insert_in_turn
-
-
-_gates: dict[str, WriteGate] = {}
-_gates_lock = threading.Lock()
-
-
-def write_gate(database: str | None) -> WriteGate | None:
-    """The :class:`WriteGate` of one SQLite file (None for an in-memory database)."""
-    if not database or database == ":memory:" or "mode=memory" in database:
-        return None
-    gate = _gates.get(database)
-    if gate is None:
-        key = str(Path(database).resolve())
-        with _gates_lock:
-            gate = _gates.get(key)
-            if gate is None:
-                gate = _gates[key] = WriteGate()
-            _gates[database] = gate
-    return gate
-
-
-class _Waiting:
-    """One caller's events in a group commit, and what became of them."""
-
-    __slots__ = ("done", "error", "events", "kwargs", "lead", "result")
-
-    def __init__(self, events: Sequence[StoredEvent], kwargs: dict[str, Any]) -> None:
-        self.events = events
-        self.kwargs = kwargs
-        self.done = threading.Event()
-        #: woken to commit the next group rather than because its own was committed
-        self.lead = False
-        self.result: Sequence[int] | None = None
-        self.error: BaseException | None = None
-
-
-class GroupCommit:
-    """Concurrent saves share one transaction and one fsync (issue 19).
-
-    Wraps a recorder's ``insert_events``. The first caller commits its own events
-    at once; callers that arrive while a commit is in flight queue up, and when it
-    ends the first of them commits the whole queue in one transaction. So one
-    request alone is never delayed, and N concurrent ones cost one commit, not N
-    commits queued on the database's write lock (SQLite's busy handler polls with
-    sleeps; PostgreSQL serialises inserts on its table lock anyway). Every caller
-    returns only after the transaction holding its events committed: a 201 still
-    means stored. When the group's transaction fails on a conflict (another writer
-    saved one of those aggregates first), each caller's events are tried again on
-    their own, so only the stale ones get ``IntegrityError``. Any other failure (an
-    outage) is every caller's error. A call with a ``tracking`` record (or other
-    keyword) is passed straight through.
-    """
-
-    def __init__(self, insert_events: InsertEvents, max_events: int = 1000) -> None:
-        self._insert = insert_events
-        self.max_events = max_events
-        self._lock = threading.Lock()
-        self._queue: list[_Waiting] = []
-        self._committing = False
-        #: transactions, and the calls they carried (for tests and benchmarks)
-        self.commits = 0
-        self.calls = 0
-
-    def __call__(self, stored_events: Sequence[StoredEvent], **kwargs: Any) -> Sequence[int] | None:
-        if any(value is not None for value in kwargs.values()):
-            return self._insert(stored_events, **kwargs)
-        me = _Waiting(stored_events, kwargs)
-        with self._lock:
-            self._queue.append(me)
-            leading = not self._committing
-            self._committing = True
-        if not leading:
-            me.done.wait()
-            if not me.lead:
-                return self._outcome(me)
-        try:
-            with self._lock:
-                group = self._take()
-            self._commit(group)
-        finally:
-            with self._lock:
-                if self._queue:
-                    following = self._queue[0]
-                    following.lead = True
-                    following.done.set()
-                else:
-                    self._committing = False
-        return self._outcome(me)
-
-    def _take(self) -> list[_Waiting]:
-        """The queue's head, up to ``max_events`` events (at least one caller)."""
-        group: list[_Waiting] = []
-        count = 0
-        while self._queue and (not group or count + len(self._queue[0].events) <= self.max_events):
-            waiting = self._queue.pop(0)
-            group.append(waiting)
-            count += len(waiting.events)
-        return group
-
-    def _commit(self, group: list[_Waiting]) -> None:
-        try:
-            events = [event for waiting in group for event in waiting.events]
-            try:
-                ids = self._insert(events, **group[0].kwargs)
-            except IntegrityError as conflict:
-                if len(group) == 1:
-                    group[0].error = conflict
-                else:
-                    self._one_by_one(group)
-            except BaseException as error:
-                for waiting in group:
-                    waiting.error = error
-            else:
-                self.commits += 1
-                self.calls += len(group)
-                start = 0
-                for waiting in group:
-                    end = start + len(waiting.events)
-                    waiting.result = None if ids is None else list(ids[start:end])
-                    start = end
-        finally:
-            for waiting in group:
-                waiting.lead = False
-                waiting.done.set()
-
-    def _one_by_one(self, group: list[_Waiting]) -> None:
-        for waiting in group:
-            try:
-                waiting.result = self._insert(waiting.events, **waiting.kwargs)
-                self.commits += 1
-                self.calls += 1
-            except BaseException as error:
-                waiting.error = error
-
-    @staticmethod
-    def _outcome(waiting: _Waiting) -> Sequence[int] | None:
-        if waiting.error is not None:
-            raise waiting.error
-        return waiting.result
-
-
-#: eventsourcing setting: "no" keeps the library's one transaction per save (the
-#: benchmarks' raw-save baseline uses it)
-GROUP_COMMIT = "YSWD_GROUP_COMMIT"
-
-
-def group_commits(recorder: ApplicationRecorder, env: Environment) -> ApplicationRecorder:
-    """``recorder`` with its ``insert_events`` behind a :class:`GroupCommit` (unless turned off)."""
-    if str(env.get(GROUP_COMMIT, "yes")).lower() in ("no", "n", "false", "0", "off"):
-        return recorder
-    recorder.insert_events = GroupCommit(recorder.insert_events)  # type: ignore[method-assign]
-    return recorder
 
 
 class DurableSQLiteFactory(SQLiteFactory):
