@@ -47,6 +47,7 @@ from yswd.adapters.persistence import (
     sqlite_path,
     write_transaction,
 )
+from yswd.adapters.rebuild_process import ProcessRebuild, cores
 from yswd.aggregates.plain_english import load_glossary
 from yswd.aggregates.possible_disclosure import load_disclosure_terms
 from yswd.application.audit import Audit
@@ -285,6 +286,7 @@ def build(
         list(read_models.values()),
         answers_version_sql=CHANGES_SQL,
         bulk=bulk_event_source(app, settings, memory),
+        helper=rebuild_helper(settings, memory),
     )
     runner.create_tables()
     if settings.admin_token and app.ensure_admin(settings.admin_token):
@@ -387,6 +389,18 @@ def bulk_event_source(
     if settings.database_url:
         return PostgresEventScan(settings.database_url, table, states)
     return SQLiteEventScan(sqlite_path(settings), table, states)
+
+
+def rebuild_helper(settings: Settings, memory: bool) -> ProcessRebuild | None:
+    """A second process for rebuilds: on PostgreSQL, with a second core.
+
+    There the two processes write their tables side by side. SQLite has one
+    write lock per file, and the two queued on it in its busy handler: a 1M-event
+    rebuild took 82-92 s with the audit chain apart against 52 s in one process.
+    """
+    if memory or not settings.database_url or cores() < 2:
+        return None
+    return ProcessRebuild(settings)
 
 
 def organisation_sign_in(settings: Settings) -> OrganisationSignIn | None:

@@ -112,11 +112,12 @@ def test_a_rebuild_that_fails_half_way_still_puts_the_indexes_back(container: Co
     container.runner.catch_up()
     staff = container.read_models["staff_items"]
 
-    def outage(conn: Any, events: list[tuple[int, Any]]) -> None:
+    def outage(conn: Any, events: list[tuple[int, Any]], after: int | None = None) -> Any:
         raise Crash
 
     staff.apply_batch = outage  # type: ignore[method-assign]
     staff.apply_plain_batch = outage  # type: ignore[method-assign]
+    staff.prepare_plain_batch = outage  # type: ignore[method-assign]
     with pytest.raises(Crash):
         container.runner.rebuild()
     assert {"ix_rm_items_newest", "ix_audit_chain_originator"} <= index_names(container)
@@ -220,23 +221,23 @@ def test_a_bulk_rebuild_that_crashes_resumes_where_it_stopped(container: Contain
     incremental = every_row(container)
     container.runner.batch_size = container.runner.rebuild_batch_size = 31
     staff = container.read_models["staff_items"]
-    real_apply = staff.apply_plain_batch
+    real_write = staff.write_batch  # a rebuild writes the rows it folded on its writer thread
     calls = {"n": 0}
 
-    def failing_apply(conn: Any, events: list[Any]) -> None:
+    def failing_write(conn: Any, rows: Any) -> None:
         calls["n"] += 1
         if calls["n"] == 4:
             raise Crash("the power went off")
-        real_apply(conn, events)
+        real_write(conn, rows)
 
-    staff.apply_plain_batch = failing_apply  # type: ignore[method-assign]
+    staff.write_batch = failing_write  # type: ignore[method-assign]
     with pytest.raises(Crash):
         container.runner.rebuild()
     position = container.runner.positions()["staff_items"]
     assert 0 < position < container.runner.head()
     assert position % 31 == 0  # only whole batches were committed
 
-    staff.apply_plain_batch = real_apply  # type: ignore[method-assign]
+    staff.write_batch = real_write  # type: ignore[method-assign]
     container.runner.catch_up()  # what the next start does: carry on from the position
 
     assert every_row(container) == incremental

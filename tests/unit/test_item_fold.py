@@ -202,3 +202,18 @@ def test_every_item_event_has_a_plain_handler() -> None:
     from yswd.aggregates.topics import event_topics
 
     assert set(event_topics(Item)) == {*item_fold.HANDLERS, item_fold.RAISED}
+
+
+def test_a_rebuild_keeps_only_the_most_recently_folded_views() -> None:
+    staff = StaffItems(Units(), cache_size=3)  # type: ignore[arg-type]
+    staff._keep_views({key: {"version": 1} for key in ("a", "b", "c")})
+    staff._keep_views({"a": {"version": 2}, "d": {"version": 1}})
+
+    assert list(staff._views) == ["c", "a", "d"]  # b went: the least recently folded
+    assert staff._views["a"] == {"version": 2}
+
+
+def test_a_staff_rows_columns_are_the_tables() -> None:
+    from yswd.projections.staff_items import items
+
+    assert tuple(sorted(items.c.keys())) == item_fold.STAFF_COLUMNS

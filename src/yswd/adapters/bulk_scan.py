@@ -16,7 +16,8 @@ The query is the library's own: rows in notification order from ``start`` on,
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from functools import partial
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -28,7 +29,9 @@ from yswd.projections.ports import NotificationReader, StoredRecord
 class StateDecoder(Protocol):
     """Turns stored states into plain dicts (``crypto.PlainStates``)."""
 
-    def plain_states(self, stored: Sequence[tuple[str, str, bytes]]) -> list[dict[str, Any]]: ...
+    def decode(
+        self, topics: Sequence[str], originator_ids: Sequence[str], states: Sequence[bytes]
+    ) -> list[dict[str, Any]]: ...
 
     def forget_keys(self) -> None: ...
 
@@ -38,9 +41,11 @@ class _Decoding:
         self.decoder = decoder
 
     def plain_states(self, records: Sequence[StoredRecord]) -> list[dict[str, Any]]:
-        return self.decoder.plain_states(
-            [(r.topic, r.originator_id, bytes(r.state)) for r in records]
-        )
+        """The records' states, decoded as columns (``zip`` turns the rows round in C)."""
+        if not records:
+            return []
+        _, originator_ids, _, topics, states = zip(*records, strict=True)
+        return self.decoder.decode(topics, originator_ids, states)
 
 
 class SQLiteEventScan(_Decoding):
@@ -61,8 +66,8 @@ class SQLiteEventScan(_Decoding):
                 f"file:{self.path}?mode=ro", uri=True, check_same_thread=False
             )
             self._conn.execute("PRAGMA busy_timeout=10000")
-            self._conn.row_factory = _record
-        return self._conn.execute(self._query, (start, limit)).fetchall()
+        rows = self._conn.execute(self._query, (start, limit)).fetchall()
+        return list(map(_as_record, rows))
 
     def close(self) -> None:
         self.decoder.forget_keys()
@@ -91,7 +96,7 @@ class PostgresEventScan(_Decoding):
         except psycopg.OperationalError:
             self.close()  # the next batch connects afresh
             raise
-        return [StoredRecord(*row) for row in rows]
+        return list(map(_as_record, rows))
 
     def close(self) -> None:
         self.decoder.forget_keys()
@@ -119,5 +124,7 @@ class RecorderScan(_Decoding):
         self.decoder.forget_keys()
 
 
-def _record(_cursor: sqlite3.Cursor, row: tuple[Any, ...]) -> StoredRecord:
-    return StoredRecord(*row)
+#: a row of the query, ``(id, originator_id, originator_version, topic, state)``, as
+#: its record: ``tuple.__new__`` straight, so ``map`` builds records with no Python
+#: call per row (``StoredRecord(*row)`` in a row factory was a third of the scan)
+_as_record: Callable[[tuple[Any, ...]], StoredRecord] = partial(tuple.__new__, StoredRecord)

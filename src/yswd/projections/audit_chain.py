@@ -23,7 +23,7 @@ from sqlalchemy import (
     delete,
 )
 
-from yswd.projections.sql import insert_many
+from yswd.projections.sql import driver_sql, insert_many
 
 metadata = MetaData()
 
@@ -46,7 +46,7 @@ _length = struct.Struct(">Q").pack
 #: each topic with its length prefix, framed once
 _FRAMED_TOPICS: dict[str, bytes] = {}
 
-_LAST = "SELECT hash FROM audit_chain ORDER BY position DESC LIMIT 1"
+_BEFORE = "SELECT hash FROM audit_chain WHERE position <= ? ORDER BY position DESC LIMIT 1"
 _COLUMNS = ("position", "originator_id", "originator_version", "hash")
 
 
@@ -68,33 +68,49 @@ def chain_hash(previous: str, stored: Any) -> str:
 
 
 class AuditChain:
-    """Appends one chained hash per stored event, in notification order."""
+    """Appends one chained hash per stored event, in notification order.
+
+    The hashing needs nothing but the stored bytes and the hash before, so the
+    runner may do it before the batch's write transaction (``prepare_batch``)
+    and hold the write lock only for the insert (``write_batch``); and a rebuild
+    runs it in a process of its own (``rebuilds_apart``), beside the other models.
+    """
 
     name = "audit_chain"
     metadata = metadata
     wants_stored_form = True
+    #: a rebuild may run this model in another process (``ProjectionRunner.rebuild``)
+    rebuilds_apart = True
     #: writes go by position (the primary key): a rebuild builds these at the end
     bulk_indexes = tuple(audit_chain.indexes)
+    #: emptied for a rebuild by setting the table aside (``projections.set_aside``)
+    bulk_tables = (audit_chain,)
 
     def __init__(self) -> None:
-        # the last hash written in the current batch's transaction: a batch that
-        # rolls back ends with its connection, and a new connection reads the table
-        self._last: tuple[Connection, str] | None = None
+        #: (position, hash) of the last row this object worked out. Trusted only for
+        #: a batch that follows that very position; after a rollback or another
+        #: runner's batch the positions differ and the table is read instead (the
+        #: hashes are the same whoever works them out).
+        self._last: tuple[int, str] | None = None
 
     def apply(self, conn: Connection, event: Any, position: int) -> None:
         self.apply_batch(conn, [(position, event)])
 
     def apply_batch(self, conn: Connection, events: list[tuple[int, Any]]) -> None:
         """Chain every stored event of the batch, then insert the rows with one executemany."""
+        if events:
+            self.write_batch(conn, self.prepare_batch(conn, events, after=events[0][0] - 1))
+
+    def prepare_batch(
+        self, conn: Connection, events: list[tuple[int, Any]], after: int
+    ) -> list[tuple[int, str, int, str]]:
+        """The rows of ``events``, chained to the row at or before position ``after``.
+
+        ``conn`` may be a plain read connection: nothing is written here.
+        """
         if not events:
-            return
-        previous: str
-        if self._last is not None and self._last[0] is conn:
-            previous = self._last[1]
-        else:
-            found = conn.exec_driver_sql(_LAST).scalar()
-            previous = str(found or GENESIS)
-        link = bytes.fromhex(previous)
+            return []
+        link = bytes.fromhex(self._previous(conn, after))
         rows = []
         sha256 = hashlib.sha256
         join = b"".join
@@ -124,8 +140,23 @@ class AuditChain:
                 )
             ).digest()
             rows.append((position, originator_id, stored.originator_version, link.hex()))
+        # kept for the next batch as soon as it is worked out: a rebuild prepares the
+        # next batch while this one is still being written (``projections.pipeline``)
+        self._last = (rows[-1][0], rows[-1][3])
+        return rows
+
+    def write_batch(self, conn: Connection, rows: list[tuple[int, str, int, str]]) -> None:
+        """Insert rows made by ``prepare_batch``, inside the batch's transaction."""
+        if not rows:
+            return
         insert_many(conn, audit_chain.name, _COLUMNS, rows)
-        self._last = (conn, link.hex())
+
+    def _previous(self, conn: Connection, after: int) -> str:
+        """The hash of the chain's row at or before ``after`` (the genesis if none)."""
+        if self._last is not None and self._last[0] == after:
+            return self._last[1]
+        found = conn.exec_driver_sql(driver_sql(conn, _BEFORE), (after,)).scalar()
+        return str(found or GENESIS)
 
     def reset(self, conn: Connection) -> None:
         conn.execute(delete(audit_chain))

@@ -61,6 +61,27 @@ class BulkEventSource(Protocol):
         """Let go of the scan's connection and of every kept key."""
 
 
+class RunningRebuild(Protocol):
+    """Read models being rebuilt in another process."""
+
+    def wait(self) -> int:
+        """Wait for it to end; the events it applied. Raises when it failed."""
+
+
+class RebuildHelper(Protocol):
+    """Rebuilds some read models in another process, beside the runner's own.
+
+    The composition root gives one when there is a second core and a store that
+    a second process can open. The other process replays the named models (whose
+    rows and positions the runner has already reset) through the ordinary
+    catch-up, so its batches commit with their tracking positions as any runner's
+    do, and if it fails, the runner catches those models up itself.
+    """
+
+    def start(self, names: Sequence[str]) -> RunningRebuild:
+        """Start replaying the read models ``names`` elsewhere."""
+
+
 class EventDecoder(Protocol):
     """Turns a stored event back into its domain event (decrypting what it may)."""
 

@@ -50,11 +50,19 @@ from contextlib import contextmanager
 from typing import Any, Protocol
 
 from eventsourcing.persistence import Notification
-from sqlalchemy import Connection, MetaData
+from sqlalchemy import Connection, MetaData, Table
 
-from yswd.projections import tracking
+from yswd.projections import set_aside, tracking
 from yswd.projections.answers import AnswerCache
-from yswd.projections.ports import BulkEventSource, EventLog, ReadModelDatabase
+from yswd.projections.feeds import PLAIN, Feeds, as_notification, form_of
+from yswd.projections.pipeline import BatchWriter, Job
+from yswd.projections.ports import (
+    BulkEventSource,
+    EventLog,
+    ReadModelDatabase,
+    RebuildHelper,
+    RunningRebuild,
+)
 from yswd.projections.tracking import ConcurrentRunner, StalePositions
 
 log = logging.getLogger(__name__)
@@ -65,8 +73,6 @@ STALE_ROUNDS = 3
 #: two (lets waiting writers in)
 SQLITE_SLICE = 100
 SLICE_PAUSE_SECONDS = 0.002
-#: the forms a bulk rebuild hands events in: as stored, as plain dicts, as domain events
-_STORED, _PLAIN, _DOMAIN = "stored", "plain", "domain"
 #: the collector's first threshold during a rebuild (Python's default is 700)
 REBUILD_GC_THRESHOLD = 100_000
 
@@ -79,7 +85,11 @@ class ReadModel(Protocol):
     ``apply``; ``topic_prefixes``, a tuple of topic prefixes it cares about
     (events with other topics are neither decoded nor given to it); and
     ``bulk_indexes``, secondary indexes its writes never read through, which a
-    rebuild drops first and builds again at the end.
+    rebuild drops first and builds again at the end; ``prepare_batch(conn, events,
+    after)`` and ``write_batch(conn, prepared)``, which split ``apply_batch`` into
+    the work done before the batch's write transaction (on a read connection;
+    ``after`` is the model's position) and the writes done in it; and
+    ``rebuilds_apart``, True when a rebuild may replay it in another process.
     """
 
     name: str
@@ -118,6 +128,7 @@ class ProjectionRunner:
         retries: int = 2,
         answers_version_sql: str | None = None,
         bulk: BulkEventSource | None = None,
+        helper: RebuildHelper | None = None,
     ) -> None:
         #: the event log (the application object, in practice)
         self.app = app
@@ -138,10 +149,12 @@ class ProjectionRunner:
         #: what a rebuild reads the log through, when given: plain rows and plain
         #: states (models with ``apply_plain_batch`` fold those; see ``rebuild``)
         self.bulk = bulk
-        #: stored topic -> (read model, form) pairs, for a bulk rebuild
-        self._routes: dict[str, tuple[tuple[str, str], ...]] = {}
-        #: the topics some model folds as plain states
-        self._plain_topics: set[str] = set()
+        #: where a rebuild replays its ``rebuilds_apart`` models, when given
+        self.helper = helper
+        #: what each model is given of a batch
+        self._feeds = Feeds(app.mapper, bulk)
+        #: a rebuild's tables set aside (``projections.set_aside``): rows per slice
+        self._aside: dict[str, int] = {}
         self._lock = threading.Lock()
         self._caught_up = threading.Condition()
         self._positions: dict[str, int] = {}
@@ -157,6 +170,7 @@ class ProjectionRunner:
 
     def create_tables(self) -> None:
         with self.database.write_transaction() as conn:
+            set_aside.drop_leftovers(conn, self._bulk_tables(self.read_models))
             tracking.create_tables(conn, self.read_models)
         self._positions = self.positions()
 
@@ -227,32 +241,122 @@ class ProjectionRunner:
         batch and decodes each state once into a plain dict; a model with
         ``apply_plain_batch`` folds those (``staff_items``), the audit chain
         hashes the rows as stored, and the rest get domain events as always.
-        Batches, transactions and tracking positions are the same as a catch-up's,
-        so a rebuild that crashes resumes from its last committed batch (through
-        the ordinary catch-up, which continues from the rows written so far).
+        With a ``helper`` too, the models that may be rebuilt apart (the audit
+        chain) are replayed in another process at the same time, on the other
+        core, and the rest here. Batches, transactions and tracking positions are
+        the same as a catch-up's, so a rebuild that crashes resumes from its last
+        committed batch (through the ordinary catch-up, which continues from the
+        rows written so far); so does one whose other process fails: the last
+        step here catches every model up, whoever got it where it is.
         """
         chosen = [m for m in self.read_models if names is None or m.name in names]
+        batch = max(self.batch_size, self.rebuild_batch_size)
         with self._lock:
-            with self.database.write_transaction() as conn:
-                for model in chosen:
-                    model.reset(conn)
-                    tracking.start_again(conn, model.name)
-                    for index in getattr(model, "bulk_indexes", ()):
-                        index.drop(conn, checkfirst=True)
-            self._positions = self.positions()
+            aside = self._reset(chosen, batch)
+        bulk = self.bulk is not None
+        apart = self._apart(chosen)
         try:
-            batch = max(self.batch_size, self.rebuild_batch_size)
             with _fewer_collections():
+                if not apart:
+                    return self._catch_up(batch, progress, bulk=bulk)
+                running = self._start_apart(apart)
+                here = self.part([m.name for m in self.read_models if m not in apart])
+                here._aside = aside
+                try:
+                    applied = here._catch_up(batch, progress, bulk=bulk)
+                finally:
+                    self._wait_apart(running)
+                with self._lock:
+                    self._positions = self.positions()
+                # what the other process left (all of it, if it failed), and anything new
+                return applied + self._catch_up(batch, progress, bulk=bulk)
+        finally:
+            if self.bulk is not None:
+                self.bulk.close()
+            # built once over the whole table, not row by row during the replay (and
+            # after the old rows set aside are gone); a crash before this line leaves
+            # both to ``create_tables`` on the next start
+            with self._lock, self.database.write_transaction() as conn:
+                for name in aside:
+                    set_aside.clear_slice(conn, name, None)
+                set_aside.drop_leftovers(conn, self._bulk_tables(chosen))
+                for model in chosen:
+                    for index in getattr(model, "bulk_indexes", ()):
+                        index.create(conn, checkfirst=True)
+
+    def _reset(self, chosen: Sequence[ReadModel], batch: int) -> dict[str, int]:
+        """Empty the chosen models for a rebuild: their big tables set aside, the rest reset.
+
+        Returns the tables set aside, each with the rows to delete per batch.
+        """
+        events = self.head()
+        aside: dict[str, int] = {}
+        with self.database.write_transaction() as conn:
+            for model in chosen:
+                indexes = getattr(model, "bulk_indexes", ())
+                for name in set_aside.set_aside(conn, getattr(model, "bulk_tables", ()), indexes):
+                    aside[name] = set_aside.slice_size(conn, name, batch, events)
+                model.reset(conn)
+                tracking.start_again(conn, model.name)
+                for index in indexes:
+                    index.drop(conn, checkfirst=True)
+        self._positions = self.positions()
+        self._aside = aside
+        return aside
+
+    @staticmethod
+    def _bulk_tables(models: Sequence[ReadModel]) -> list[Table]:
+        return [table for model in models for table in getattr(model, "bulk_tables", ())]
+
+    def part(self, names: Sequence[str]) -> ProjectionRunner:
+        """A runner over the named read models only (the same objects), for a rebuild's parts."""
+        return ProjectionRunner(
+            self.app,
+            self.database,
+            [m for m in self.read_models if m.name in names],
+            batch_size=self.batch_size,
+            rebuild_batch_size=self.rebuild_batch_size,
+            background_batch_size=self.background_batch_size,
+            retries=self.retries,
+            bulk=self.bulk,
+        )
+
+    def replay(self, progress: Callable[[int], None] | None = None) -> int:
+        """Catch up as a rebuild does (bulk reads, large batches), without resetting anything.
+
+        What a rebuild's other process runs, over the models it was given.
+        """
+        try:
+            with _fewer_collections():
+                batch = max(self.batch_size, self.rebuild_batch_size)
                 return self._catch_up(batch, progress, bulk=self.bulk is not None)
         finally:
             if self.bulk is not None:
                 self.bulk.close()
-            # built once over the whole table, not row by row during the replay; a
-            # crash before this line leaves them to ``create_tables`` on the next start
-            with self._lock, self.database.write_transaction() as conn:
-                for model in chosen:
-                    for index in getattr(model, "bulk_indexes", ()):
-                        index.create(conn, checkfirst=True)
+
+    def _apart(self, chosen: Sequence[ReadModel]) -> list[ReadModel]:
+        """The chosen models to rebuild in another process: only if some stay here too."""
+        if self.helper is None or self.bulk is None:
+            return []
+        apart = [m for m in chosen if getattr(m, "rebuilds_apart", False)]
+        return apart if len(apart) < len(chosen) else []
+
+    def _start_apart(self, models: Sequence[ReadModel]) -> RunningRebuild | None:
+        assert self.helper is not None
+        try:
+            return self.helper.start([m.name for m in models])
+        except Exception:
+            log.exception("could not start the rebuild's other process; rebuilding here")
+            return None
+
+    @staticmethod
+    def _wait_apart(running: RunningRebuild | None) -> None:
+        if running is None:
+            return
+        try:
+            running.wait()
+        except Exception:
+            log.exception("the rebuild's other process failed; catching its models up here")
 
     # -- internals ------------------------------------------------------------
 
@@ -267,6 +371,8 @@ class ProjectionRunner:
         with self._lock:
             if not self._positions:
                 self._positions = self.positions()
+            if bulk and self.bulk is not None:
+                applied = self._pipelined(batch_size, progress)
             stale_rounds = 0
             while True:
                 try:
@@ -289,6 +395,64 @@ class ProjectionRunner:
                 self._caught_up.notify_all()
         return applied
 
+    def _pipelined(self, batch_size: int, progress: Callable[[int], None] | None) -> int:
+        """A bulk catch-up whose commits overlap the next batch's reading and folding.
+
+        See ``yswd.projections.pipeline``. Returns the events committed; on any
+        failure it stops, forgets the models' caches and re-reads the positions,
+        and the ordinary loop after it goes on from there.
+        """
+        assert self.bulk is not None
+        positions = dict(self._positions)
+        applied = 0
+
+        def committed(jobs: Sequence[Job]) -> None:
+            nonlocal applied
+            for job in jobs:
+                applied += job.events
+                self._positions.update(dict.fromkeys(job.seen, job.last))
+                if progress is not None:
+                    progress(job.events)
+
+        writer = BatchWriter(self._commit)
+        try:
+            while True:
+                start = min(positions.values(), default=0)
+                records = self.bulk.stored_events(start + 1, batch_size)
+                if not records:
+                    break
+                last = records[-1].id
+                pending = [m for m in self.read_models if positions[m.name] < last]
+                seen = {model.name: positions[model.name] for model in pending}
+                feeds = self._feeds.bulk_feeds(pending, positions, records)
+                prepared = self._prepare(pending, seen, feeds, plain=True)
+                committed(writer.submit(Job(pending, seen, last, len(records), feeds, prepared)))
+                positions.update(dict.fromkeys(seen, last))
+                if len(records) < batch_size:
+                    break
+            committed(writer.close())
+        except Exception as error:
+            log.info("a rebuild's batch failed (%s); going on one batch at a time", error)
+            self._forget()
+        finally:
+            writer.stop()
+        return applied
+
+    def _commit(self, job: Job) -> None:
+        """One pipelined batch's transaction (on the writer's thread)."""
+        with self.database.batch_transaction() as conn:
+            tracking.lock_group(conn, self.lock_key)
+            tracking.require_positions(conn, job.seen)
+            for model in job.models:
+                if model.name in job.prepared:
+                    self._write(model, conn, job.prepared[model.name])
+                else:
+                    self._feed(model, conn, job.feeds[model.name], plain=True)
+            for name, rows in list(self._aside.items()):  # the old rows, a slice at a time
+                if set_aside.clear_slice(conn, name, rows):
+                    del self._aside[name]
+            tracking.move_positions(conn, job.seen, job.last)
+
     def _apply_next_batch(self, batch_size: int, bulk: bool = False) -> tuple[int, bool]:
         """Apply the next batch; returns (events applied, whether the batch was full)."""
         positions = dict(self._positions)
@@ -307,17 +471,21 @@ class ProjectionRunner:
         pending = [m for m in self.read_models if positions[m.name] < last]
         seen = {model.name: positions[model.name] for model in pending}
         if bulk:
-            feed_of = self._plain_feeds(pending, positions, notifications)
+            feed_of = self._feeds.bulk_feeds(pending, positions, notifications)
         else:
-            feed_of = self._feeds(pending, positions, notifications)
+            feed_of = self._feeds.stored(pending, positions, notifications)
         attempt = 0
         while True:
             try:
+                prepared = self._prepare(pending, seen, feed_of, bulk)
                 with self.database.batch_transaction() as conn:
                     tracking.lock_group(conn, self.lock_key)
                     tracking.require_positions(conn, seen)
                     for model in pending:
-                        self._feed(model, conn, feed_of[model.name], bulk)
+                        if model.name in prepared:
+                            self._write(model, conn, prepared[model.name])
+                        else:
+                            self._feed(model, conn, feed_of[model.name], bulk)
                     tracking.move_positions(conn, seen, last)
                 break
             except StalePositions:
@@ -327,6 +495,7 @@ class ProjectionRunner:
                 # The transaction rolled back: nothing of this batch was applied.
                 return self._back_off(reason), False
             except ModelFailed as failure:
+                self._forget_caches()  # what was prepared for the batch is not stored
                 attempt += 1
                 log.warning(
                     "read model %s failed on a batch up to position %s (attempt %s): %s",
@@ -341,103 +510,48 @@ class ProjectionRunner:
         self._positions = {name: max(pos, last) for name, pos in positions.items()}
         return len(notifications), len(notifications) >= batch_size
 
-    def _feeds(
+    def _prepare(
         self,
         models: Sequence[ReadModel],
-        positions: dict[str, int],
-        notifications: Sequence[Any],
-    ) -> dict[str, list[tuple[int, Any]]]:
-        """Each model's (position, event) pairs, decoding only what some model wants."""
-        decoded: dict[int, Any] = {}
-        mapper = self.app.mapper
-        feeds: dict[str, list[tuple[int, Any]]] = {}
-        for model in models:
-            seen = positions[model.name]
-            prefixes = getattr(model, "topic_prefixes", None)
-            chosen = [
-                n
-                for n in notifications
-                if n.id > seen and (prefixes is None or n.topic.startswith(prefixes))
-            ]
-            if getattr(model, "wants_stored_form", False):
-                feeds[model.name] = [(n.id, n) for n in chosen]
-                continue
-            feed = []
-            for n in chosen:
-                event = decoded.get(n.id)
-                if event is None:
-                    event = decoded[n.id] = mapper.to_domain_event(n)
-                feed.append((n.id, event))
-            feeds[model.name] = feed
-        return feeds
+        seen: dict[str, int],
+        feeds: dict[str, list[tuple[int, Any]]],
+        plain: bool = False,
+    ) -> dict[str, Any]:
+        """What models with ``prepare_batch`` will write, worked out before the transaction.
 
-    def _plain_feeds(
-        self,
-        models: Sequence[ReadModel],
-        positions: dict[str, int],
-        records: Sequence[Any],
-    ) -> dict[str, list[tuple[int, Any]]]:
-        """``_feeds`` for a bulk rebuild, in one pass over the batch.
-
-        A model folding plain states gets ``(position, (record, state))`` pairs,
-        each state decoded once, in log order (an erasure in the log makes the
-        decoder forget its keys before the events after it); the audit chain gets
-        the records as stored; any other model gets domain events, decoded by
-        the mapper from the same rows. Which models want a topic is worked out
-        once per topic, not once per event.
+        On SQLite the batch's transaction holds the database's one write lock, so
+        work done here, on a read connection, is work nobody waits for: the event
+        writers, or a rebuild's other process. In a bulk rebuild a model folding
+        plain states prepares with ``prepare_plain_batch``.
         """
-        assert self.bulk is not None
-        mapper = self.app.mapper
-        pending = {model.name for model in models}
-        routed = []
-        needs_plain = []
-        for record in records:
-            routes = self._routes.get(record.topic)
-            if routes is None:
-                routes = self._routes[record.topic] = self._routes_of(record.topic)
-                if any(kind == _PLAIN for _, kind in routes):
-                    self._plain_topics.add(record.topic)
-            wanted = [
-                (name, kind)
-                for name, kind in routes
-                if name in pending and record.id > positions[name]
-            ]
-            if wanted:
-                routed.append((record, wanted))
-                if record.topic in self._plain_topics and (
-                    len(wanted) == len(routes) or any(kind == _PLAIN for _, kind in wanted)
-                ):
-                    needs_plain.append(record)
-        states = self.bulk.plain_states(needs_plain)
-        plain = {r.id: state for r, state in zip(needs_plain, states, strict=True)}
-        feeds: dict[str, list[tuple[int, Any]]] = {model.name: [] for model in models}
-        for record, wanted in routed:
-            event: Any = None
-            for name, kind in wanted:
-                if kind == _STORED:
-                    feeds[name].append((record.id, record))
-                elif kind == _PLAIN:
-                    feeds[name].append((record.id, (record, plain[record.id])))
-                else:
-                    if event is None:
-                        event = mapper.to_domain_event(_notification(record))
-                    feeds[name].append((record.id, event))
-        return feeds
+        preparers = {}
+        for model in models:
+            prepare = getattr(model, "prepare_batch", None)
+            if plain and form_of(model) == PLAIN:
+                prepare = getattr(model, "prepare_plain_batch", None)
+            if prepare is not None and feeds[model.name]:
+                preparers[model.name] = (model, prepare)
+        if not preparers:
+            return {}
+        prepared: dict[str, Any] = {}
+        with self.engine.connect() as read:
+            for name, (model, prepare) in preparers.items():
+                try:
+                    prepared[name] = prepare(read, feeds[name], after=seen[name])
+                except Exception as error:
+                    if self.database.is_outage(error):
+                        raise
+                    raise ModelFailed(model, error) from error
+            read.rollback()
+        return prepared
 
-    def _routes_of(self, topic: str) -> tuple[tuple[str, str], ...]:
-        """The read models that want events of ``topic``, and in which form."""
-        routes = []
-        for model in self.read_models:
-            prefixes = getattr(model, "topic_prefixes", None)
-            if prefixes is not None and not topic.startswith(prefixes):
-                continue
-            if getattr(model, "wants_stored_form", False):
-                routes.append((model.name, _STORED))
-            elif hasattr(model, "apply_plain_batch"):
-                routes.append((model.name, _PLAIN))
-            else:
-                routes.append((model.name, _DOMAIN))
-        return tuple(routes)
+    def _write(self, model: ReadModel, conn: Connection, prepared: Any) -> None:
+        try:
+            model.write_batch(conn, prepared)  # type: ignore[attr-defined]
+        except Exception as error:
+            if self.database.is_outage(error):
+                raise
+            raise ModelFailed(model, error) from error
 
     def _feed(
         self,
@@ -491,7 +605,7 @@ class ProjectionRunner:
                                 self._record_dead_letter(
                                     conn,
                                     model,
-                                    _notification(notification),
+                                    as_notification(notification),
                                     failed[model.name].error,
                                 )
                                 continue
@@ -530,12 +644,19 @@ class ProjectionRunner:
         """
         self.backoffs += 1
         log.debug("projection batch skipped: %s", reason)
+        self._forget()
+        return 0
+
+    def _forget(self) -> None:
+        """Read the positions again, and drop what every model keeps in memory."""
         self._positions = self.positions()
+        self._forget_caches()
+
+    def _forget_caches(self) -> None:
         for model in self.read_models:
             forget_cache = getattr(model, "forget_cache", None)
             if forget_cache is not None:
                 forget_cache()
-        return 0
 
 
 @contextmanager
@@ -553,16 +674,3 @@ def _fewer_collections() -> Iterator[None]:
         yield
     finally:
         gc.set_threshold(*thresholds)
-
-
-def _notification(stored: Any) -> Notification:
-    """A ``Notification`` of a bulk scan's record (a notification is left as it is)."""
-    if isinstance(stored, Notification):
-        return stored
-    return Notification(
-        id=stored.id,
-        originator_id=stored.originator_id,
-        originator_version=stored.originator_version,
-        topic=stored.topic,
-        state=stored.state,
-    )

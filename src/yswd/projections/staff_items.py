@@ -12,7 +12,8 @@ import json
 from collections import OrderedDict
 from collections.abc import Callable
 from datetime import UTC, date, datetime
-from typing import Any
+from itertools import islice
+from typing import Any, NamedTuple
 
 import orjson
 from eventsourcing.application import AggregateNotFoundError
@@ -42,7 +43,7 @@ from yswd.aggregates.item_views import item_view
 from yswd.aggregates.topics import CONTRIBUTOR_ERASED_RECORDED, event_topics
 from yswd.projections import item_fold
 from yswd.projections.ports import AggregateSource, StoredRecord
-from yswd.projections.sql import driver_sql, path_text, subtree, upsert
+from yswd.projections.sql import driver_sql, insert_many, path_text, subtree, upsert
 
 metadata = MetaData()
 
@@ -128,6 +129,11 @@ _COUNT_CHANGE = (
 )
 
 OPEN_STATUSES = sorted(status.value for status in OPEN)
+#: what ``sql.upsert`` adds to an insert of ``rm_items`` rows, for the rows of a rebuild,
+#: which are tuples in ``item_fold.STAFF_COLUMNS`` order (``write_batch``)
+_UPSERT_ITEM = " ON CONFLICT (item_id) DO UPDATE SET " + ", ".join(
+    f"{name} = excluded.{name}" for name in item_fold.STAFF_COLUMNS if name != "item_id"
+)
 
 
 class StaffItems:
@@ -140,6 +146,8 @@ class StaffItems:
     topic_prefixes = (*event_topics(Item), CONTRIBUTOR_ERASED_RECORDED)
     #: writes go by primary key only: a rebuild builds these once, at the end
     bulk_indexes = tuple(items.indexes)
+    #: emptied for a rebuild by setting the table aside (``projections.set_aside``)
+    bulk_tables = (items,)
 
     def __init__(self, app: AggregateSource, cache_size: int = 10_000) -> None:
         self.app = app
@@ -147,8 +155,9 @@ class StaffItems:
         self._cache: OrderedDict[str, Item] = OrderedDict()
         self._cache_size = cache_size
         self._paths: dict[str, str] = {}
-        #: a rebuild's items as plain staff views (``item_fold``), by aggregate id
-        self._views: OrderedDict[str, item_fold.View] = OrderedDict()
+        #: a rebuild's items as plain staff views (``item_fold``), by aggregate id, the
+        #: most recently folded last (``_keep_views``)
+        self._views: dict[str, item_fold.View] = {}
 
     # -- writing ------------------------------------------------------------
 
@@ -185,64 +194,100 @@ class StaffItems:
         event (a cache miss whose row is stale, a batch tried again), is handed to
         the domain, as ``apply_batch`` does.
         """
-        try:
-            self._apply_plain(conn, events)
-        except Exception:
-            self._views.clear()  # the batch rolls back: views folded in it are not stored
-            raise
+        self.write_batch(conn, self.prepare_plain_batch(conn, events))
 
-    def _apply_plain(
-        self, conn: Connection, events: list[tuple[int, tuple[StoredRecord, dict[str, Any]]]]
-    ) -> None:
-        touched: dict[str, item_fold.View] = {}
-        revealed: list[dict[str, Any]] = []
-        for _, (record, state) in events:
-            topic = record.topic
-            if topic == CONTRIBUTOR_ERASED_RECORDED:
-                for aggregate_id, item in self._render_erased(state.get("item_ids", [])).items():
-                    touched[aggregate_id] = self._keep_view(aggregate_id, item_view(item))
-                continue
-            aggregate_id = record.originator_id
-            version = record.originator_version
-            if topic == item_fold.RAISED:
-                view = item_fold.raised(aggregate_id, state, version)
-            else:
-                view = self._view_before(conn, aggregate_id, version, touched)
-                item_fold.apply(view, topic, state, version)
-            touched[aggregate_id] = self._keep_view(aggregate_id, view)
-            if topic == item_fold.REVEALED:
-                revealed.append(item_fold.reveal_row(view, state, version, self._path))
-        if touched:
-            views = [item_fold.finished(view) for view in touched.values()]
-            target_days = self.target_days
-            rows = [item_fold.staff_row(view, self._path, target_days) for view in views]
-            upsert(conn, items, rows, "item_id")
-            flagged = [item_fold.flag_row(v, self._path) for v in views if "safeguarding" in v]
-            if flagged:
-                upsert(conn, safeguarding, flagged, "item_id")
-            if revealed:
-                upsert(conn, reveals, revealed, "reveal_id")
-            conn.exec_driver_sql(_COUNT_CHANGE)
-
-    def _keep_view(self, aggregate_id: str, view: item_fold.View) -> item_fold.View:
-        views = self._views
-        views[aggregate_id] = view
-        views.move_to_end(aggregate_id)
-        if len(views) > self._cache_size:
-            views.popitem(last=False)
-        return view
-
-    def _view_before(
+    def prepare_plain_batch(
         self,
         conn: Connection,
-        aggregate_id: str,
-        version: int,
-        touched: dict[str, item_fold.View],
-    ) -> item_fold.View:
-        """The item's view at ``version - 1``: kept, else its row, else the domain's."""
-        view = touched.get(aggregate_id) or self._views.get(aggregate_id)
-        if view is not None and view["version"] == version - 1:
-            return view
+        events: list[tuple[int, tuple[StoredRecord, dict[str, Any]]]],
+        after: int | None = None,
+    ) -> PlainRows:
+        """The rows ``apply_plain_batch`` writes, worked out without writing.
+
+        ``conn`` may be a read connection (a view not kept is read from its row).
+        The views are kept at once, so the next batch can be folded while this one
+        is written; if the write fails, the runner drops them (``forget_cache``).
+        """
+        try:
+            return self._fold_plain(conn, events)
+        except Exception:
+            self._views.clear()  # views folded half way through the batch are no one's
+            raise
+
+    def write_batch(self, conn: Connection, rows: PlainRows) -> None:
+        """Write what ``prepare_plain_batch`` worked out, inside the batch's transaction."""
+        if rows.items:
+            insert_many(conn, items.name, item_fold.STAFF_COLUMNS, rows.items, _UPSERT_ITEM)
+            if rows.flags:
+                upsert(conn, safeguarding, rows.flags, "item_id")
+            if rows.reveals:
+                upsert(conn, reveals, rows.reveals, "reveal_id")
+            conn.exec_driver_sql(_COUNT_CHANGE)
+
+    def _fold_plain(
+        self, conn: Connection, events: list[tuple[int, tuple[StoredRecord, dict[str, Any]]]]
+    ) -> PlainRows:
+        """The fold of a rebuild's batch, one pass with no call per event but the handler's.
+
+        This loop runs once per stored item event (100k per 100k-event rebuild), so
+        ``item_fold.apply`` and the lookup of the view before are written out here,
+        and the views are kept for later batches once per batch, not once per event.
+        """
+        touched: dict[str, item_fold.View] = {}
+        revealed: list[dict[str, Any]] = []
+        kept = self._views
+        handlers, raised = item_fold.HANDLERS, item_fold.raised
+        raised_topic, revealed_topic = item_fold.RAISED, item_fold.REVEALED
+        for _, (record, state) in events:
+            _, aggregate_id, version, topic, _ = record
+            if topic == raised_topic:
+                touched[aggregate_id] = raised(aggregate_id, state, version)
+                continue
+            if topic == CONTRIBUTOR_ERASED_RECORDED:
+                for erased_id, item in self._render_erased(state.get("item_ids", [])).items():
+                    touched[erased_id] = item_view(item)
+                continue
+            handler, quiet = handlers[topic]
+            view = touched.get(aggregate_id) or kept.get(aggregate_id)
+            if view is None or view["version"] != version - 1:
+                view = self._view_before(conn, aggregate_id, version)
+            at = state["timestamp"]  # ``item_fold.apply`` from here on
+            if type(at) is dict:
+                at = at["_data_"]
+            handler(view, state, at)
+            view["version"] = version
+            if not quiet:
+                view["updated_at"] = at
+            touched[aggregate_id] = view
+            if topic == revealed_topic:
+                revealed.append(item_fold.reveal_row(view, state, version, self._path))
+        if not touched:
+            return PlainRows([], [], revealed)
+        path, target_days = self._path, self.target_days
+        views = [item_fold.finished(view) for view in touched.values()]
+        rows = [item_fold.staff_values(view, path, target_days) for view in views]
+        flagged = [item_fold.flag_row(v, path) for v in views if "safeguarding" in v]
+        self._keep_views(touched)
+        return PlainRows(rows, flagged, revealed)
+
+    def _keep_views(self, touched: dict[str, item_fold.View]) -> None:
+        """Keep a batch's views for the batches after it, the most recent ``cache_size``.
+
+        The batch's items move to the newest end, and the oldest beyond the size
+        go, all at once: an item's view is almost always needed again within a
+        batch or two of its last event, and a view that went is read from its row.
+        """
+        kept = self._views
+        for aggregate_id in touched.keys() & kept.keys():
+            del kept[aggregate_id]
+        kept.update(touched)
+        excess = len(kept) - self._cache_size
+        if excess > 0:
+            for aggregate_id in list(islice(kept, excess)):
+                del kept[aggregate_id]
+
+    def _view_before(self, conn: Connection, aggregate_id: str, version: int) -> item_fold.View:
+        """The item's view at ``version - 1`` when none is kept: its row, else the domain's."""
         doc = conn.exec_driver_sql(
             driver_sql(conn, "SELECT doc FROM rm_items WHERE item_id = ?"),
             (item_fold.item_id_of(aggregate_id),),
@@ -359,6 +404,15 @@ class StaffItems:
     def forget_cache(self) -> None:
         self._cache.clear()
         self._views.clear()
+
+
+class PlainRows(NamedTuple):
+    """A rebuild batch's rows for ``rm_items``, ``rm_safeguarding`` and ``rm_reveals``."""
+
+    #: ``item_fold.staff_values``: tuples in ``item_fold.STAFF_COLUMNS`` order
+    items: list[tuple[Any, ...]]
+    flags: list[dict[str, Any]]
+    reveals: list[dict[str, Any]]
 
 
 def _is_erasure(event: Any) -> bool:

@@ -30,7 +30,10 @@ import hmac
 import json
 import logging
 import os
+from binascii import a2b_base64
 from collections.abc import Callable, Sequence
+from itertools import islice
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
@@ -253,18 +256,40 @@ class PlainStates:
     events, each a round trip on PostgreSQL. A key that is gone reads as gone,
     so its fields are ``ERASED`` exactly as the mapper shows them. An erasure
     recorded in the log forgets every kept key, so the events after it are
-    opened with the keys as they are now.
+    opened with the keys as they are now. At most ``KEPT_KEYS`` keys are kept
+    (the oldest half goes when there are more), as bytes: an ``AESGCM`` object
+    holds about 2.6 KB of OpenSSL state, and keeping one per contributor took a
+    1M-event rebuild from 157 MB to 335 MB; building one per sealed state costs
+    under a microsecond.
     """
 
-    def __init__(self, mapper: ShreddingMapper) -> None:
+    def __init__(self, mapper: ShreddingMapper, kept_keys: int = 50_000) -> None:
         self.mapper = mapper
+        self.kept_keys = kept_keys
+        #: the kept data keys (``None``: the key is gone), oldest first
         self._keys: dict[str, bytes | None] = {}
 
     def plain_states(self, stored: Sequence[tuple[str, str, bytes]]) -> list[dict[str, Any]]:
         """The states of ``(topic, originator id, state)`` triples, in order."""
-        decoded = [self._parsed(state) for _, _, state in stored]
+        if not stored:
+            return []
+        topics, originator_ids, states = zip(*stored, strict=True)
+        return self.decode(topics, originator_ids, states)
+
+    def decode(
+        self, topics: Sequence[str], originator_ids: Sequence[str], states: Sequence[bytes]
+    ) -> list[dict[str, Any]]:
+        """The states of a batch, given as three columns (topics, originator ids, states).
+
+        Columns, so that a scan hands them over without a tuple per event, and the
+        states are parsed by one ``map`` with no Python call per state.
+        """
+        decoded = self._parsed(states)
+        if CONTRIBUTOR_ERASED_RECORDED not in topics:  # the usual batch: one stretch
+            self._open(_sealed_raised(topics, originator_ids, decoded))
+            return decoded
         stretch: list[tuple[str, dict[str, Any]]] = []
-        for (topic, originator_id, _), state in zip(stored, decoded, strict=True):
+        for topic, originator_id, state in zip(topics, originator_ids, decoded, strict=True):
             if topic == RAISED_TOPIC and "sealed" in state:
                 stretch.append((originator_id, state))
             elif topic == CONTRIBUTOR_ERASED_RECORDED:
@@ -277,26 +302,29 @@ class PlainStates:
     def forget_keys(self) -> None:
         self._keys.clear()
 
-    def _parsed(self, state: bytes) -> dict[str, Any]:
-        stored = state[SEAL_SIZE:]
+    def _parsed(self, states: Sequence[bytes]) -> list[dict[str, Any]]:
+        """Each state's JSON parsed, after its seal and through the cipher and compressor."""
+        stored: Any = map(_AFTER_SEAL, states)
         if self.mapper.cipher:
-            stored = self.mapper.cipher.decrypt(stored)
+            stored = map(self.mapper.cipher.decrypt, stored)
         if self.mapper.compressor:
-            stored = self.mapper.compressor.decompress(stored)
-        decoded: dict[str, Any] = orjson.loads(stored)
-        return decoded
+            stored = map(self.mapper.compressor.decompress, stored)
+        return list(map(orjson.loads, stored))
 
     def _open(self, sealed_states: list[tuple[str, dict[str, Any]]]) -> None:
         """Open the sealed fields of these ``Item.Raised`` states (reading their keys once)."""
+        if not sealed_states:
+            return
         keys = self._keys
         missing = {state["sealed"]["key_id"] for _, state in sealed_states} - keys.keys()
         if missing:
             get_many = getattr(self.mapper.keys, "get_many", None)
             if get_many is not None:
                 found = get_many(missing)
-                keys.update((key_id, found.get(key_id)) for key_id in missing)
+                read = ((key_id, found.get(key_id)) for key_id in missing)
             else:
-                keys.update((key_id, self.mapper.keys.get(key_id)) for key_id in missing)
+                read = ((key_id, self.mapper.keys.get(key_id)) for key_id in missing)
+            keys.update(read)
         for originator_id, state in sealed_states:
             sealed = state.pop("sealed")
             key = keys[sealed["key_id"]]
@@ -305,11 +333,27 @@ class PlainStates:
                     state[field] = ERASED
                 continue
             plaintext = AESGCM(key).decrypt(
-                base64.b64decode(sealed["nonce"]),
-                base64.b64decode(sealed["data"]),
-                originator_id.encode(),
+                a2b_base64(sealed["nonce"]), a2b_base64(sealed["data"]), originator_id.encode()
             )
             state.update(orjson.loads(plaintext))
+        if len(keys) > self.kept_keys:
+            for key_id in list(islice(keys, len(keys) - self.kept_keys // 2)):
+                del keys[key_id]
+
+
+#: a stored state without its row seal, as ``map`` can apply it
+_AFTER_SEAL = itemgetter(slice(SEAL_SIZE, None))
+
+
+def _sealed_raised(
+    topics: Sequence[str], originator_ids: Sequence[str], states: list[dict[str, Any]]
+) -> list[tuple[str, dict[str, Any]]]:
+    """The ``Item.Raised`` states with sealed fields, and their originator ids."""
+    return [
+        (originator_id, state)
+        for topic, originator_id, state in zip(topics, originator_ids, states, strict=True)
+        if topic == RAISED_TOPIC and "sealed" in state
+    ]
 
 
 def _is_item_snapshot(event: Any, state: dict[str, Any]) -> bool:
