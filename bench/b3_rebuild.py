@@ -64,6 +64,9 @@ def child(kind: str, data_dir: Path) -> dict[str, float]:
         t0 = time.perf_counter()
         if kind == "rebuild":
             count = container.runner.rebuild()
+        elif kind == "single":  # the rebuild in one process (no second one for the chain)
+            container.runner.helper = None
+            count = container.runner.rebuild()
         elif kind == "domain":  # the rebuild through the library's scan and the domain fold
             runner = container.runner
             if hasattr(runner, "bulk"):
@@ -204,6 +207,7 @@ def compare(
     events: int | None,
     from_sqlite: Path | None = None,
     after: Path | None = None,
+    single: bool = False,
 ) -> None:
     """Before and after on one store, alternated: ``python -m bench.b3_rebuild compare DIR``.
 
@@ -213,7 +217,8 @@ def compare(
     in its own process, and prints one JSON line per run with the 1-minute load
     average when it started. ``--pg`` puts the store in a private
     PostgreSQL cluster started for the length of the command; ``--events`` fills an
-    empty store first, ``--from-sqlite`` copies one into PostgreSQL.
+    empty store first, ``--from-sqlite`` copies one into PostgreSQL; ``--single`` adds
+    this tree's rebuild without its second process (``ProjectionRunner.helper``).
     """
     if from_sqlite is not None:
         fill_from_sqlite(data_dir, from_sqlite)
@@ -230,6 +235,8 @@ def compare(
     if before is not None:
         kinds.append(("rebuild before", "rebuild", before))
     kinds.append(("rebuild", "rebuild", after))
+    if single:
+        kinds.append(("rebuild, one process", "single", after))
     for round_ in range(1, rounds + 1):
         for label, kind, src in kinds:
             load = os.getloadavg()[0]
@@ -254,13 +261,23 @@ def main(argv: list[str]) -> None:
     parser.add_argument(
         "--pg-dir", type=Path, metavar="DIR", help="with --pg: keep the cluster here across runs"
     )
+    parser.add_argument(
+        "--single", action="store_true", help="also this tree's rebuild in one process"
+    )
     args = parser.parse_args(argv[1:])
     if (args.from_sqlite or args.pg_dir) and not args.pg:
         parser.error("--from-sqlite and --pg-dir need --pg")
     if args.from_sqlite and args.events:
         parser.error("give --events or --from-sqlite, not both")
     run_compare = partial(
-        compare, args.data_dir, args.before, args.rounds, args.events, args.from_sqlite, args.after
+        compare,
+        args.data_dir,
+        args.before,
+        args.rounds,
+        args.events,
+        args.from_sqlite,
+        args.after,
+        args.single,
     )
     if not args.pg:
         run_compare()

@@ -84,6 +84,11 @@ class Postgres:
     def url(self) -> str:
         return f"postgresql://{self.user}:{self.password}@127.0.0.1:{self.port}/{self.database}"
 
+    def new_database(self, name: str) -> str:
+        """Create an empty database ``name`` owned by the user; its URL."""
+        self.psql(f"CREATE DATABASE {name} OWNER {self.user}")
+        return self.url.rsplit("/", 1)[0] + f"/{name}"
+
     def pg_ctl(self, *args: str) -> None:
         subprocess.run(
             _as_postgres([str(PG_BIN / "pg_ctl"), "-D", str(self.data_dir), *args]),

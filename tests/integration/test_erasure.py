@@ -179,3 +179,24 @@ def test_forget_notes_the_erasure_in_the_log_beside_the_backups(tmp_path: Path) 
     assert record["position"] > 0
     for needle in (GONE_NAME, "Zebedee", GONE_DETAIL):
         assert needle not in lines[0], "the log never holds the name or the detail"
+
+
+def test_an_erasure_after_a_rebuild_leaves_no_byte_of_the_contributor(
+    container: Container,
+) -> None:
+    app = container.app
+    data_dir = container.settings.data_dir
+    app.create_unit(SYSTEM, "ward", "Ward", None)
+    app.create_forum(SYSTEM, "cm", "Community meeting", "ward", ForumKind.COMMUNITY_MEETING)
+    for n in range(40):
+        raise_item(container, GONE_NAME if n % 8 == 0 else None, f"detail {n}", f"Kettle {n}")
+    container.runner.catch_up()
+    container.runner.batch_size = container.runner.rebuild_batch_size = 15
+    container.runner.rebuild()  # the old rows, the name among them, deleted and written again
+    assert every_file_contains(data_dir, GONE_NAME)
+
+    assert container.audit.forget(SYSTEM, GONE_NAME)["contributor_erased"] is True
+
+    assert every_file_contains(data_dir, GONE_NAME) == []
+    container.close()
+    assert every_file_contains(data_dir, GONE_NAME) == []

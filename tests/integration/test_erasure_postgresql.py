@@ -48,8 +48,7 @@ def postgres() -> Iterator[Postgres]:
 @pytest.fixture
 def settings(postgres: Postgres, tmp_path: Path) -> Settings:
     name = f"yswd_erasure_{next(_databases)}"
-    postgres.psql(f"CREATE DATABASE {name} OWNER {postgres.user}")
-    url = postgres.url.rsplit("/", 1)[0] + f"/{name}"
+    url = postgres.new_database(name)
     return Settings(
         database_url=url, data_dir=tmp_path / "data", run_projections=True, admin_token="erase"
     )

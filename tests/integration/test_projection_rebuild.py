@@ -221,7 +221,7 @@ def test_a_bulk_rebuild_that_crashes_resumes_where_it_stopped(container: Contain
     incremental = every_row(container)
     container.runner.batch_size = container.runner.rebuild_batch_size = 31
     staff = container.read_models["staff_items"]
-    real_write = staff.write_batch  # a rebuild writes the rows it folded on its writer thread
+    real_write = staff.write_batch  # a rebuild folds before the transaction, writes in it
     calls = {"n": 0}
 
     def failing_write(conn: Any, rows: Any) -> None:

@@ -43,8 +43,7 @@ def settings(request: pytest.FixtureRequest, tmp_path: Path) -> Settings:
         return Settings(data_dir=tmp_path / "data", run_projections=False)
     server: Postgres = request.getfixturevalue("postgres")
     name = f"yswd_t{next(_databases)}"
-    server.psql(f"CREATE DATABASE {name} OWNER {server.user}")
-    url = server.url.rsplit("/", 1)[0] + f"/{name}"
+    url = server.new_database(name)
     return Settings(database_url=url, data_dir=tmp_path / "unused", run_projections=False)
 
 

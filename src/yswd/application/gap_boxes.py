@@ -84,6 +84,8 @@ class GapBoxes:
         self.index = index
         #: embedded: brought up to date before the index is read
         self.read_models = read_models
+        #: boxes as opened, by id (``opened``)
+        self._opened: dict[str, GapBox] = {}
 
     def today(self) -> date:
         return self.uow.clock().astimezone(UTC).date()
@@ -130,6 +132,16 @@ class GapBoxes:
         box: GapBox = self.uow.get(gap_box_aggregate_id(box_id), f"There is no gap box '{box_id}'.")
         return box
 
+    def opened(self, box_id: str) -> GapBox:
+        """A box as it was opened: its question, forum and dates, which no event changes
+        once it is open, so they are cached like units and forums (a burst of suggestions
+        reads the box once, not once each). Which items were left in it is ``box``'s to say."""
+        box = self._opened.get(box_id)
+        if box is None:
+            box = self.box(box_id)
+            self._opened[box_id] = box
+        return box
+
     def suggest(
         self, box_id: str, suggestion: str, client: str, worried: bool = False
     ) -> Written[Item]:
@@ -150,7 +162,7 @@ class GapBoxes:
         refused = refused_characters(text)
         if refused is not None:
             raise InvalidInput(f"A suggestion must not contain {refused}.")
-        box = self.box(box_id)
+        box = self.opened(box_id)
         box.require_open(self.today())
         if self.limiter is not None:
             self.limiter.acquire(client)

@@ -83,7 +83,7 @@ class AuditChain:
     rebuilds_apart = True
     #: writes go by position (the primary key): a rebuild builds these at the end
     bulk_indexes = tuple(audit_chain.indexes)
-    #: emptied for a rebuild by setting the table aside (``projections.set_aside``)
+    #: emptied for a rebuild with TRUNCATE on PostgreSQL (``ProjectionRunner.rebuild``)
     bulk_tables = (audit_chain,)
 
     def __init__(self) -> None:
@@ -140,8 +140,8 @@ class AuditChain:
                 )
             ).digest()
             rows.append((position, originator_id, stored.originator_version, link.hex()))
-        # kept for the next batch as soon as it is worked out: a rebuild prepares the
-        # next batch while this one is still being written (``projections.pipeline``)
+        # kept as soon as it is worked out (the position check above makes a batch
+        # that rolled back, or another runner's, read the table instead)
         self._last = (rows[-1][0], rows[-1][3])
         return rows
 

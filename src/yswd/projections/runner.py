@@ -50,12 +50,11 @@ from contextlib import contextmanager
 from typing import Any, Protocol
 
 from eventsourcing.persistence import Notification
-from sqlalchemy import Connection, MetaData, Table
+from sqlalchemy import Connection, MetaData
 
-from yswd.projections import set_aside, tracking
+from yswd.projections import tracking
 from yswd.projections.answers import AnswerCache
 from yswd.projections.feeds import PLAIN, Feeds, as_notification, form_of
-from yswd.projections.pipeline import BatchWriter, Job
 from yswd.projections.ports import (
     BulkEventSource,
     EventLog,
@@ -153,8 +152,6 @@ class ProjectionRunner:
         self.helper = helper
         #: what each model is given of a batch
         self._feeds = Feeds(app.mapper, bulk)
-        #: a rebuild's tables set aside (``projections.set_aside``): rows per slice
-        self._aside: dict[str, int] = {}
         self._lock = threading.Lock()
         self._caught_up = threading.Condition()
         self._positions: dict[str, int] = {}
@@ -170,7 +167,6 @@ class ProjectionRunner:
 
     def create_tables(self) -> None:
         with self.database.write_transaction() as conn:
-            set_aside.drop_leftovers(conn, self._bulk_tables(self.read_models))
             tracking.create_tables(conn, self.read_models)
         self._positions = self.positions()
 
@@ -252,7 +248,7 @@ class ProjectionRunner:
         chosen = [m for m in self.read_models if names is None or m.name in names]
         batch = max(self.batch_size, self.rebuild_batch_size)
         with self._lock:
-            aside = self._reset(chosen, batch)
+            self._reset(chosen)
         bulk = self.bulk is not None
         apart = self._apart(chosen)
         try:
@@ -261,7 +257,6 @@ class ProjectionRunner:
                     return self._catch_up(batch, progress, bulk=bulk)
                 running = self._start_apart(apart)
                 here = self.part([m.name for m in self.read_models if m not in apart])
-                here._aside = aside
                 try:
                     applied = here._catch_up(batch, progress, bulk=bulk)
                 finally:
@@ -273,40 +268,32 @@ class ProjectionRunner:
         finally:
             if self.bulk is not None:
                 self.bulk.close()
-            # built once over the whole table, not row by row during the replay (and
-            # after the old rows set aside are gone); a crash before this line leaves
-            # both to ``create_tables`` on the next start
+            # built once over the whole table, not row by row during the replay; a
+            # crash before this line leaves them to ``create_tables`` on the next start
             with self._lock, self.database.write_transaction() as conn:
-                for name in aside:
-                    set_aside.clear_slice(conn, name, None)
-                set_aside.drop_leftovers(conn, self._bulk_tables(chosen))
                 for model in chosen:
                     for index in getattr(model, "bulk_indexes", ()):
                         index.create(conn, checkfirst=True)
 
-    def _reset(self, chosen: Sequence[ReadModel], batch: int) -> dict[str, int]:
-        """Empty the chosen models for a rebuild: their big tables set aside, the rest reset.
+    def _reset(self, chosen: Sequence[ReadModel]) -> None:
+        """Empty the chosen models for a rebuild, and start their positions again.
 
-        Returns the tables set aside, each with the rows to delete per batch.
+        On PostgreSQL a model's ``bulk_tables`` are emptied with ``TRUNCATE``
+        (their files freed at commit) rather than a ``DELETE`` that leaves every
+        row dead for the vacuum. On SQLite the model's own ``reset`` deletes, with
+        ``secure_delete`` on, so an erased contributor's words are zeroed, not
+        left in free pages.
         """
-        events = self.head()
-        aside: dict[str, int] = {}
         with self.database.write_transaction() as conn:
             for model in chosen:
-                indexes = getattr(model, "bulk_indexes", ())
-                for name in set_aside.set_aside(conn, getattr(model, "bulk_tables", ()), indexes):
-                    aside[name] = set_aside.slice_size(conn, name, batch, events)
+                tables = [t.name for t in getattr(model, "bulk_tables", ())]
+                if tables and conn.dialect.name == "postgresql":
+                    conn.exec_driver_sql(f"TRUNCATE {', '.join(tables)}")
                 model.reset(conn)
                 tracking.start_again(conn, model.name)
-                for index in indexes:
+                for index in getattr(model, "bulk_indexes", ()):
                     index.drop(conn, checkfirst=True)
         self._positions = self.positions()
-        self._aside = aside
-        return aside
-
-    @staticmethod
-    def _bulk_tables(models: Sequence[ReadModel]) -> list[Table]:
-        return [table for model in models for table in getattr(model, "bulk_tables", ())]
 
     def part(self, names: Sequence[str]) -> ProjectionRunner:
         """A runner over the named read models only (the same objects), for a rebuild's parts."""
@@ -371,8 +358,6 @@ class ProjectionRunner:
         with self._lock:
             if not self._positions:
                 self._positions = self.positions()
-            if bulk and self.bulk is not None:
-                applied = self._pipelined(batch_size, progress)
             stale_rounds = 0
             while True:
                 try:
@@ -394,64 +379,6 @@ class ProjectionRunner:
             with self._caught_up:
                 self._caught_up.notify_all()
         return applied
-
-    def _pipelined(self, batch_size: int, progress: Callable[[int], None] | None) -> int:
-        """A bulk catch-up whose commits overlap the next batch's reading and folding.
-
-        See ``yswd.projections.pipeline``. Returns the events committed; on any
-        failure it stops, forgets the models' caches and re-reads the positions,
-        and the ordinary loop after it goes on from there.
-        """
-        assert self.bulk is not None
-        positions = dict(self._positions)
-        applied = 0
-
-        def committed(jobs: Sequence[Job]) -> None:
-            nonlocal applied
-            for job in jobs:
-                applied += job.events
-                self._positions.update(dict.fromkeys(job.seen, job.last))
-                if progress is not None:
-                    progress(job.events)
-
-        writer = BatchWriter(self._commit)
-        try:
-            while True:
-                start = min(positions.values(), default=0)
-                records = self.bulk.stored_events(start + 1, batch_size)
-                if not records:
-                    break
-                last = records[-1].id
-                pending = [m for m in self.read_models if positions[m.name] < last]
-                seen = {model.name: positions[model.name] for model in pending}
-                feeds = self._feeds.bulk_feeds(pending, positions, records)
-                prepared = self._prepare(pending, seen, feeds, plain=True)
-                committed(writer.submit(Job(pending, seen, last, len(records), feeds, prepared)))
-                positions.update(dict.fromkeys(seen, last))
-                if len(records) < batch_size:
-                    break
-            committed(writer.close())
-        except Exception as error:
-            log.info("a rebuild's batch failed (%s); going on one batch at a time", error)
-            self._forget()
-        finally:
-            writer.stop()
-        return applied
-
-    def _commit(self, job: Job) -> None:
-        """One pipelined batch's transaction (on the writer's thread)."""
-        with self.database.batch_transaction() as conn:
-            tracking.lock_group(conn, self.lock_key)
-            tracking.require_positions(conn, job.seen)
-            for model in job.models:
-                if model.name in job.prepared:
-                    self._write(model, conn, job.prepared[model.name])
-                else:
-                    self._feed(model, conn, job.feeds[model.name], plain=True)
-            for name, rows in list(self._aside.items()):  # the old rows, a slice at a time
-                if set_aside.clear_slice(conn, name, rows):
-                    del self._aside[name]
-            tracking.move_positions(conn, job.seen, job.last)
 
     def _apply_next_batch(self, batch_size: int, bulk: bool = False) -> tuple[int, bool]:
         """Apply the next batch; returns (events applied, whether the batch was full)."""

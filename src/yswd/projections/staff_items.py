@@ -146,7 +146,7 @@ class StaffItems:
     topic_prefixes = (*event_topics(Item), CONTRIBUTOR_ERASED_RECORDED)
     #: writes go by primary key only: a rebuild builds these once, at the end
     bulk_indexes = tuple(items.indexes)
-    #: emptied for a rebuild by setting the table aside (``projections.set_aside``)
+    #: emptied for a rebuild with TRUNCATE on PostgreSQL (``ProjectionRunner.rebuild``)
     bulk_tables = (items,)
 
     def __init__(self, app: AggregateSource, cache_size: int = 10_000) -> None:
@@ -204,9 +204,10 @@ class StaffItems:
     ) -> PlainRows:
         """The rows ``apply_plain_batch`` writes, worked out without writing.
 
-        ``conn`` may be a read connection (a view not kept is read from its row).
-        The views are kept at once, so the next batch can be folded while this one
-        is written; if the write fails, the runner drops them (``forget_cache``).
+        ``conn`` may be a read connection (a view not kept is read from its row):
+        the runner folds before the batch's write transaction, so on SQLite the
+        write lock is held for the writes only. The views are kept at once; if the
+        write fails, the runner drops them (``forget_cache``).
         """
         try:
             return self._fold_plain(conn, events)

@@ -51,6 +51,7 @@ from yswd.adapters.http.pages import templates as template_pages
 from yswd.adapters.http.pages import themes as theme_pages
 from yswd.adapters.http.pages.common import ShowInstead, show_instead
 from yswd.adapters.http.read_your_writes import ReadYourWritesMiddleware
+from yswd.adapters.http.route_guard import skip_unmatchable_routers
 from yswd.adapters.http.security_headers import SecurityHeadersMiddleware
 from yswd.adapters.http.templating import STATIC_DIR
 from yswd.aggregates import plain_english
@@ -123,6 +124,7 @@ def create_app(container: Container, *, manage_lifecycle: bool = True) -> FastAP
     ):
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    skip_unmatchable_routers(app)  # a public board no longer tries 18 routers' routes first
     clip_limit = container.settings.max_clip_bytes + clips.MULTIPART_OVERHEAD
     app.add_middleware(
         BodyLimitMiddleware,
@@ -130,7 +132,9 @@ def create_app(container: Container, *, manage_lifecycle: bool = True) -> FastAP
         overrides=[(clips.UPLOAD_PATH_PATTERN, clip_limit)],
     )
     app.add_middleware(
-        ReadYourWritesMiddleware, container=container, writes_only=items.COMMAND_PATHS
+        ReadYourWritesMiddleware,
+        container=container,
+        writes_only=f"(?:{items.COMMAND_PATHS})|(?:{gap_boxes.SUGGESTION_PATHS})",
     )
     app.add_middleware(HeadAsGetMiddleware)
     app.add_middleware(LanguageMiddleware, public_url=container.settings.public_url)

@@ -9,7 +9,8 @@ runner applies pending writes in batches, so under a burst of writes most
 requests find the read models already current and the check costs two integers.
 
 Requests that read no read model at all (the item commands, whose answers come
-from the item itself) skip the catch-up: a burst of them is what this saves.
+from the item itself, and gap-box suggestions) skip the catch-up: a burst of them
+is what this saves.
 """
 
 from __future__ import annotations

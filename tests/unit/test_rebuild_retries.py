@@ -1,16 +1,14 @@
-"""A rebuild's batches committed one batch behind the reading (``projections.pipeline``).
+"""A bulk rebuild that meets a failing batch, on the in-memory store.
 
-The writer thread is real; so is the in-memory store the rebuild reads. What a
-user of ``yswd projections rebuild`` relies on: batches commit in order, never
-two at once; a batch that fails is not followed by any other, and the rebuild
-goes on without the pipeline and ends with the same rows as the incremental
-read models, the chain verifying.
+The rebuild folds the staff items and hashes the audit chain before each batch's
+write transaction. What a user of ``yswd projections rebuild`` relies on: a
+batch that fails rolls back whole, the models' prepared state is dropped, the
+batch is tried again, and the rebuild ends with the same rows as the incremental
+read models, the chain verifying; its progress is told batch by batch.
 """
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from typing import Any
@@ -23,56 +21,9 @@ from yswd.aggregates.item import Channel
 from yswd.aggregates.organisation import ForumKind
 from yswd.bootstrap import Container, build, fixed_clock
 from yswd.projections.audit_chain import audit_chain
-from yswd.projections.pipeline import BatchWriter, Job
 from yswd.projections.staff_items import items
 
 NOW = datetime(2026, 11, 23, 9, 30, tzinfo=UTC)
-
-
-def job(n: int) -> Job:
-    return Job(models=[], seen={"m": n - 1}, last=n, events=1, feeds={}, prepared={})
-
-
-def test_jobs_commit_in_order_one_at_a_time_and_each_is_reported_once() -> None:
-    committing: list[int] = []
-    committed: list[int] = []
-    inside = threading.Semaphore(1)
-
-    def commit(j: Job) -> None:
-        assert inside.acquire(blocking=False), "two batches were being written at once"
-        committing.append(j.last)
-        time.sleep(0.005)
-        committed.append(j.last)
-        inside.release()
-
-    writer = BatchWriter(commit)
-    reported = []
-    for n in range(1, 21):
-        reported += [j.last for j in writer.submit(job(n))]
-        # once a job is handed over, the one before it has committed
-        assert committed[-1:] == ([n - 1] if n > 1 else [])
-    reported += [j.last for j in writer.close()]
-
-    assert committing == committed == list(range(1, 21))
-    assert reported == list(range(1, 21))
-
-
-def test_after_a_failed_job_no_other_is_committed_and_the_error_reaches_the_reader() -> None:
-    committed: list[int] = []
-
-    def commit(j: Job) -> None:
-        if j.last == 3:
-            raise ValueError("batch 3 cannot be written")
-        committed.append(j.last)
-
-    writer = BatchWriter(commit)
-    writer.submit(job(1))
-    writer.submit(job(2))
-    writer.submit(job(3))
-    with pytest.raises(ValueError, match="batch 3"):
-        writer.submit(job(4))
-    writer.stop()
-    assert committed == [1, 2]
 
 
 class FailsOnce:
@@ -126,7 +77,7 @@ def rows(container: Container) -> tuple[list[Any], list[Any]]:
         )
 
 
-def test_a_rebuild_whose_writer_fails_once_still_ends_equal(container: Container) -> None:
+def test_a_rebuild_with_a_batch_that_fails_once_still_ends_equal(container: Container) -> None:
     incremental = rows(container)
     runner = container.runner
     failing = FailsOnce(position=runner.head() // 2)
@@ -143,7 +94,7 @@ def test_a_rebuild_whose_writer_fails_once_still_ends_equal(container: Container
     assert all(lag["lag"] == 0 for lag in runner.lag().values())
 
 
-def test_a_pipelined_rebuild_reports_its_progress_batch_by_batch(container: Container) -> None:
+def test_a_bulk_rebuild_reports_its_progress_batch_by_batch(container: Container) -> None:
     runner = container.runner
     runner.batch_size = runner.rebuild_batch_size = 25
     heard: list[int] = []
