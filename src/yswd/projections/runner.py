@@ -404,7 +404,10 @@ class ProjectionRunner:
         attempt = 0
         while True:
             try:
-                prepared = self._prepare(pending, seen, feed_of, bulk)
+                # a rebuild works out what it can before taking the write lock; the
+                # live loop does not: work it did outside the write gate competed with
+                # the POSTs it should wait for (B2's 8-client p99: 20 -> 60 ms)
+                prepared = self._prepare(pending, seen, feed_of, plain=True) if bulk else {}
                 with self.database.batch_transaction() as conn:
                     tracking.lock_group(conn, self.lock_key)
                     tracking.require_positions(conn, seen)
