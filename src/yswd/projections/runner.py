@@ -235,8 +235,9 @@ class ProjectionRunner:
 
         With a ``bulk`` source the replay reads the log with one plain query per
         batch and decodes each state once into a plain dict; a model with
-        ``apply_plain_batch`` folds those (``staff_items``), the audit chain
-        hashes the rows as stored, and the rest get domain events as always.
+        ``prepare_plain_batch`` folds those (``staff_items``) and the audit chain
+        hashes the rows as stored, both before the batch's write transaction, and
+        the rest get domain events as always.
         With a ``helper`` too, the models that may be rebuilt apart (the audit
         chain) are replayed in another process at the same time, on the other
         core, and the rest here. Batches, transactions and tracking positions are
