@@ -64,12 +64,14 @@ from yswd.application.unit_of_work import new_id, utc_now
 from yswd.projections.access_log import AccessLog
 from yswd.projections.audit_chain import AuditChain
 from yswd.projections.audit_queries import AuditQueries
+from yswd.projections.batches import ReadModel
 from yswd.projections.clips import ClipQueries, ClipsReadModel
 from yswd.projections.gap_box_list import GapBoxList
 from yswd.projections.organisation import Organisation
-from yswd.projections.runner import ProjectionRunner, ReadModel
+from yswd.projections.runner import ProjectionRunner
 from yswd.projections.staff_directory import StaffDirectory
-from yswd.projections.staff_items import CHANGES_SQL, StaffItemQueries, StaffItems
+from yswd.projections.staff_item_queries import StaffItemQueries
+from yswd.projections.staff_items import CHANGES_SQL, StaffItems
 from yswd.settings import Settings
 
 log = logging.getLogger(__name__)

@@ -41,20 +41,26 @@ event; this runner polls and batches instead, for either store.
 
 from __future__ import annotations
 
-import gc
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
-from typing import Any, Protocol
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from eventsourcing.persistence import Notification
-from sqlalchemy import Connection, MetaData
+from sqlalchemy import Connection
 
 from yswd.projections import tracking
 from yswd.projections.answers import AnswerCache
-from yswd.projections.feeds import PLAIN, Feeds, as_notification, form_of
+from yswd.projections.batches import (
+    ModelFailed,
+    ReadModel,
+    feed,
+    fewer_collections,
+    prepare,
+    write,
+)
+from yswd.projections.feeds import Feeds, as_notification
 from yswd.projections.ports import (
     BulkEventSource,
     EventLog,
@@ -72,45 +78,6 @@ STALE_ROUNDS = 3
 #: two (lets waiting writers in)
 SQLITE_SLICE = 100
 SLICE_PAUSE_SECONDS = 0.002
-#: the collector's first threshold during a rebuild (Python's default is 700)
-REBUILD_GC_THRESHOLD = 100_000
-
-
-class ReadModel(Protocol):
-    """What the runner needs of a read model.
-
-    A model may also define ``apply_batch(conn, events)`` (a list of
-    ``(position, event)`` pairs in order), which the runner prefers to
-    ``apply``; ``topic_prefixes``, a tuple of topic prefixes it cares about
-    (events with other topics are neither decoded nor given to it); and
-    ``bulk_indexes``, secondary indexes its writes never read through, which a
-    rebuild drops first and builds again at the end; ``prepare_batch(conn, events,
-    after)`` and ``write_batch(conn, prepared)``, which split ``apply_batch`` into
-    the work done before the batch's write transaction (on a read connection;
-    ``after`` is the model's position) and the writes done in it; and
-    ``rebuilds_apart``, True when a rebuild may replay it in another process.
-    """
-
-    name: str
-    metadata: MetaData
-    #: True: ``apply`` gets the stored Notification (raw bytes, e.g. for hashing)
-    #: instead of the decoded domain event
-    wants_stored_form: bool
-
-    def apply(self, conn: Connection, event: Any, position: int) -> None:
-        """Apply one event. Called inside the batch's transaction."""
-
-    def reset(self, conn: Connection) -> None:
-        """Delete every row, before a rebuild."""
-
-
-class ModelFailed(RuntimeError):
-    """A read model raised while applying events (not a database outage)."""
-
-    def __init__(self, model: ReadModel, error: Exception) -> None:
-        super().__init__(f"read model {model.name} failed: {type(error).__name__}")
-        self.model = model
-        self.error = error
 
 
 class ProjectionRunner:
@@ -253,7 +220,7 @@ class ProjectionRunner:
         bulk = self.bulk is not None
         apart = self._apart(chosen)
         try:
-            with _fewer_collections():
+            with fewer_collections():
                 if not apart:
                     return self._catch_up(batch, progress, bulk=bulk)
                 running = self._start_apart(apart)
@@ -315,7 +282,7 @@ class ProjectionRunner:
         What a rebuild's other process runs, over the models it was given.
         """
         try:
-            with _fewer_collections():
+            with fewer_collections():
                 batch = max(self.batch_size, self.rebuild_batch_size)
                 return self._catch_up(batch, progress, bulk=self.bulk is not None)
         finally:
@@ -408,15 +375,15 @@ class ProjectionRunner:
                 # a rebuild works out what it can before taking the write lock; the
                 # live loop does not: work it did outside the write gate competed with
                 # the POSTs it should wait for (B2's 8-client p99: 20 -> 60 ms)
-                prepared = self._prepare(pending, seen, feed_of, plain=True) if bulk else {}
+                prepared = prepare(self.database, pending, seen, feed_of) if bulk else {}
                 with self.database.batch_transaction() as conn:
                     tracking.lock_group(conn, self.lock_key)
                     tracking.require_positions(conn, seen)
                     for model in pending:
                         if model.name in prepared:
-                            self._write(model, conn, prepared[model.name])
+                            write(self.database, model, conn, prepared[model.name])
                         else:
-                            self._feed(model, conn, feed_of[model.name], bulk)
+                            feed(self.database, model, conn, feed_of[model.name], bulk)
                     tracking.move_positions(conn, seen, last)
                 break
             except StalePositions:
@@ -440,75 +407,6 @@ class ProjectionRunner:
                     return len(notifications), len(notifications) >= batch_size
         self._positions = {name: max(pos, last) for name, pos in positions.items()}
         return len(notifications), len(notifications) >= batch_size
-
-    def _prepare(
-        self,
-        models: Sequence[ReadModel],
-        seen: dict[str, int],
-        feeds: dict[str, list[tuple[int, Any]]],
-        plain: bool = False,
-    ) -> dict[str, Any]:
-        """What models with ``prepare_batch`` will write, worked out before the transaction.
-
-        On SQLite the batch's transaction holds the database's one write lock, so
-        work done here, on a read connection, is work nobody waits for: the event
-        writers, or a rebuild's other process. In a bulk rebuild a model folding
-        plain states prepares with ``prepare_plain_batch``.
-        """
-        preparers = {}
-        for model in models:
-            prepare = getattr(model, "prepare_batch", None)
-            if plain and form_of(model) == PLAIN:
-                prepare = getattr(model, "prepare_plain_batch", None)
-            if prepare is not None and feeds[model.name]:
-                preparers[model.name] = (model, prepare)
-        if not preparers:
-            return {}
-        prepared: dict[str, Any] = {}
-        with self.engine.connect() as read:
-            for name, (model, prepare) in preparers.items():
-                try:
-                    prepared[name] = prepare(read, feeds[name], after=seen[name])
-                except Exception as error:
-                    if self.database.is_outage(error):
-                        raise
-                    raise ModelFailed(model, error) from error
-            read.rollback()
-        return prepared
-
-    def _write(self, model: ReadModel, conn: Connection, prepared: Any) -> None:
-        try:
-            model.write_batch(conn, prepared)  # type: ignore[attr-defined]
-        except Exception as error:
-            if self.database.is_outage(error):
-                raise
-            raise ModelFailed(model, error) from error
-
-    def _feed(
-        self,
-        model: ReadModel,
-        conn: Connection,
-        feed: Sequence[tuple[int, Any]],
-        plain: bool = False,
-    ) -> None:
-        if not feed:
-            return
-        try:
-            if plain and not getattr(model, "wants_stored_form", False):
-                apply_plain = getattr(model, "apply_plain_batch", None)
-                if apply_plain is not None:
-                    apply_plain(conn, feed)
-                    return
-            apply_batch = getattr(model, "apply_batch", None)
-            if apply_batch is not None:
-                apply_batch(conn, feed)
-            else:
-                for position, event in feed:
-                    model.apply(conn, event, position)
-        except Exception as error:
-            if self.database.is_outage(error):
-                raise
-            raise ModelFailed(model, error) from error
 
     def _apply_one_by_one(
         self,
@@ -542,7 +440,7 @@ class ProjectionRunner:
                                 continue
                             event = by_position[model.name].get(position)
                             if event is not None:
-                                self._feed(model, conn, [(position, event)], plain)
+                                feed(self.database, model, conn, [(position, event)], plain)
                         tracking.move_positions(conn, seen, position)
                     break
                 except ConcurrentRunner as reason:
@@ -588,20 +486,3 @@ class ProjectionRunner:
             forget_cache = getattr(model, "forget_cache", None)
             if forget_cache is not None:
                 forget_cache()
-
-
-@contextmanager
-def _fewer_collections() -> Iterator[None]:
-    """Run the cyclic garbage collector less often for the length of a rebuild.
-
-    A rebuild allocates a few short-lived dicts per event, and at Python's default
-    threshold the collector ran every 700 of them: a fifth of a rebuild's CPU
-    (100k events: 3.3 s -> 2.6 s with it off). Memory is still freed by reference
-    counting as it always is; only cycles wait longer. The threshold is put back after.
-    """
-    thresholds = gc.get_threshold()
-    gc.set_threshold(max(thresholds[0], REBUILD_GC_THRESHOLD), *thresholds[1:])
-    try:
-        yield
-    finally:
-        gc.set_threshold(*thresholds)

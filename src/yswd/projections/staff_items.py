@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import json
 from collections import OrderedDict
-from collections.abc import Callable
-from datetime import UTC, date, datetime
+from datetime import UTC
 from itertools import islice
 from typing import Any, NamedTuple
 
@@ -21,29 +20,21 @@ from sqlalchemy import (
     Boolean,
     Column,
     Connection,
-    Engine,
     Index,
     Integer,
     MetaData,
     String,
     Table,
     Text,
-    and_,
     delete,
-    false,
-    func,
-    or_,
-    select,
 )
 
-from yswd.aggregates.access import Principal
-from yswd.aggregates.gap_box import suggestion_detail_prefix
-from yswd.aggregates.item import OPEN, Item, item_aggregate_id
+from yswd.aggregates.item import Item, item_aggregate_id
 from yswd.aggregates.item_views import item_view
 from yswd.aggregates.topics import CONTRIBUTOR_ERASED_RECORDED, event_topics
 from yswd.projections import item_fold
 from yswd.projections.ports import AggregateSource, StoredRecord
-from yswd.projections.sql import driver_sql, insert_many, path_text, subtree, upsert
+from yswd.projections.sql import driver_sql, insert_many, path_text, upsert
 
 metadata = MetaData()
 
@@ -128,7 +119,6 @@ _COUNT_CHANGE = (
     "ON CONFLICT (id) DO UPDATE SET changes = rm_items_changes.changes + 1"
 )
 
-OPEN_STATUSES = sorted(status.value for status in OPEN)
 #: what ``sql.upsert`` adds to an insert of ``rm_items`` rows, for the rows of a rebuild,
 #: which are tuples in ``item_fold.STAFF_COLUMNS`` order (``write_batch``)
 _UPSERT_ITEM = " ON CONFLICT (item_id) DO UPDATE SET " + ", ".join(
@@ -430,165 +420,3 @@ def _utc_date(value: Any) -> str | None:
     if value is None:
         return None
     return str(value.astimezone(UTC).date().isoformat())
-
-
-class StaffItemQueries:
-    """Reads of ``staff_items`` for the HTTP edge, always filtered to the caller's scope."""
-
-    def __init__(self, engine: Engine, today: Callable[[], date]) -> None:
-        self.engine = engine
-        self.today = today
-
-    def scope_filter(self, principal: Principal) -> Any:
-        """The items this caller may find: in scope, and, unless they may read flagged
-        items, not under a safeguarding restriction."""
-        in_scope = self._in_scope(principal, items.c.unit_path, items.c.referred_path)
-        if principal.sees_safeguarding:
-            return in_scope
-        unrestricted = not_restricted()
-        return unrestricted if in_scope is None else and_(in_scope, unrestricted)
-
-    @staticmethod
-    def _in_scope(principal: Principal, unit_path: Any, referred_path: Any) -> Any:
-        if principal.covers_everything:
-            return None
-        if not principal.scopes:
-            return false()
-        return or_(
-            *(subtree(unit_path, unit) for unit in principal.scopes),
-            *(subtree(referred_path, unit) for unit in principal.scopes),
-        )
-
-    def safeguarding_queue(self, principal: Principal) -> list[str]:
-        """Ids of the items with an open flag in this caller's scope, oldest flag first."""
-        query = select(safeguarding.c.item_id).where(safeguarding.c.open.is_(True))
-        scope = self._in_scope(principal, safeguarding.c.unit_path, safeguarding.c.referred_path)
-        if scope is not None:
-            query = query.where(scope)
-        query = query.order_by(safeguarding.c.flagged_at, safeguarding.c.item_id)
-        with self.engine.connect() as conn:
-            return list(conn.scalars(query))
-
-    def overdue_flags(self, now: datetime) -> int:
-        """Open flags nobody acknowledged by their acknowledgement time (every unit)."""
-        now_iso = now.astimezone(UTC).isoformat()
-        query = (
-            select(func.count())
-            .select_from(safeguarding)
-            .where(safeguarding.c.open.is_(True))
-            .where(safeguarding.c.acknowledged_at.is_(None))
-            .where(safeguarding.c.ack_due_at < now_iso)
-        )
-        with self.engine.connect() as conn:
-            return int(conn.scalar(query) or 0)
-
-    def reveals(self, principal: Principal, unit_id: str | None) -> list[dict[str, Any]]:
-        """Reveals of items in the caller's scope (and under ``unit_id``), oldest first."""
-        query = select(reveals.c.item_id, reveals.c.user_id, reveals.c.reason, reveals.c.at)
-        scope = self._in_scope(principal, reveals.c.unit_path, reveals.c.referred_path)
-        if scope is not None:
-            query = query.where(scope)
-        if unit_id is not None:
-            under = (
-                subtree(reveals.c.unit_path, unit_id),
-                subtree(reveals.c.referred_path, unit_id),
-            )
-            query = query.where(or_(*under))
-        query = query.order_by(reveals.c.at, reveals.c.item_id, reveals.c.version)
-        with self.engine.connect() as conn:
-            return [dict(row._mapping) for row in conn.execute(query)]
-
-    def overdue_filter(self) -> Any:
-        return and_(
-            items.c.status.in_(OPEN_STATUSES),
-            items.c.first_response_on.is_(None),
-            items.c.target_on < self.today().isoformat(),
-        )
-
-    def list_items(
-        self,
-        principal: Principal,
-        *,
-        status: str | None = None,
-        unit_id: str | None = None,
-        forum_id: str | None = None,
-        referred_to: str | None = None,
-        overdue: bool | None = None,
-        limit: int = 500,
-        offset: int = 0,
-        order: str = "newest",
-    ) -> list[dict[str, Any]]:
-        query = select(items.c.doc, items.c.target_on)
-        conditions = [self.scope_filter(principal)]
-        if status:
-            conditions.append(items.c.status == status)
-        if unit_id:
-            conditions.append(
-                or_(subtree(items.c.unit_path, unit_id), subtree(items.c.referred_path, unit_id))
-            )
-        if forum_id:
-            conditions.append(items.c.forum_id == forum_id)
-        if referred_to:
-            conditions.append(subtree(items.c.referred_path, referred_to))
-        if overdue is True:
-            conditions.append(self.overdue_filter())
-        elif overdue is False:
-            conditions.append(~self.overdue_filter())
-        for condition in conditions:
-            if condition is not None:
-                query = query.where(condition)
-        if order == "due":
-            query = query.order_by(items.c.target_on, items.c.created_at)
-        else:
-            query = query.order_by(items.c.raised_on.desc(), items.c.created_at.desc())
-        query = query.limit(limit).offset(offset)
-        today = self.today().isoformat()
-        with self.engine.connect() as conn:
-            rows = conn.execute(query).all()
-        docs = []
-        for doc_text, target_on in rows:
-            doc = json.loads(doc_text)
-            doc["overdue"] = is_overdue(doc, target_on, today)
-            docs.append(doc)
-        return docs
-
-    def count(self) -> int:
-        with self.engine.connect() as conn:
-            return int(conn.scalar(select(func.count()).select_from(items)) or 0)
-
-    def gap_box_items(self, forum_id: str, box_id: str, *, published_only: bool) -> list[str]:
-        """Ids of the ``gap_box`` items of ``forum_id`` left in ``box_id``, oldest first.
-
-        An item names its box in its ``detail`` (``suggestion_detail_prefix``); the
-        forum's index narrows the rows first.
-        """
-        query = select(items.c.item_id, items.c.doc).where(
-            items.c.forum_id == forum_id, items.c.channel == "gap_box"
-        )
-        if published_only:
-            query = query.where(items.c.published.is_(True))
-        query = query.order_by(items.c.created_at, items.c.item_id)
-        prefix = suggestion_detail_prefix(box_id)
-        with self.engine.connect() as conn:
-            rows = conn.execute(query).all()
-        return [
-            item_id
-            for item_id, doc in rows
-            if (orjson.loads(doc).get("detail") or "").startswith(prefix)
-        ]
-
-
-def not_restricted() -> Any:
-    """Rows of ``rm_items`` not under a safeguarding restriction (for ordinary answers)."""
-    restricted = select(safeguarding.c.item_id).where(safeguarding.c.restricted.is_(True))
-    return items.c.item_id.not_in(restricted)
-
-
-def is_restricted(doc: dict[str, Any]) -> bool:
-    """Whether an item's staff view is under a safeguarding restriction."""
-    return bool(doc.get("restricted"))
-
-
-def is_overdue(doc: dict[str, Any], target_on: str, today: str) -> bool:
-    """Open, no first response yet, and its target date has passed."""
-    return doc["status"] in OPEN_STATUSES and not doc.get("first_response_at") and target_on < today

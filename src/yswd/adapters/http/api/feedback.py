@@ -14,7 +14,7 @@ from yswd.aggregates.access import Action
 from yswd.aggregates.disclosure import ReadKind
 from yswd.aggregates.item_views import shown_to
 from yswd.projections.feedback_pack import feedback_pack, items_csv
-from yswd.projections.staff_items import is_restricted
+from yswd.projections.staff_item_queries import is_restricted
 
 router = APIRouter(prefix="/api/v1", tags=["feedback"])
 
