@@ -9,6 +9,7 @@ of requests per level, split into rounds in which the two sides take turns.
 
 from __future__ import annotations
 
+import gc
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -38,6 +39,13 @@ def timed_posts(
     connection with a GET of ``/bench/ready`` first (an ``httpx.Client`` connects on
     its first request, and until session 6 that was a timed POST: at 32 clients,
     32 connections opened at once in every part made most of the p99).
+
+    The load generator's own garbage collector is off while the clock runs (and a
+    full pass is made before it starts): the 32 client threads share one GIL, and a
+    full pass over httpx's garbage stopped every one of them for 100-200 ms, which
+    timed every request in flight as that much slower, on whichever side was being
+    measured. Until session 7 that was the 32-client p99 (the servers had no pass
+    at those moments; the client had).
     """
     per = max(total // clients, 1)
     pool_clients = [httpx.Client(headers=headers, timeout=60) for _ in range(clients)]
@@ -56,6 +64,8 @@ def timed_posts(
                 raise RuntimeError(f"POST {url} -> {r.status_code}: {r.text[:200]}")
         return times
 
+    gc.collect()
+    gc.disable()
     try:
         with ThreadPoolExecutor(clients) as pool:
             futures = [pool.submit(worker, client) for client in pool_clients]
@@ -64,6 +74,7 @@ def timed_posts(
             latencies = [t for future in futures for t in future.result()]
             wall = time.perf_counter() - t0
     finally:
+        gc.enable()
         for client in pool_clients:
             client.close()
     return latencies, wall
