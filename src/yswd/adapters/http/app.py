@@ -36,7 +36,8 @@ from yswd.adapters.http.language import LanguageMiddleware
 from yswd.adapters.http.methods import HeadAsGetMiddleware
 from yswd.adapters.http.metrics import install_metrics
 from yswd.adapters.http.openapi import install_openapi, operation_id
-from yswd.adapters.http.pages import admin as admin_pages
+from yswd.adapters.http.pages import admin_organisation as organisation_pages
+from yswd.adapters.http.pages import admin_users as user_pages
 from yswd.adapters.http.pages import clips as clip_pages
 from yswd.adapters.http.pages import forums as forum_pages
 from yswd.adapters.http.pages import inbox as inbox_page
@@ -117,7 +118,8 @@ def create_app(container: Container, *, manage_lifecycle: bool = True) -> FastAP
         item_pages.router,
         moderation_pages.router,
         search_page.router,
-        admin_pages.router,
+        organisation_pages.router,
+        user_pages.router,
         template_pages.router,
         self_assessment_pages.router,
         theme_pages.router,

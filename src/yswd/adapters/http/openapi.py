@@ -6,7 +6,7 @@ place, so the routes keep sending exactly what they always sent:
 - short operation ids (the handler's name, or a clearer one from ``RENAMED``);
 - bearer authentication in ``securitySchemes``; operations that take no token
   say so (``security: []``) and do not list 401 or 403;
-- each JSON answer a named component (``ANSWERS``, from ``schemas``), which is
+- each JSON answer a named component (``ANSWERS``, from ``answers``), which is
   documentation only: no answer is filtered through a model;
 - the real media types of CSV, Atom, HTML, XML and media answers;
 - the response headers (``X-Yswd-Position``, ``ETag``, ``Last-Modified``,
@@ -28,7 +28,7 @@ from fastapi.routing import APIRoute
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
-from yswd.adapters.http import schemas
+from yswd.adapters.http import answers
 from yswd.adapters.http.errors import ErrorOut
 
 SCHEME = "bearer"
@@ -65,66 +65,66 @@ RENAMED = {
 
 #: operation id -> the model of its JSON success answer
 ANSWERS: dict[str, type[BaseModel]] = {
-    "healthz": schemas.HealthOut,
-    "readyz": schemas.ReadyOut,
-    "get_status": schemas.StatusOut,
-    "create_unit": schemas.UnitOut,
-    "get_unit": schemas.UnitOut,
-    "create_forum": schemas.ForumOut,
-    "get_forum": schemas.ForumOut,
-    "create_user": schemas.UserOut,
-    "set_user_email": schemas.UserOut,
-    "change_user_role": schemas.UserOut,
-    "issue_token": schemas.TokenOut,
-    "revoke_tokens": schemas.RevokedOut,
-    "who_am_i": schemas.MeOut,
-    "bulk_publish": schemas.BulkOut,
-    "bulk_refer": schemas.BulkOut,
-    "raise_item": schemas.ItemOut,
-    "list_items": schemas.ItemListOut,
-    "get_item": schemas.ItemOut,
-    "publish_item": schemas.ItemOut,
-    "refer_item": schemas.ItemOut,
-    "respond_to_item": schemas.ItemOut,
-    "complete_item": schemas.ItemOut,
-    "decline_item": schemas.ItemOut,
-    "add_progress": schemas.ItemOut,
-    "verify_item": schemas.ItemOut,
-    "reopen_item": schemas.ItemOut,
-    "mark_repeat_of": schemas.ItemOut,
-    "similar_items": schemas.SimilarOut,
-    "upload_clip": schemas.ClipOut,
-    "list_clips": schemas.ClipListOut,
-    "get_clip": schemas.ClipOut,
-    "record_consent": schemas.ClipOut,
-    "add_transcript": schemas.ClipOut,
-    "publish_transcript": schemas.ClipOut,
-    "add_summary": schemas.ClipOut,
-    "public_clips": schemas.ClipListOut,
-    "add_template": schemas.TemplateOut,
-    "list_templates": schemas.TemplateListOut,
-    "archive_template": schemas.TemplateOut,
-    "forum_feedback": schemas.FeedbackPackOut,
-    "forum_agenda": schemas.AgendaOut,
-    "import_minutes": schemas.MinutesOut,
-    "get_item_history": schemas.HistoryOut,
-    "verify_audit_chain": schemas.AuditVerifyOut,
-    "list_audited_reads": schemas.ReadsOut,
-    "forget_contributor": schemas.ForgetOut,
-    "create_gap_box": schemas.GapBoxOut,
-    "get_public_gap_box": schemas.PublicGapBoxOut,
-    "suggest_in_gap_box": schemas.SuggestionOut,
-    "get_gap_box_results": schemas.GapBoxResultsOut,
-    "check_wording": schemas.WordingOut,
-    "get_board": schemas.BoardOut,
-    "get_metrics": schemas.MetricsOut,
-    "open311_discovery_json": schemas.Open311DiscoveryOut,
+    "healthz": answers.HealthOut,
+    "readyz": answers.ReadyOut,
+    "get_status": answers.StatusOut,
+    "create_unit": answers.UnitOut,
+    "get_unit": answers.UnitOut,
+    "create_forum": answers.ForumOut,
+    "get_forum": answers.ForumOut,
+    "create_user": answers.UserOut,
+    "set_user_email": answers.UserOut,
+    "change_user_role": answers.UserOut,
+    "issue_token": answers.TokenOut,
+    "revoke_tokens": answers.RevokedOut,
+    "who_am_i": answers.MeOut,
+    "bulk_publish": answers.BulkOut,
+    "bulk_refer": answers.BulkOut,
+    "raise_item": answers.ItemOut,
+    "list_items": answers.ItemListOut,
+    "get_item": answers.ItemOut,
+    "publish_item": answers.ItemOut,
+    "refer_item": answers.ItemOut,
+    "respond_to_item": answers.ItemOut,
+    "complete_item": answers.ItemOut,
+    "decline_item": answers.ItemOut,
+    "add_progress": answers.ItemOut,
+    "verify_item": answers.ItemOut,
+    "reopen_item": answers.ItemOut,
+    "mark_repeat_of": answers.ItemOut,
+    "similar_items": answers.SimilarOut,
+    "upload_clip": answers.ClipOut,
+    "list_clips": answers.ClipListOut,
+    "get_clip": answers.ClipOut,
+    "record_consent": answers.ClipOut,
+    "add_transcript": answers.ClipOut,
+    "publish_transcript": answers.ClipOut,
+    "add_summary": answers.ClipOut,
+    "public_clips": answers.ClipListOut,
+    "add_template": answers.TemplateOut,
+    "list_templates": answers.TemplateListOut,
+    "archive_template": answers.TemplateOut,
+    "forum_feedback": answers.FeedbackPackOut,
+    "forum_agenda": answers.AgendaOut,
+    "import_minutes": answers.MinutesOut,
+    "get_item_history": answers.HistoryOut,
+    "verify_audit_chain": answers.AuditVerifyOut,
+    "list_audited_reads": answers.ReadsOut,
+    "forget_contributor": answers.ForgetOut,
+    "create_gap_box": answers.GapBoxOut,
+    "get_public_gap_box": answers.PublicGapBoxOut,
+    "suggest_in_gap_box": answers.SuggestionOut,
+    "get_gap_box_results": answers.GapBoxResultsOut,
+    "check_wording": answers.WordingOut,
+    "get_board": answers.BoardOut,
+    "get_metrics": answers.MetricsOut,
+    "open311_discovery_json": answers.Open311DiscoveryOut,
 }
 #: operation id -> the model of each element of its JSON array answer
 LIST_ANSWERS: dict[str, type[BaseModel]] = {
-    "open311_services_json": schemas.Open311ServiceOut,
-    "open311_requests_json": schemas.Open311RequestOut,
-    "open311_request_json": schemas.Open311RequestOut,
+    "open311_services_json": answers.Open311ServiceOut,
+    "open311_requests_json": answers.Open311RequestOut,
+    "open311_request_json": answers.Open311RequestOut,
 }
 
 _TEXT = {"schema": {"type": "string"}}
@@ -169,7 +169,7 @@ CONDITIONAL = {
 #: the operation ids of GeoReport v2, whose refusals are in its own error format
 OPEN311 = "open311_"
 #: operation ids whose answer carries the item's (or clip's) version as ETag
-VERSIONED = {op for op, model in ANSWERS.items() if model is schemas.ItemOut} | {
+VERSIONED = {op for op, model in ANSWERS.items() if model is answers.ItemOut} | {
     "get_clip",
     "upload_clip",
     "record_consent",
@@ -233,7 +233,7 @@ def finish(document: dict[str, Any]) -> dict[str, Any]:
     models: list[type[BaseModel]] = [
         *dict.fromkeys([*ANSWERS.values(), *LIST_ANSWERS.values()]),
         ErrorOut,
-        schemas.Open311ErrorOut,
+        answers.Open311ErrorOut,
     ]
     _, definitions = models_json_schema(
         [(model, "serialization") for model in models], ref_template=_REF
@@ -362,7 +362,7 @@ def _open311_errors(op: str) -> dict[str, Any]:
     """GeoReport v2's refusals: ``[{"code", "description"}]``, or ``<errors>`` in XML."""
     if op.endswith("_xml"):
         return {"text/xml": _TEXT}
-    errors = {"type": "array", "items": _ref(schemas.Open311ErrorOut), "minItems": 1}
+    errors = {"type": "array", "items": _ref(answers.Open311ErrorOut), "minItems": 1}
     return {"application/json": {"schema": errors}}
 
 

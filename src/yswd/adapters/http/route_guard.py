@@ -2,7 +2,7 @@
 
 FastAPI tries a request against each included router in turn, and each router against
 each of its routes (a few writes to the request's scope and a regex per route). The
-routers are many (``create_app`` includes 30), so a public board, in the 19th, took
+routers are many (``create_app`` includes 31), so a public board, in the 19th, took
 about 100 µs of matching before its handler ran, and a gap-box suggestion, in the
 14th, about as much: on the soak's two shared cores every request pays that in CPU.
 

@@ -16,7 +16,7 @@ from fastapi.responses import JSONResponse
 from pydantic import Field, StringConstraints
 
 from yswd.adapters.http.deps import POSITION_HEADER, ContainerDep, PrincipalDep
-from yswd.adapters.http.schemas import Body, IsoDate, LongText, Slug
+from yswd.adapters.http.request_bodies import Body, IsoDate, LongText, Slug
 from yswd.application.bulk import MAX_BULK_ITEMS, BulkRefused, BulkResult
 
 router = APIRouter(prefix="/api/v1/items/bulk", tags=["items"])

@@ -25,7 +25,7 @@ from yswd.adapters.http.deps import (
     StaffWriteDep,
     mark_written,
 )
-from yswd.adapters.http.schemas import Body, LongText, text
+from yswd.adapters.http.request_bodies import Body, LongText, text
 from yswd.adapters.http.templating import templates
 from yswd.aggregates.clip import Clip, Consent
 from yswd.aggregates.errors import InvalidInput, NotFound

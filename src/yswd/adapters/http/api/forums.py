@@ -11,7 +11,7 @@ from starlette.concurrency import run_in_threadpool
 
 from yswd.adapters.http.deps import POSITION_HEADER, ContainerDep, PrincipalDep, StaffWriteDep
 from yswd.adapters.http.referral_names import referral_names
-from yswd.adapters.http.schemas import DigestIn
+from yswd.adapters.http.request_bodies import DigestIn
 from yswd.adapters.http.templating import templates
 from yswd.aggregates.access import Action
 from yswd.aggregates.errors import InvalidInput

@@ -26,7 +26,7 @@ from yswd.adapters.http.deps import (
 from yswd.adapters.http.errors import status_for
 from yswd.adapters.http.labels import PUBLIC_STATUS_LABELS
 from yswd.adapters.http.language import gettext
-from yswd.adapters.http.schemas import Body, IsoDate, LongText, Slug, text
+from yswd.adapters.http.request_bodies import Body, IsoDate, LongText, Slug, text
 from yswd.adapters.http.templating import templates, uk_date
 from yswd.aggregates.errors import DomainError, InvalidInput, NotFound, RateLimited
 from yswd.aggregates.gap_box import GapBox, GapBoxClosed

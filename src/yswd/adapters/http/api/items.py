@@ -18,7 +18,7 @@ from yswd.adapters.http.deps import (
     mark_written,
     written_json,
 )
-from yswd.adapters.http.schemas import (
+from yswd.adapters.http.request_bodies import (
     CompleteIn,
     DeclineIn,
     ItemIn,

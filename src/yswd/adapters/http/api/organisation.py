@@ -13,7 +13,7 @@ from yswd.adapters.http.deps import (
     StaffWriteDep,
     keyed,
 )
-from yswd.adapters.http.schemas import (
+from yswd.adapters.http.request_bodies import (
     ForumContactIn,
     ForumIn,
     UnitIn,

@@ -27,7 +27,7 @@ from yswd.adapters.http.poster import (
     qr_svg,
 )
 from yswd.adapters.http.public_urls import board_feed_id, public_base, public_link
-from yswd.adapters.http.schemas import IsoDate
+from yswd.adapters.http.request_bodies import IsoDate
 from yswd.adapters.http.templating import templates, uk_date
 from yswd.aggregates.errors import NotFound
 from yswd.aggregates.organisation import Unit

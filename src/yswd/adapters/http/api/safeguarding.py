@@ -13,6 +13,7 @@ from typing import Any
 
 from fastapi import APIRouter, Response
 
+from yswd.adapters.http.answers import Answer, ItemOut
 from yswd.adapters.http.deps import (
     ContainerDep,
     ExpectedVersion,
@@ -21,7 +22,7 @@ from yswd.adapters.http.deps import (
     StaffWriteDep,
     item_response,
 )
-from yswd.adapters.http.schemas import Answer, Body, ItemOut, LongText, RevealReason
+from yswd.adapters.http.request_bodies import Body, LongText, RevealReason
 from yswd.aggregates.access import Action
 from yswd.aggregates.errors import Forbidden
 from yswd.aggregates.item import Item

@@ -8,7 +8,7 @@ from fastapi import APIRouter
 from pydantic import BaseModel, BeforeValidator, Field, StrictInt
 
 from yswd.adapters.http.deps import StaffWriteDep
-from yswd.adapters.http.schemas import Body, IsoDate, LongText
+from yswd.adapters.http.request_bodies import Body, IsoDate, LongText
 from yswd.aggregates.self_assessment import STAGES
 
 router = APIRouter(prefix="/api/v1/units/{unit_id}/self-assessments", tags=["self-assessment"])

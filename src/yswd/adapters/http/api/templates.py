@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import APIRouter
 
 from yswd.adapters.http.deps import ContainerDep, PrincipalDep, StaffWriteDep
-from yswd.adapters.http.schemas import Body, LongText, Slug, Title
+from yswd.adapters.http.request_bodies import Body, LongText, Slug, Title
 from yswd.aggregates.response_template import TemplateKind
 
 router = APIRouter(prefix="/api/v1/units/{unit_id}/templates", tags=["response templates"])

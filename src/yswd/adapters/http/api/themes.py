@@ -8,7 +8,7 @@ from fastapi import APIRouter, Response
 from pydantic import BaseModel, Field
 
 from yswd.adapters.http.deps import ContainerDep, PrincipalDep, mark_written
-from yswd.adapters.http.schemas import Body, Theme
+from yswd.adapters.http.request_bodies import Body, Theme
 from yswd.aggregates.access import Action
 
 router = APIRouter(tags=["themes"])

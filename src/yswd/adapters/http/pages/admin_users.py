@@ -1,13 +1,14 @@
-"""Administration: units, forums, users and their access tokens.
+"""Administration of the people who use the staff pages, and their access tokens.
 
-An admin sees and changes only what is inside their scope. A token is shown
-once, on the page that made it, and never again.
+An admin sees and changes only the users inside their scope: every unit a user works
+in must be one the admin covers. A token is shown once, on the page that made it, and
+never again. Kept apart from :mod:`admin_organisation` (units and forums) because
+people, roles and tokens are a subject of their own; both refuse other roles alike.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from typing import Annotated, Any
 from urllib.parse import quote
 
@@ -24,36 +25,25 @@ from yswd.adapters.http.pages.common import (
     after_write,
     allowed,
     check_name,
-    check_slug,
     container_of,
     refused,
     render,
     text,
 )
-from yswd.adapters.http.pages.scope import flat_units, forums_in_scope, visible_tree
-from yswd.adapters.http.schemas import EMAIL_PATTERN
+from yswd.adapters.http.pages.scope import flat_units, visible_tree
+from yswd.adapters.http.request_bodies import EMAIL_PATTERN
 from yswd.adapters.http.sessions import Session
 from yswd.aggregates.access import Action, Principal
 from yswd.aggregates.errors import AlreadyExists, DomainError, Forbidden
-from yswd.aggregates.organisation import ForumKind
 from yswd.aggregates.users import Role, User
 from yswd.bootstrap import Container
 from yswd.projections.staff_directory import list_users
 
 router = APIRouter(prefix="/staff", include_in_schema=False)
 
-ADMINS_ONLY = "Only an administrator can use this page."
-Organiser = Annotated[Session, Depends(allowed(Action.MANAGE_ORGANISATION, ADMINS_ONLY))]
-UserAdmin = Annotated[Session, Depends(allowed(Action.MANAGE_USERS, ADMINS_ONLY))]
-
-KIND_LABELS = {
-    ForumKind.COMMUNITY_MEETING: "Community meeting",
-    ForumKind.DEVELOPMENT_BOARD: "Development board",
-    ForumKind.PARTNERSHIP_BOARD: "Partnership board",
-    ForumKind.SERVICE_USER_COUNCIL: "Service user council",
-    ForumKind.RECOVERY_OUTCOMES_GROUP: "Recovery outcomes group",
-    ForumKind.OTHER: "Other",
-}
+UserAdmin = Annotated[
+    Session, Depends(allowed(Action.MANAGE_USERS, "Only an administrator can use this page."))
+]
 
 ROLE_LABELS = {
     Role.ADMIN: "Administrator",
@@ -75,192 +65,7 @@ ROLE_HINTS = {
     Role.AUDITOR: "reads everything, including histories; changes nothing",
 }
 
-
-def name_of(lookup: Callable[[str], Any], added: str | None) -> str | None:
-    """The name of what was just added (for the "X added." notice), if it exists."""
-    if not added:
-        return None
-    try:
-        return str(lookup(added).name)
-    except DomainError:
-        return None
-
-
-# -- units -------------------------------------------------------------------------------
-
-
-def units_page(
-    request: Request,
-    session: Session,
-    *,
-    values: dict[str, str],
-    errors: list[FieldError],
-    added: str | None = None,
-    status_code: int = 200,
-) -> HTMLResponse:
-    tree = visible_tree(container_of(request), session.principal)
-    return render(
-        request,
-        "admin_units.html",
-        {
-            "tree": tree,
-            "units": flat_units(tree),
-            "may_add_top": session.principal.covers_everything,
-            "values": values,
-            "errors": errors,
-            "added": added,
-        },
-        session,
-        status_code=status_code,
-    )
-
-
-@router.get("/admin/units", response_class=HTMLResponse)
-def admin_units(
-    request: Request,
-    session: Organiser,
-    container: ContainerDep,
-    parent: str | None = None,
-    added: str | None = None,
-) -> Response:
-    added_name = name_of(container.app.unit, added)
-    return units_page(
-        request, session, values={"parent_id": parent or ""}, errors=[], added=added_name
-    )
-
-
-@router.post("/admin/units", response_class=HTMLResponse)
-def add_unit(
-    request: Request, session: Organiser, form: FormData, container: ContainerDep
-) -> Response:
-    unit_id, name, parent_id = text(form, "unit_id"), text(form, "name"), text(form, "parent_id")
-    errors: list[FieldError] = []
-    check_name(errors, "name", name, "unit name")
-    check_slug(errors, "unit_id", unit_id, "unit")
-    if not errors:
-        try:
-            written = container.app.create_unit(session.principal, unit_id, name, parent_id or None)
-        except DomainError as error:
-            field = "unit_id" if status_for(error) == 409 else "parent_id"
-            errors.append(FieldError(field, error.message))
-        else:
-            after_write(container, written)
-            return RedirectResponse(f"/staff/admin/units?added={quote(unit_id)}", status_code=303)
-    return units_page(request, session, values=form, errors=errors, status_code=422)
-
-
-# -- forums ------------------------------------------------------------------------------
-
-
-def forums_page(
-    request: Request,
-    session: Session,
-    *,
-    values: dict[str, str],
-    errors: list[FieldError],
-    added: str | None = None,
-    status_code: int = 200,
-) -> HTMLResponse:
-    container = container_of(request)
-    units = flat_units(visible_tree(container, session.principal))
-    forums = forums_in_scope(container, session.principal)
-    by_unit = [
-        {**unit, "forums": [f for f in forums if f["unit_id"] == unit["id"]]} for unit in units
-    ]
-    contacts = {
-        f["id"]: getattr(container.app.forum(f["id"]), "contact_email", None) for f in forums
-    }
-    return render(
-        request,
-        "admin_forums.html",
-        {
-            "groups": [group for group in by_unit if group["forums"]],
-            "forum_count": len(forums),
-            "units": units,
-            "kinds": [(kind.value, label) for kind, label in KIND_LABELS.items()],
-            "kind_label": lambda value: KIND_LABELS.get(ForumKind(value), value),
-            "values": values,
-            "errors": errors,
-            "added": added,
-            "contacts": contacts,
-        },
-        session,
-        status_code=status_code,
-    )
-
-
-def check_contact_email(errors: list[FieldError], email: str) -> None:
-    """A forum's contact email: optional, else it must look like one."""
-    if email and (len(email) > 254 or not EMAIL.match(email)):
-        errors.append(
-            FieldError("contact_email", "Enter the email in the right form, like ward@trust.nhs.uk")
-        )
-
-
-@router.post("/admin/forums/{forum_id}/contact", response_class=HTMLResponse)
-def admin_set_forum_contact(
-    request: Request, forum_id: str, session: Organiser, form: FormData, container: ContainerDep
-) -> Response:
-    """Who is told by email when the forum's items move; empty: nobody."""
-    email = text(form, "contact_email")
-    errors: list[FieldError] = []
-    check_contact_email(errors, email)
-    if not errors:
-        try:
-            written = container.app.set_forum_contact(session.principal, forum_id, email or None)
-        except DomainError as error:
-            errors.append(FieldError("contact_email", error.message))
-        else:
-            after_write(container, written)
-            return RedirectResponse("/staff/admin/forums", status_code=303)
-    return forums_page(request, session, values=form, errors=errors, status_code=422)
-
-
-@router.get("/admin/forums", response_class=HTMLResponse)
-def admin_forums(
-    request: Request,
-    session: Organiser,
-    container: ContainerDep,
-    unit: str | None = None,
-    added: str | None = None,
-) -> Response:
-    values = {"unit_id": unit or "", "kind": ForumKind.COMMUNITY_MEETING.value}
-    added_name = name_of(container.app.forum, added)
-    return forums_page(request, session, values=values, errors=[], added=added_name)
-
-
-@router.post("/admin/forums", response_class=HTMLResponse)
-def add_forum(
-    request: Request, session: Organiser, form: FormData, container: ContainerDep
-) -> Response:
-    forum_id, name, unit_id = text(form, "forum_id"), text(form, "name"), text(form, "unit_id")
-    errors: list[FieldError] = []
-    check_name(errors, "name", name, "forum name")
-    check_slug(errors, "forum_id", forum_id, "forum")
-    if not unit_id:
-        errors.append(FieldError("unit_id", "Choose the unit the forum belongs to"))
-    kind = text(form, "kind")
-    if kind not in {k.value for k in ForumKind}:
-        errors.append(FieldError("kind", "Choose the kind of forum from the list"))
-    contact_email = text(form, "contact_email")
-    check_contact_email(errors, contact_email)
-    if not errors:
-        try:
-            written = container.app.create_forum(
-                session.principal,
-                forum_id,
-                name,
-                unit_id,
-                ForumKind(kind),
-                contact_email=contact_email or None,
-            )
-        except DomainError as error:
-            field = "forum_id" if status_for(error) == 409 else "unit_id"
-            errors.append(FieldError(field, error.message))
-        else:
-            after_write(container, written)
-            return RedirectResponse(f"/staff/admin/forums?added={quote(forum_id)}", status_code=303)
-    return forums_page(request, session, values=form, errors=errors, status_code=422)
+EMAIL = re.compile(EMAIL_PATTERN)
 
 
 # -- users -------------------------------------------------------------------------------
@@ -326,9 +131,6 @@ def new_user_errors(name: str, role: str, scopes: list[str]) -> list[FieldError]
             FieldError("scopes", "Choose at least one unit: this role only works in its units")
         )
     return errors
-
-
-EMAIL = re.compile(EMAIL_PATTERN)
 
 
 def check_email(errors: list[FieldError], email: str) -> None:
