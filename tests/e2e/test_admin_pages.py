@@ -94,6 +94,34 @@ def test_a_revoked_token_stops_on_another_replica_within_seconds(api: Api, data_
         replica.close()
 
 
+def test_a_forum_contact_changed_on_one_replica_shows_on_another_at_once(
+    api: Api, data_dir: Path
+) -> None:
+    api.organisation()
+    replica = build(Settings(data_dir=data_dir, admin_token=ADMIN_TOKEN), clock=ticking_clock())
+    try:
+        with TestClient(create_app(replica)) as other:
+            admin = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+            before = other.get("/api/v1/forums/cedar-cm", headers=admin).json()
+            assert before["contact_email"] is None  # the other replica has it cached now
+            page = Browser(api)
+            page.client = other
+            page.sign_in(ADMIN_TOKEN)
+            assert "cedar@trust.nhs.uk" not in page.get("/staff/admin/forums").text
+
+            changed = api.post(
+                "/api/v1/forums/cedar-cm/contact", {"contact_email": "cedar@trust.nhs.uk"}
+            )
+            assert changed.status_code == 200, changed.text
+
+            after = other.get("/api/v1/forums/cedar-cm", headers=admin).json()
+            assert after["contact_email"] == "cedar@trust.nhs.uk"
+            shown = page.get("/staff/admin/forums").text
+            assert 'name="contact_email" autocomplete="off" value="cedar@trust.nhs.uk"' in shown
+    finally:
+        replica.close()
+
+
 # -- pages --------------------------------------------------------------------------
 
 
@@ -364,7 +392,7 @@ def test_the_admin_user_page_changes_a_role_and_signs_the_person_out(api: Api) -
     # an admin cannot change their own role: the page says so and has no form
     me = f"/staff/admin/users/{user_id_of(api, ADMIN_TOKEN)}"
     mine = admin.get(me).text
-    assert "You cannot change your own role" in mine and "/role\"" not in mine
+    assert "You cannot change your own role" in mine and '/role"' not in mine
     assert admin.submit(me, f"{me}/role", {"role": "auditor"}).status_code == 403
     # another role may not use the form at all
     refused = again.client.post(f"{page}/role", data={"role": "admin"}, follow_redirects=False)

@@ -135,14 +135,23 @@ class UnitsAndForums:
         return unit
 
     def forum(self, forum_id: str) -> Forum:
-        """A forum by its id (cached like units; ``set_forum_contact`` refreshes the cache;
-        another replica's change shows here after a restart, so the mail relay reads the
-        store itself)."""
+        """A forum by its id, for what never changes once it is created (its name, unit
+        and kind), cached like units. Its contact can change, on any replica: read it
+        from ``current_forum`` (``set_forum_contact`` refreshes this replica's cache, the
+        mail relay reads the store itself)."""
         forum = self._forums.get(forum_id)
         if forum is None:
-            forum = self.uow.get(forum_aggregate_id(forum_id), f"There is no forum '{forum_id}'.")
-            with self._lock:
-                self._forums[forum_id] = forum
+            forum = self.current_forum(forum_id)
+        return forum
+
+    def current_forum(self, forum_id: str) -> Forum:
+        """The forum as stored now, contact included (and this replica's cache refreshed):
+        another replica may have changed the contact since this one cached the forum."""
+        forum: Forum = self.uow.get(
+            forum_aggregate_id(forum_id), f"There is no forum '{forum_id}'."
+        )
+        with self._lock:
+            self._forums[forum_id] = forum
         return forum
 
     def unit_in_scope(self, actor: Principal, unit_id: str) -> Unit:

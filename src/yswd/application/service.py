@@ -73,6 +73,7 @@ class Yswd(Application[str]):
         self.request_digest = self.organisation.request_digest
         self.unit = self.organisation.unit
         self.forum = self.organisation.forum
+        self.current_forum = self.organisation.current_forum
         self.unit_in_scope = self.organisation.unit_in_scope
         self.forum_in_scope = self.organisation.forum_in_scope
         # -- users, tokens and authentication

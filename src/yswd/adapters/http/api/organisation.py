@@ -95,7 +95,9 @@ def create_forum(
 
 @router.get("/forums/{forum_id}")
 def get_forum(forum_id: str, container: ContainerDep, principal: PrincipalDep) -> dict[str, Any]:
-    return forum_view(container.app.forum_in_scope(principal, forum_id))
+    in_scope = container.app.forum_in_scope(principal, forum_id)  # 404, 403 first
+    # its contact as stored now: another replica may have changed it since this one cached it
+    return forum_view(container.app.current_forum(in_scope.forum_id))
 
 
 @router.post("/forums/{forum_id}/contact")

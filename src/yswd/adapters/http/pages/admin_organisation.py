@@ -146,8 +146,11 @@ def forums_page(
     by_unit = [
         {**unit, "forums": [f for f in forums if f["unit_id"] == unit["id"]]} for unit in units
     ]
+    # read as stored now: another replica may have changed a contact since this one
+    # cached the forum
     contacts = {
-        f["id"]: getattr(container.app.forum(f["id"]), "contact_email", None) for f in forums
+        f["id"]: getattr(container.app.current_forum(f["id"]), "contact_email", None)
+        for f in forums
     }
     return render(
         request,
