@@ -65,8 +65,8 @@ def python_words() -> Iterator[tuple[str, str]]:
         assert error is not None
         yield error, "yswd/adapters/http/api/public.py:_date_or_error"
     # the gap box form shows why a suggestion was refused; the text is checked before
-    # anything else, so a bare service is enough to hear the two refusals
-    for suggestion in ("", "x" * (SUGGESTION_MAX + 1)):
+    # anything else, so a bare service is enough to hear the four refusals
+    for suggestion in ("", "x" * (SUGGESTION_MAX + 1), "a\x07b", "a\u202eb"):
         try:
             object.__new__(GapBoxes).suggest("box", suggestion, "client")
         except InvalidInput as refused:

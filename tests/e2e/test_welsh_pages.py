@@ -154,6 +154,13 @@ def test_the_poster_and_the_gap_box_speak_welsh(api: Api) -> None:
     )
     assert refused.status_code == 422 and html_lang(refused) == "cy"
     assert "Mae problem wedi codi" in text(refused) and "Ysgrifennwch awgrym." in text(refused)
+    turned = api.client.post(
+        "/public/gap-boxes/winter",
+        data={"suggestion": "More \u202eblankets", "csrf_token": token[1]},
+    )
+    assert turned.status_code == 422 and html_lang(turned) == "cy"
+    assert "Ni chaiff awgrym gynnwys nodau anweledig" in text(turned)
+    assert "must not contain" not in text(turned)
     sent = api.client.post(
         "/public/gap-boxes/winter", data={"suggestion": "More blankets.", "csrf_token": token[1]}
     )

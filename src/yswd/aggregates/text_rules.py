@@ -20,11 +20,26 @@ CONTROL = re.compile(f"[{CONTROL_CLASS}]")
 INVISIBLE = re.compile(f"[{INVISIBLE_CLASS}]")
 
 
-def refused_characters(value: str) -> str | None:
-    """What is wrong with ``value``'s characters, in words; None when nothing is."""
+CONTROL_WORDS = "control characters"
+INVISIBLE_WORDS = "invisible or direction-changing characters"
+
+
+def refused_kind(value: str) -> str | None:
+    """Which kind of character ``value`` may not hold, in words (``CONTROL_WORDS`` or
+    ``INVISIBLE_WORDS``); None when it holds neither. A fixed phrase, so a sentence
+    made of it can be translated."""
     if CONTROL.search(value):
-        return "control characters"
-    found = INVISIBLE.search(value)
-    if found:
-        return f"invisible or direction-changing characters (it has U+{ord(found.group()):04X})"
+        return CONTROL_WORDS
+    if INVISIBLE.search(value):
+        return INVISIBLE_WORDS
     return None
+
+
+def refused_characters(value: str) -> str | None:
+    """What is wrong with ``value``'s characters, in words, naming an invisible one's
+    code point (for staff and programs); None when nothing is."""
+    kind = refused_kind(value)
+    found = INVISIBLE.search(value) if kind == INVISIBLE_WORDS else None
+    if found:
+        return f"{kind} (it has U+{ord(found.group()):04X})"
+    return kind

@@ -26,7 +26,7 @@ from yswd.aggregates.errors import AlreadyExists, InvalidInput
 from yswd.aggregates.gap_box import GapBox, gap_box_aggregate_id
 from yswd.aggregates.item import Channel, Item
 from yswd.aggregates.item_views import item_view, public_view
-from yswd.aggregates.text_rules import refused_characters
+from yswd.aggregates.text_rules import refused_kind
 from yswd.application.ports import ReadModelSync
 from yswd.application.service import Yswd
 from yswd.application.unit_of_work import IdempotencyKey, Written
@@ -159,8 +159,9 @@ class GapBoxes:
             raise InvalidInput("Please write a suggestion.")
         if len(text) > SUGGESTION_MAX:
             raise InvalidInput(f"A suggestion must be at most {SUGGESTION_MAX} characters.")
-        refused = refused_characters(text)
+        refused = refused_kind(text)
         if refused is not None:
+            # a fixed sentence (no code point): the public gap box shows it, in Welsh too
             raise InvalidInput(f"A suggestion must not contain {refused}.")
         box = self.opened(box_id)
         box.require_open(self.today())
