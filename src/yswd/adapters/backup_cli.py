@@ -149,7 +149,7 @@ def sync_command(
     path = _log_path(erasure_log, settings)
     container = build(settings)
     try:
-        added = sync_log(container, path)
+        added = sync_log(container.app, path)
     except ErasureLogError as error:
         typer.echo(f"error: {error}", err=True)
         raise typer.Exit(1) from None

@@ -39,7 +39,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from yswd.bootstrap import Container
+    from yswd.application.service import Yswd
 
 log = logging.getLogger(__name__)
 
@@ -224,9 +224,8 @@ class FileErasureLog:
             )
 
 
-def erasures_after(container: Container, position: int = 0) -> Iterator[ErasureRecord]:
-    """Every erasure the container's event store holds after ``position``, oldest first."""
-    app = container.app
+def erasures_after(app: Yswd, position: int = 0) -> Iterator[ErasureRecord]:
+    """Every erasure the event store holds after ``position``, oldest first."""
     start = position + 1
     while True:
         batch = app.recorder.select_notifications(
@@ -240,6 +239,6 @@ def erasures_after(container: Container, position: int = 0) -> Iterator[ErasureR
         start = batch[-1].id + 1
 
 
-def sync_log(container: Container, path: Path) -> int:
-    """Add to the log every erasure in the container's store that it lacks."""
-    return append(path, erasures_after(container))
+def sync_log(app: Yswd, path: Path) -> int:
+    """Add to the log every erasure in the event store that it lacks."""
+    return append(path, erasures_after(app))

@@ -5,15 +5,16 @@ the models that may be rebuilt apart (the audit chain: it needs nothing but the
 stored bytes) to a child process, which opens the same store and replays them
 while the parent replays the rest:
 
-    python -m yswd.adapters.rebuild_process audit_chain   # settings as JSON on stdin
+    python -m yswd.adapters.rebuild_child audit_chain   # settings as JSON on stdin
 
 The settings go over stdin, not the command line or the environment, so that
-secrets in them do not show in the process list. The child builds the ordinary
-container (without the bootstrap administrator or organisation sign-in, which
-it has no use for) and runs ``ProjectionRunner.part(names).replay()``: the
-ordinary catch-up, batch by batch, each batch committed with its tracking
-position. So a child that dies, or is killed, leaves its models where its last
-batch left them, and the parent's last catch-up goes on from there.
+secrets in them do not show in the process list. The child (``rebuild_child``, an
+entry point of its own so that the composition root, which builds this starter,
+is not imported back by it) builds the ordinary container and runs
+``ProjectionRunner.part(names).replay()``: the ordinary catch-up, batch by batch,
+each batch committed with its tracking position. So a child that dies, or is
+killed, leaves its models where its last batch left them, and the parent's last
+catch-up goes on from there.
 """
 
 from __future__ import annotations
@@ -29,6 +30,9 @@ from yswd.settings import Settings
 
 log = logging.getLogger(__name__)
 
+#: the child's module (``python -m``)
+CHILD = "yswd.adapters.rebuild_child"
+
 
 class RebuildProcessFailed(RuntimeError):
     """The child process ended without saying what it applied."""
@@ -43,14 +47,14 @@ def cores() -> int:
 
 
 class ProcessRebuild:
-    """Starts ``python -m yswd.adapters.rebuild_process`` for the named read models."""
+    """Starts ``python -m yswd.adapters.rebuild_child`` for the named read models."""
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings.model_copy(update={"admin_token": None, "oidc_issuer": None})
 
     def start(self, names: Sequence[str]) -> RunningProcess:
         process = subprocess.Popen(
-            [sys.executable, "-m", __name__, *names],
+            [sys.executable, "-m", CHILD, *names],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             text=True,
@@ -85,25 +89,3 @@ class RunningProcess:
                 f"the rebuild process ended with exit status {self.process.returncode}"
             )
         return int(json.loads(lines[-1])["applied"])
-
-
-def main(names: Sequence[str]) -> int:
-    from yswd.bootstrap import build  # the composition root, as the CLI uses it
-
-    logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
-    settings = Settings.model_validate_json(sys.stdin.read())
-    container = build(settings)
-    try:
-        unknown = sorted(set(names) - set(container.read_models))
-        if unknown:
-            log.error("unknown read models: %s", ", ".join(unknown))
-            return 2
-        applied = container.runner.part(names).replay()
-    finally:
-        container.close()
-    print(json.dumps({"applied": applied}), flush=True)
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))

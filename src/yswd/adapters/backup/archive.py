@@ -214,7 +214,7 @@ def _seal_the_copy(settings: Settings, data: Path, now: datetime, signing_key: P
             clip_keys=_clip_keys(copy),
             # the live log's erasures only: one the copy finished itself is the live
             # erasure under way, which the live store records (and syncs) on its own
-            erasures=[e for e in erasures_after(copy) if e.position <= log_position],
+            erasures=[e for e in erasures_after(copy.app) if e.position <= log_position],
         )
 
 
