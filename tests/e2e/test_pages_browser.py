@@ -98,6 +98,7 @@ def staff_pages(base: str) -> list[str]:
         f"/staff/items/{responded['id']}?action=refer",
         f"/staff/items/{closed['id']}",
         "/staff/safeguarding",
+        "/staff/audit",
         "/staff/admin/units",
         "/staff/admin/forums",
         "/staff/admin/users",

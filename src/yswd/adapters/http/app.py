@@ -38,6 +38,7 @@ from yswd.adapters.http.metrics import install_metrics
 from yswd.adapters.http.openapi import install_openapi, operation_id
 from yswd.adapters.http.pages import admin_organisation as organisation_pages
 from yswd.adapters.http.pages import admin_users as user_pages
+from yswd.adapters.http.pages import audit as audit_page
 from yswd.adapters.http.pages import clips as clip_pages
 from yswd.adapters.http.pages import forums as forum_pages
 from yswd.adapters.http.pages import inbox as inbox_page
@@ -123,6 +124,7 @@ def create_app(container: Container, *, manage_lifecycle: bool = True) -> FastAP
         template_pages.router,
         self_assessment_pages.router,
         theme_pages.router,
+        audit_page.router,
     ):
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
