@@ -7,10 +7,13 @@ database (two replicas) see the same sessions and count the same requests.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from yswd.adapters.http.session_store import (
     DatabaseLimiter,
@@ -123,7 +126,7 @@ def test_the_token_forms_csrf_token_is_bound_to_its_nonce_and_secret() -> None:
     assert not b.check_sign_in_token(None, token)
 
 
-def test_a_limit_counts_both_replicas_requests_and_resets_with_the_window() -> None:
+def test_a_limit_counts_both_replicas_requests_and_lets_them_in_again_after_the_window() -> None:
     clock = Clock()
     a, _ = two_replicas(clock)
     one = DatabaseLimiter(a.engine, 5, 60, clock, prefix="gap-box")
@@ -137,7 +140,68 @@ def test_a_limit_counts_both_replicas_requests_and_resets_with_the_window() -> N
         two.acquire("10.0.0.1")
     two.acquire("10.0.0.2")  # another address has its own count
     clock.advance(seconds=60)
-    one.acquire("10.0.0.1")  # a new window
+    one.acquire("10.0.0.1")  # the five have left the window
+
+
+def test_a_burst_across_a_minute_boundary_is_still_held_to_the_limit() -> None:
+    clock = Clock(NOW + timedelta(seconds=50))  # ten seconds before a whole minute
+    limiter = DatabaseLimiter(two_replicas(clock)[0].engine, 5, 60, clock, prefix="gap-box")
+    for _ in range(5):
+        limiter.acquire("10.0.0.1")
+    clock.advance(seconds=11)  # a new minute: a fixed window would let five more in
+    with pytest.raises(RateLimited) as limited:
+        limiter.acquire("10.0.0.1")
+    assert limited.value.retry_after == 49  # when the first five leave the window
+    clock.advance(seconds=48)
+    with pytest.raises(RateLimited) as limited:
+        limiter.acquire("10.0.0.1")
+    assert limited.value.retry_after == 1
+    clock.advance(seconds=1)
+    limiter.acquire("10.0.0.1")
+
+
+def test_a_refused_request_does_not_count_against_the_next() -> None:
+    clock = Clock()
+    limiter = DatabaseLimiter(two_replicas(clock)[0].engine, 2, 60, clock, prefix="sign-in")
+    limiter.acquire("10.0.0.1")
+    clock.advance(seconds=30)
+    limiter.acquire("10.0.0.1")
+    clock.advance(seconds=10)
+    with pytest.raises(RateLimited):
+        limiter.acquire("10.0.0.1")
+    clock.advance(seconds=20)  # the first has left; the refused one was never kept
+    limiter.acquire("10.0.0.1")
+    with pytest.raises(RateLimited) as limited:
+        limiter.acquire("10.0.0.1")
+    assert limited.value.retry_after == 30
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    limit=st.integers(1, 4),
+    window=st.integers(1, 30),
+    gaps=st.lists(st.integers(0, 12), min_size=1, max_size=25),
+)
+def test_a_limit_lets_in_exactly_what_a_sliding_window_allows(
+    limit: int, window: int, gaps: list[int]
+) -> None:
+    """Whatever the timing: a request gets in if and only if fewer than ``limit``
+    requests got in during the ``window`` seconds before it."""
+    clock = Clock()
+    limiter = DatabaseLimiter(two_replicas(clock)[0].engine, limit, window, clock, prefix="p")
+    let_in: list[float] = []
+    for gap in gaps:
+        clock.advance(seconds=gap)
+        now = clock().timestamp()
+        recent = [t for t in let_in if t > now - window]
+        try:
+            limiter.acquire("10.0.0.1")
+        except RateLimited as refused:
+            assert len(recent) >= limit
+            assert refused.retry_after == max(1, math.ceil(min(recent) + window - now))
+        else:
+            assert len(recent) < limit
+            let_in.append(now)
 
 
 def test_an_unset_secret_is_made_once_and_kept(tmp_path: object) -> None:

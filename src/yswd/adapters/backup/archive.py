@@ -218,8 +218,14 @@ def _seal_the_copy(settings: Settings, data: Path, now: datetime, signing_key: P
         )
 
 
-#: tables of who is signed in now: never restored, so a restore signs everyone out
-SESSION_TABLES = ("yswd_staff_sessions", "yswd_sign_in_attempts", "yswd_rate_counts")
+#: tables of who is signed in now (and who was rate limited): never restored, so a
+#: restore signs everyone out (``yswd_rate_counts`` is in stores from before session 7)
+SESSION_TABLES = (
+    "yswd_staff_sessions",
+    "yswd_sign_in_attempts",
+    "yswd_rate_hits",
+    "yswd_rate_counts",
+)
 
 
 def _forget_sessions(copy: Container, data: Path) -> None:

@@ -15,7 +15,10 @@ rate limit counts every replica's requests together.
   (``oidc.StateRecord.to_dict()``), between leaving for the provider and coming
   back, tied to a pre-sign-in cookie. It is deleted as it is read, so a callback
   can be used once.
-- ``yswd_rate_counts``: requests per key in fixed windows (:class:`DatabaseLimiter`).
+- ``yswd_rate_hits``: one row per request a rate limit let through, with its time
+  (:class:`DatabaseLimiter`: a sliding window, counted across replicas). Stores from
+  before session 7 also hold ``yswd_rate_counts`` (fixed windows' counts), no longer
+  read or written.
 - ``yswd_secrets``: the cookie-signing secret when ``YSWD_SECRET_KEY`` is unset on a
   scaled-out deployment (see :func:`load_or_create_secret`).
 
@@ -39,17 +42,18 @@ from typing import Any
 
 from itsdangerous import BadSignature, Signer
 from sqlalchemy import (
-    BigInteger,
     Column,
     Connection,
     Engine,
     Float,
+    Index,
     Integer,
     MetaData,
     String,
     Table,
     Text,
     delete,
+    func,
     insert,
     select,
     text,
@@ -97,12 +101,13 @@ attempts_table = Table(
     Column("created_at", Float, nullable=False),
 )
 
-rate_counts_table = Table(
-    "yswd_rate_counts",
+rate_hits_table = Table(
+    "yswd_rate_hits",
     metadata,
-    Column("key", String(200), primary_key=True),
-    Column("window_start", BigInteger, primary_key=True),
-    Column("hits", Integer, nullable=False),
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("key", String(200), nullable=False),  # the limit's prefix and the client's hash
+    Column("at", Float, nullable=False),  # POSIX seconds
+    Index("ix_yswd_rate_hits_key_at", "key", "at"),
 )
 
 secrets_table = Table(
@@ -372,8 +377,16 @@ class SessionStore:
 
 
 class DatabaseLimiter:
-    """At most ``limit`` requests per key in each fixed window of ``window_seconds``,
-    counted in the database, so every replica's requests count together."""
+    """At most ``limit`` requests per key in any ``window_seconds`` (a sliding window),
+    counted in the database, so every replica's requests count together.
+
+    Each request let through is a row with its time; a request is let through when
+    fewer than ``limit`` rows of its key are younger than the window. A fixed window
+    (the count per whole minute, as before session 7) let a burst straddling a
+    window's end through twice. A refused request writes nothing, so it does not
+    push the client's next chance further away; ``Retry-After`` is when the oldest
+    request in the window leaves it.
+    """
 
     def __init__(
         self,
@@ -397,29 +410,31 @@ class DatabaseLimiter:
     def acquire(self, client: str) -> None:
         """Count one request for ``client``, or raise ``RateLimited`` with Retry-After."""
         now = self.clock().timestamp()
-        start = int(now // self.window) * self.window
         key = f"{self.prefix}:{_digest(client)}"
-        hits = self._count(key, start, now)
-        if hits > self.limit:
-            retry_after = max(1, math.ceil(start + self.window - now))
-            raise RateLimited(self.message.format(seconds=retry_after), retry_after)
-
-    def _count(self, key: str, start: int, now: float) -> int:
-        """Add one to the window's count atomically (INSERT … ON CONFLICT, valid on SQLite
-        and PostgreSQL) and answer the new count."""
-        sql = (
-            "INSERT INTO yswd_rate_counts (key, window_start, hits) VALUES (?, ?, 1) "
-            "ON CONFLICT (key, window_start) DO UPDATE SET hits = yswd_rate_counts.hits + 1 "
-            "RETURNING hits"
-        )
+        hits = rate_hits_table.c
         with self.engine.begin() as conn:
-            if conn.dialect.paramstyle in ("format", "pyformat"):
-                sql = sql.replace("?", "%s")
-            hits = conn.exec_driver_sql(sql, (key, start)).scalar_one()
-            if secrets.randbelow(100) == 0:  # now and then, forget old windows
+            if conn.dialect.name == "postgresql":
+                # one request of this key at a time, on every replica, until the commit:
+                # two at once would each count without the other and both get in
                 conn.execute(
-                    delete(rate_counts_table).where(
-                        rate_counts_table.c.window_start < now - 2 * self.window
+                    text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"),
+                    {"key": key},
+                )
+            # on SQLite this first write takes the file's write lock: the same effect
+            conn.execute(insert(rate_hits_table).values(key=key, at=now))
+            inside, oldest = conn.execute(
+                select(func.count(), func.min(hits.at)).where(
+                    hits.key == key, hits.at > now - self.window
+                )
+            ).one()
+            if inside > self.limit:
+                retry_after = max(1, math.ceil(oldest + self.window - now))
+                # raised inside the transaction: it rolls back, the refusal is not kept
+                raise RateLimited(self.message.format(seconds=retry_after), retry_after)
+            if secrets.randbelow(100) == 0:  # now and then, forget this limit's old rows
+                conn.execute(
+                    delete(rate_hits_table).where(
+                        hits.key.startswith(f"{self.prefix}:", autoescape=True),
+                        hits.at <= now - self.window,
                     )
                 )
-        return int(hits)
