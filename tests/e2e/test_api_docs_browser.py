@@ -15,7 +15,14 @@ from urllib.parse import urlsplit
 import pytest
 
 from tests.clock import ticking_clock
-from tests.e2e.browser_support import CHROMIUM, CHROMIUM_ARGS, csp_violations, served, watch_csp
+from tests.e2e.browser_support import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    chromium_env,
+    csp_violations,
+    served,
+    watch_csp,
+)
 from yswd.bootstrap import build
 from yswd.settings import Settings
 
@@ -40,7 +47,9 @@ def unplugged(base_url: str) -> Iterator[tuple[Any, list[str]]]:
 
     refused: list[str] = []
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=UNPLUGGED)
+        browser = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), args=UNPLUGGED, env=chromium_env()
+        )
         context = watch_csp(browser.new_context(viewport={"width": 1280, "height": 900}))
         service = urlsplit(base_url).netloc
 
