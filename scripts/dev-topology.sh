@@ -27,13 +27,21 @@ as_postgres() {
     if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
 }
 
-wait_port() {
-    local port=$1 i
-    for i in $(seq 1 200); do
+wait_port() { # port [name: a process started by start_bg, whose log to show]
+    local port=$1 name=${2:-} i
+    # up to a minute: two replicas and a worker starting at once on a busy 2-core
+    # machine have taken more than the 20 s this waited before
+    for i in $(seq 1 600); do
         if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then return 0; fi
+        if [ -n "$name" ] && ! kill -0 "$(cat "$DIR/$name.pid")" 2>/dev/null; then
+            echo "$name stopped before it listened on 127.0.0.1:$port; its log:" >&2
+            tail -n 40 "$DIR/$name.log" >&2
+            return 1
+        fi
         sleep 0.1
     done
     echo "nothing listens on 127.0.0.1:$port" >&2
+    [ -n "$name" ] && tail -n 40 "$DIR/$name.log" >&2
     return 1
 }
 
@@ -87,7 +95,7 @@ up() {
     nats_bin=$(command -v nats-server)
     mkdir -p "$DIR/nats"
     start_bg nats "$nats_bin" -js -a 127.0.0.1 -p "$NATS_PORT" -sd "$DIR/nats"
-    wait_port "$NATS_PORT"
+    wait_port "$NATS_PORT" nats
 
     service_env
 
@@ -98,7 +106,7 @@ up() {
     for port in $API_PORTS; do
         start_bg "api-$port" yswd serve --host 127.0.0.1 --port "$port"
     done
-    for port in $API_PORTS; do wait_port "$port"; done
+    for port in $API_PORTS; do wait_port "$port" "api-$port"; done
 
     echo "PostgreSQL  $YSWD_DATABASE_URL"
     echo "NATS        $YSWD_NATS_URL (stream YSWD_EVENTS)"
