@@ -69,6 +69,14 @@ def test_the_wheel_holds_every_file_of_the_package(wheel: Path) -> None:
     assert not missing, f"pyproject.toml's package-data leaves out: {missing}"
 
 
+def healthy(base: str) -> bool:
+    """Whether the service at ``base`` answers its health check (not listening yet: no)."""
+    try:
+        return httpx.get(f"{base}/healthz", timeout=2).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
 @pytest.fixture(scope="module")
 def installed(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """A virtual environment with the wheel in it (its dependencies: this one's)."""
@@ -108,13 +116,8 @@ def test_the_demo_service_starts_from_the_wheel(installed: Path, tmp_path: Path)
     try:
         base = f"http://127.0.0.1:{port}"
         deadline = time.monotonic() + 120
-        while True:
+        while not healthy(base):
             assert serve.poll() is None, f"yswd serve stopped:\n{log.read_text()[-3000:]}"
-            try:
-                if httpx.get(f"{base}/healthz", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
             assert time.monotonic() < deadline, log.read_text()[-3000:]
             time.sleep(0.2)
         admin = {"Authorization": "Bearer demo-admin-token"}

@@ -38,8 +38,9 @@ def refused_kind(value: str) -> str | None:
 def refused_characters(value: str) -> str | None:
     """What is wrong with ``value``'s characters, in words, naming an invisible one's
     code point (for staff and programs); None when nothing is."""
-    kind = refused_kind(value)
-    found = INVISIBLE.search(value) if kind == INVISIBLE_WORDS else None
+    if CONTROL.search(value):
+        return CONTROL_WORDS
+    found = INVISIBLE.search(value)
     if found:
-        return f"{kind} (it has U+{ord(found.group()):04X})"
-    return kind
+        return f"{INVISIBLE_WORDS} (it has U+{ord(found.group()):04X})"
+    return None

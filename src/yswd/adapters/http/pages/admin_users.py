@@ -8,7 +8,6 @@ people, roles and tokens are a subject of their own; both refuse other roles ali
 
 from __future__ import annotations
 
-import re
 from typing import Annotated, Any
 from urllib.parse import quote
 
@@ -31,7 +30,7 @@ from yswd.adapters.http.pages.common import (
     text,
 )
 from yswd.adapters.http.pages.scope import flat_units, visible_tree
-from yswd.adapters.http.request_bodies import EMAIL_PATTERN
+from yswd.adapters.http.request_bodies import is_email
 from yswd.adapters.http.sessions import Session
 from yswd.aggregates.access import Action, Principal
 from yswd.aggregates.errors import AlreadyExists, DomainError, Forbidden
@@ -64,8 +63,6 @@ ROLE_HINTS = {
     Role.SAFEGUARDING_LEAD: "works the safeguarding queue: acknowledges and closes concerns",
     Role.AUDITOR: "reads everything, including histories; changes nothing",
 }
-
-EMAIL = re.compile(EMAIL_PATTERN)
 
 
 # -- users -------------------------------------------------------------------------------
@@ -135,7 +132,7 @@ def new_user_errors(name: str, role: str, scopes: list[str]) -> list[FieldError]
 
 def check_email(errors: list[FieldError], email: str) -> None:
     """An empty email is fine (it is optional); else it must look like one."""
-    if email and (len(email) > 254 or not EMAIL.match(email)):
+    if email and not is_email(email):
         errors.append(
             FieldError("email", "Enter the email in the right form, like name@trust.nhs.uk")
         )
