@@ -1,7 +1,9 @@
 """B4: staff list, public board and metrics reads at a small and a big store.
 
 yswd: GET /api/v1/items?limit=50 (staff list), GET /public/api/v1/boards/{unit}
-and GET /public/api/v1/metrics?unit_id={unit}, on the real app under uvicorn.
+and GET /public/api/v1/metrics?unit_id={unit}, on the real app under uvicorn, for
+the region (every item) and for one ward of the 48 (a 48th of them, found by the
+unit-path index rather than by reading every row).
 Baseline, same server and run: the same response bytes, precomputed once and
 served from memory by a route added to that app (``/bench/static/...``).
 Reports p50/p99 ms at each size and the growth (big p50 / small p50).
@@ -17,6 +19,7 @@ from bench.common import ADMIN_TOKEN, Report, percentile, server, timed_gets
 
 AUTH = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 UNIT = "region"
+WARD = "trust-1-h1-w1"  # one of bench.generate's 48 wards
 
 
 def endpoints() -> dict[str, tuple[str, dict[str, str]]]:
@@ -24,6 +27,9 @@ def endpoints() -> dict[str, tuple[str, dict[str, str]]]:
         "staff list": ("/api/v1/items?limit=50", AUTH),
         "public board": (f"/public/api/v1/boards/{UNIT}", {}),
         "public metrics": (f"/public/api/v1/metrics?unit_id={UNIT}", {}),
+        "ward staff list": (f"/api/v1/items?unit_id={WARD}&limit=50", AUTH),
+        "ward board": (f"/public/api/v1/boards/{WARD}", {}),
+        "ward metrics": (f"/public/api/v1/metrics?unit_id={WARD}", {}),
     }
 
 

@@ -9,6 +9,7 @@ graph.
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 from collections.abc import Callable
@@ -48,6 +49,7 @@ from yswd.adapters.persistence import (
     write_transaction,
 )
 from yswd.adapters.rebuild_process import ProcessRebuild, cores
+from yswd.aggregates.errors import NotFound
 from yswd.aggregates.plain_english import load_glossary
 from yswd.aggregates.possible_disclosure import load_disclosure_terms
 from yswd.application.audit import Audit
@@ -69,6 +71,7 @@ from yswd.projections.clips import ClipQueries, ClipsReadModel
 from yswd.projections.gap_box_list import GapBoxList
 from yswd.projections.organisation import Organisation
 from yswd.projections.runner import ProjectionRunner
+from yswd.projections.sql import UnitPaths
 from yswd.projections.staff_directory import StaffDirectory
 from yswd.projections.staff_item_queries import StaffItemQueries
 from yswd.projections.staff_items import CHANGES_SQL, StaffItems
@@ -117,6 +120,10 @@ class Container:
 
     def today(self) -> date:
         return self.clock().astimezone(UTC).date()
+
+    def unit_path(self, unit_id: str) -> tuple[str, ...] | None:
+        """A unit's path, root first, for the read models' subtree filters (``UnitPaths``)."""
+        return unit_path(self.app, unit_id)
 
     def safeguarding_ack_overdue(self) -> int:
         """Open safeguarding flags past their acknowledgement time, in every unit."""
@@ -298,7 +305,9 @@ def build(
         app=app,
         engine=engine,
         runner=runner,
-        staff_items=StaffItemQueries(engine, today=lambda: clock().astimezone(UTC).date()),
+        staff_items=StaffItemQueries(
+            engine, today=lambda: clock().astimezone(UTC).date(), paths=unit_paths(app)
+        ),
         clock=clock,
         read_models=read_models,
         keys=keys,
@@ -356,7 +365,7 @@ def build(
     )
     container.audit = Audit(
         app,
-        trail=AuditQueries(engine),
+        trail=AuditQueries(engine, unit_paths(app)),
         read_models=container,  # embedded: catches them up before an audit reads them
         shredding=app.mapper if isinstance(app.mapper, ShreddingMapper) else None,
         clips=container.clips,
@@ -376,6 +385,18 @@ SIGNED_OUT_PATH = "/staff/signed-out"
 #: with ``YSWD_PUBLIC_URL`` unset, redirect URIs use the address ``yswd serve`` listens on
 #: by default (documented in the README; set ``YSWD_PUBLIC_URL`` anywhere else)
 LOCAL_BASE_URL = "http://127.0.0.1:8000"
+
+
+def unit_path(app: Yswd, unit_id: str) -> tuple[str, ...] | None:
+    """A unit's path from the application (cached there: units never move), or None."""
+    try:
+        return app.unit(unit_id).path
+    except NotFound:
+        return None
+
+
+def unit_paths(app: Yswd) -> UnitPaths:
+    return functools.partial(unit_path, app)
 
 
 def bulk_event_source(

@@ -198,7 +198,8 @@ def test_query_takes_published_items_of_the_subtree_inside_an_inclusive_window()
                 item("other", "/else/", "2026-10-10"),
             ],
         )
-    queries = MetricsQueries(engine)
+    paths = {"nw": ("nw",), "mb": ("nw", "mb"), "cedar": ("nw", "mb", "cedar")}
+    queries = MetricsQueries(engine, paths.get)
 
     def raised(**kwargs: object) -> int:
         return int(queries.metrics(TODAY, **kwargs)["items_raised"])  # type: ignore[arg-type]

@@ -21,7 +21,7 @@ def test_a_board_answer_is_reused_until_a_write_is_projected() -> None:
         computed: list[int] = []
 
         def board_total() -> int:
-            total = PublicBoardQueries(container.engine).board("trust").total
+            total = PublicBoardQueries(container.engine, container.unit_path).board("trust").total
             computed.append(total)
             return total
 

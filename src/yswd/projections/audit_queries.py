@@ -10,27 +10,22 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any, NamedTuple
 
-from sqlalchemy import Engine, false, or_, select
+from sqlalchemy import Engine, select
 
 from yswd.aggregates.access import Principal
 from yswd.projections.access_log import list_reads
 from yswd.projections.audit_chain import audit_chain
-from yswd.projections.sql import subtree
+from yswd.projections.sql import UnitPaths, under_any
 from yswd.projections.staff_items import items
 
 #: chain rows read per query while the whole chain is walked
 CHAIN_BATCH = 1000
 
 
-def _in_scope(principal: Principal) -> Any:
+def _in_scope(principal: Principal, paths: UnitPaths) -> Any:
     """The item rows in a scoped principal's scope: its forum's unit or where it was
     referred lies under one of their units (as ``Items.item_in_scope`` decides)."""
-    if not principal.scopes:
-        return false()
-    return or_(
-        *(subtree(items.c.unit_path, unit) for unit in principal.scopes),
-        *(subtree(items.c.referred_path, unit) for unit in principal.scopes),
-    )
+    return under_any(paths, principal.scopes, items.c.unit_path, items.c.referred_path)
 
 
 class ChainRow(NamedTuple):
@@ -45,8 +40,9 @@ class ChainRow(NamedTuple):
 class AuditQueries:
     """Reads of the chain, the recorded reads and the item rows, for ``Audit``."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, paths: UnitPaths) -> None:
         self.engine = engine
+        self.paths = paths
 
     def chain_hashes(self, aggregate_id: str) -> dict[int, str]:
         with self.engine.connect() as conn:
@@ -96,7 +92,7 @@ class AuditQueries:
     ) -> tuple[list[dict[str, Any]], int]:
         items_in = None
         if within is not None and not within.covers_everything:
-            items_in = select(items.c.item_id).where(_in_scope(within))
+            items_in = select(items.c.item_id).where(_in_scope(within, self.paths))
         return list_reads(
             self.engine,
             user_id=user_id,

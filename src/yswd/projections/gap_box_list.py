@@ -84,7 +84,7 @@ def open_gap_boxes(
         .order_by(gap_boxes.c.closes_on, gap_boxes.c.id)
     )
     if near is not None:
-        query = query.where(units.c.id.in_(near) | subtree(units.c.path, near[-1]))
+        query = query.where(units.c.id.in_(near) | subtree(units.c.path, near))
     with engine.connect() as conn:
         rows = conn.execute(query).mappings().all()
     return [

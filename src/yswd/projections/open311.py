@@ -18,6 +18,7 @@ from sqlalchemy import Engine, func, select
 from yswd.aggregates.item_views import public_view
 from yswd.projections.organisation import units
 from yswd.projections.public_board import PublicBoardQueries
+from yswd.projections.sql import UnitPaths
 from yswd.projections.staff_items import items
 
 OPEN_STATUSES = ("raised", "referred", "responded")
@@ -43,9 +44,9 @@ class RequestPage:
 class Open311Queries:
     """Published items of a unit's subtree (or of every unit), for GeoReport v2."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, paths: UnitPaths) -> None:
         self.engine = engine
-        self._board = PublicBoardQueries(engine)
+        self._board = PublicBoardQueries(engine, paths)
 
     def _visible(self, unit_id: str | None) -> Any:
         if unit_id is not None:
@@ -55,7 +56,7 @@ class Open311Queries:
             roots = list(conn.scalars(select(units.c.id).where(units.c.parent_id.is_(None))))
         wanted: Any = None
         for root in roots:
-            clause = self._board._published(root)
+            clause = self._board.published_under((root,))
             wanted = clause if wanted is None else wanted | clause
         return wanted if wanted is not None else items.c.item_id.is_(None)
 

@@ -8,13 +8,14 @@ it leaves this module, so detail, contributor and actors never reach a page.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Engine, func, select
 
 from yswd.aggregates.item_views import public_view
-from yswd.projections.sql import subtree
+from yswd.projections.sql import UnitPaths, subtree
 from yswd.projections.staff_items import items
 
 STATUSES = ("raised", "referred", "responded", "done", "couldnt_do")
@@ -35,11 +36,17 @@ class BoardPage:
 class PublicBoardQueries:
     """Reads of published items for the public board, feed and poster."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, paths: UnitPaths) -> None:
         self.engine = engine
+        self.paths = paths
 
     def _published(self, unit_id: str) -> Any:
-        return (items.c.published.is_(True)) & subtree(items.c.unit_path, unit_id)
+        return self.published_under(self.paths(unit_id))
+
+    @staticmethod
+    def published_under(path: Sequence[str] | None) -> Any:
+        """The published items of the subtree of the unit whose path is ``path``."""
+        return (items.c.published.is_(True)) & subtree(items.c.unit_path, path)
 
     def board(
         self,

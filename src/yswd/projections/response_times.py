@@ -42,7 +42,7 @@ from typing import Any
 import orjson
 from sqlalchemy import Engine, case, or_, select
 
-from yswd.projections.sql import subtree
+from yswd.projections.sql import UnitPaths, subtree
 from yswd.projections.staff_items import items
 
 OPEN = frozenset({"raised", "referred", "responded"})
@@ -229,8 +229,9 @@ def _steps_and_targets(
 class MetricsQueries:
     """Reads the metric rows of published items from ``rm_items``."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, paths: UnitPaths) -> None:
         self.engine = engine
+        self.paths = paths
 
     def rows(
         self,
@@ -252,7 +253,7 @@ class MetricsQueries:
             items.c.contributor,
         ).where(items.c.published.is_(True))
         if unit_id is not None:
-            query = query.where(subtree(items.c.unit_path, unit_id))
+            query = query.where(subtree(items.c.unit_path, self.paths(unit_id)))
         if raised_from is not None:
             query = query.where(items.c.raised_on >= raised_from.isoformat())
         if raised_to is not None:

@@ -6,11 +6,17 @@ and PostgreSQL alike, so no read model needs to know which database it is in.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import Connection, Table
+from sqlalchemy import Connection, Table, and_, false, or_
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.visitors import InternalTraversal
+
+#: a unit's path from its root to itself (``Unit.path``), or None for no such unit
+UnitPaths = Callable[[str], Sequence[str] | None]
 
 _STATEMENTS: dict[tuple[str, str, tuple[str, ...], str], str] = {}
 
@@ -90,10 +96,58 @@ def _copy(
 
 
 def path_text(path: Iterable[str]) -> str:
-    """A unit path as '/region/provider/ward/', so a LIKE finds a subtree."""
+    """A unit path as '/region/provider/ward/': a unit's subtree is every path that
+    begins with its own (``subtree``)."""
     return "/" + "/".join(path) + "/"
 
 
-def subtree(column: Any, unit_id: str) -> Any:
-    """The rows whose unit path ``column`` (see ``path_text``) lies under ``unit_id``."""
-    return column.like(f"%/{unit_id}/%")
+class Bytewise(ColumnElement[str]):
+    """A text column compared byte by byte: as itself on SQLite (its BINARY order),
+    ``COLLATE "C"`` on PostgreSQL, whose default collation may be a language's.
+
+    A subtree is a range of paths (``subtree``), which is only the set of paths with
+    that beginning in a byte order; the PostgreSQL indexes on ``rm_items`` are built
+    on the same expression, so the range is read from the index.
+    """
+
+    inherit_cache = True
+    _traverse_internals = [("column", InternalTraversal.dp_clauseelement)]
+
+    def __init__(self, column: Any) -> None:
+        self.column = column
+        self.type = column.type
+
+
+@compiles(Bytewise)
+def _bytewise(element: Bytewise, compiler: Any, **kw: Any) -> str:
+    return str(compiler.process(element.column, **kw))
+
+
+@compiles(Bytewise, "postgresql")
+def _bytewise_postgresql(element: Bytewise, compiler: Any, **kw: Any) -> str:
+    return f'{compiler.process(element.column, **kw)} COLLATE "C"'
+
+
+def subtree(column: Any, path: Sequence[str] | None) -> Any:
+    """The rows whose unit path ``column`` (see ``path_text``) lies under the unit
+    whose own path is ``path``: the unit itself and every unit below it.
+
+    A range, not a pattern: ``'/r/p/' <= column < '/r/p0'`` ('0' follows '/'), which
+    a b-tree index serves, so a ward's board reads the ward's rows and not the
+    nation's. (It was ``LIKE '%/unit/%'``, which no index can serve.) ``None``, a
+    unit that does not exist, matches nothing.
+    """
+    if path is None:
+        return false()
+    low = path_text(path)
+    key = Bytewise(column)
+    return and_(key >= low, key < low[:-1] + "0")
+
+
+def under_any(paths: UnitPaths, unit_ids: Iterable[str], *columns: Any) -> Any:
+    """The rows where any of ``columns`` lies under any of ``unit_ids`` (an item's
+    own unit, or where it was referred)."""
+    found = [paths(unit_id) for unit_id in unit_ids]
+    if not found:
+        return false()
+    return or_(*(subtree(column, path) for path in found for column in columns))

@@ -18,14 +18,13 @@ from sqlalchemy import (
     and_,
     false,
     func,
-    or_,
     select,
 )
 
 from yswd.aggregates.access import Principal
 from yswd.aggregates.gap_box import suggestion_detail_prefix
 from yswd.aggregates.item import OPEN
-from yswd.projections.sql import subtree
+from yswd.projections.sql import UnitPaths, subtree, under_any
 from yswd.projections.staff_items import items, reveals, safeguarding
 
 OPEN_STATUSES = sorted(status.value for status in OPEN)
@@ -36,9 +35,10 @@ TITLES_BATCH = 500
 class StaffItemQueries:
     """Reads of ``staff_items`` for the HTTP edge, always filtered to the caller's scope."""
 
-    def __init__(self, engine: Engine, today: Callable[[], date]) -> None:
+    def __init__(self, engine: Engine, today: Callable[[], date], paths: UnitPaths) -> None:
         self.engine = engine
         self.today = today
+        self.paths = paths
 
     def scope_filter(self, principal: Principal) -> Any:
         """The items this caller may find: in scope, and, unless they may read flagged
@@ -49,16 +49,12 @@ class StaffItemQueries:
         unrestricted = not_restricted()
         return unrestricted if in_scope is None else and_(in_scope, unrestricted)
 
-    @staticmethod
-    def _in_scope(principal: Principal, unit_path: Any, referred_path: Any) -> Any:
+    def _in_scope(self, principal: Principal, unit_path: Any, referred_path: Any) -> Any:
         if principal.covers_everything:
             return None
         if not principal.scopes:
             return false()
-        return or_(
-            *(subtree(unit_path, unit) for unit in principal.scopes),
-            *(subtree(referred_path, unit) for unit in principal.scopes),
-        )
+        return under_any(self.paths, principal.scopes, unit_path, referred_path)
 
     def safeguarding_queue(self, principal: Principal) -> list[str]:
         """Ids of the items with an open flag in this caller's scope, oldest flag first."""
@@ -90,11 +86,9 @@ class StaffItemQueries:
         if scope is not None:
             query = query.where(scope)
         if unit_id is not None:
-            under = (
-                subtree(reveals.c.unit_path, unit_id),
-                subtree(reveals.c.referred_path, unit_id),
+            query = query.where(
+                under_any(self.paths, (unit_id,), reveals.c.unit_path, reveals.c.referred_path)
             )
-            query = query.where(or_(*under))
         query = query.order_by(reveals.c.at, reveals.c.item_id, reveals.c.version)
         with self.engine.connect() as conn:
             return [dict(row._mapping) for row in conn.execute(query)]
@@ -145,12 +139,12 @@ class StaffItemQueries:
             conditions.append(items.c.status == status)
         if unit_id:
             conditions.append(
-                or_(subtree(items.c.unit_path, unit_id), subtree(items.c.referred_path, unit_id))
+                under_any(self.paths, (unit_id,), items.c.unit_path, items.c.referred_path)
             )
         if forum_id:
             conditions.append(items.c.forum_id == forum_id)
         if referred_to:
-            conditions.append(subtree(items.c.referred_path, referred_to))
+            conditions.append(subtree(items.c.referred_path, self.paths(referred_to)))
         if overdue is True:
             conditions.append(self.overdue_filter())
         elif overdue is False:

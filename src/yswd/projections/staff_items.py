@@ -71,6 +71,15 @@ items = Table(
     Index("ix_rm_items_newest", "raised_on", "created_at"),
     Index("ix_rm_items_due", "target_on", "created_at"),
 )
+# A unit's subtree is a range of paths (``sql.subtree``), read from these indexes: on
+# SQLite the column's own (BINARY) order; on PostgreSQL the same range compared
+# ``COLLATE "C"``, as the query does, since the database's collation may not be
+# byte order. ``create_tables`` adds them to a store made before they existed.
+Index("ix_rm_items_referred_path", items.c.referred_path).ddl_if(dialect="sqlite")
+Index("ix_rm_items_unit_path_bytes", items.c.unit_path.collate("C")).ddl_if(dialect="postgresql")
+Index("ix_rm_items_referred_path_bytes", items.c.referred_path.collate("C")).ddl_if(
+    dialect="postgresql"
+)
 
 #: one row per item that has (or had) a safeguarding flag, written with its ``rm_items``
 #: row: the safeguarding queue, the restriction every ordinary list leaves out, and the

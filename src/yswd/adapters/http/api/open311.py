@@ -328,7 +328,7 @@ def _requests(fmt: str) -> Callable[..., Response]:
             window: tuple[date | None, date | None] = (None, None)  # ids need no window
         else:
             window = _window(start, end, container.today())
-        found = Open311Queries(container.engine).requests(
+        found = Open311Queries(container.engine, container.unit_path).requests(
             unit_id=jurisdiction_id,
             statuses=statuses,
             channels=channels,
@@ -355,7 +355,7 @@ def _one_request(fmt: str) -> Callable[..., Response]:
         jurisdiction_id: JurisdictionId = None,
     ) -> Response:
         _jurisdiction(container, jurisdiction_id)
-        found = Open311Queries(container.engine).request(request_id)
+        found = Open311Queries(container.engine, container.unit_path).request(request_id)
         if found is None:
             raise NotFound(f"No published service request {request_id!r}.")
         rows = [service_request(found)]

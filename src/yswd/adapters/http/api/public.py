@@ -65,7 +65,7 @@ ToDate = Annotated[IsoDate | None, Query(alias="to", description="raised on or b
 
 
 def _board(container: Container, unit_id: str, **kwargs: Any) -> BoardPage:
-    return PublicBoardQueries(container.engine).board(unit_id, **kwargs)
+    return PublicBoardQueries(container.engine, container.unit_path).board(unit_id, **kwargs)
 
 
 # -- JSON -------------------------------------------------------------------------
@@ -126,7 +126,7 @@ def metrics_json(
     today = container.today()
 
     def answer() -> bytes:
-        rows = MetricsQueries(container.engine).rows(unit_id, from_, to)
+        rows = MetricsQueries(container.engine, container.unit_path).rows(unit_id, from_, to)
         # small numbers withheld (YSWD_SMALL_NUMBER_THRESHOLD), named in "suppressed"
         return orjson.dumps(public_metrics(rows, today, container.settings.small_number_threshold))
 
@@ -268,7 +268,7 @@ def metrics_page(
         return _not_found(request, unit_id)
     from_date, from_error = _date_or_error(from_, "from")
     to_date, to_error = _date_or_error(to, "up to")
-    rows = MetricsQueries(container.engine).rows(unit_id, from_date, to_date)
+    rows = MetricsQueries(container.engine, container.unit_path).rows(unit_id, from_date, to_date)
     shown = metrics_page_figures(container, rows, unit_id)
     counts = status_counts(rows, shown["figures"], shown["threshold"])
     breakdown = [

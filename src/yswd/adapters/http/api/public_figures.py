@@ -123,7 +123,9 @@ def _answer(
         container.app.unit(unit_id)  # 404 for an unknown unit
 
     def compute() -> bytes:
-        return orjson.dumps(figures(MetricsQueries(container.engine).rows(unit_id, from_, to)))
+        return orjson.dumps(
+            figures(MetricsQueries(container.engine, container.unit_path).rows(unit_id, from_, to))
+        )
 
     body = container.runner.answers.get((*key, unit_id, from_, to), compute)
     return conditional(request, encoded_json(body))
