@@ -74,7 +74,7 @@ from yswd.projections.runner import ProjectionRunner
 from yswd.projections.sql import UnitPaths
 from yswd.projections.staff_directory import StaffDirectory
 from yswd.projections.staff_item_queries import StaffItemQueries
-from yswd.projections.staff_items import CHANGES_SQL, StaffItems
+from yswd.projections.staff_items import CHANGES_SQL, UNIT_CHANGES_SQL, StaffItems
 from yswd.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -294,6 +294,7 @@ def build(
         ReadModelStore(engine),
         list(read_models.values()),
         answers_version_sql=CHANGES_SQL,
+        answers_unit_version_sql=UNIT_CHANGES_SQL,
         bulk=bulk_event_source(app, settings, memory),
         helper=rebuild_helper(settings, memory),
     )

@@ -59,3 +59,69 @@ def test_a_board_is_computed_once_until_an_item_changes(
     quiet_api.post(f"/api/v1/items/{second}/publish", None)
     assert sorted(board(quiet_api)) == ["Garden hours", "Laundry"]
     assert cache.misses == misses + 1
+
+
+def get_board(api: Api, unit_id: str) -> list[str]:
+    answer = api.client.get(f"/public/api/v1/boards/{unit_id}")
+    assert answer.status_code == 200
+    return sorted(item["title"] for item in answer.json()["items"])
+
+
+def figures(api: Api, unit_id: str) -> dict[str, object]:
+    """A unit's public figures (small numbers held back: compared whole, not read)."""
+    answer = api.client.get("/public/api/v1/metrics", params={"unit_id": unit_id})
+    assert answer.status_code == 200
+    return dict(answer.json())
+
+
+def test_a_ward_s_answers_are_kept_while_another_ward_changes(
+    quiet_api: Api, container: Container
+) -> None:
+    """Each unit's answers follow the items raised under it, and only those: a write in
+    Willow keeps Cedar's board; one in Cedar renews Cedar's and its trust's and region's."""
+    quiet_api.organisation()
+    laundry = quiet_api.raise_item(title="Laundry")["id"]
+    quiet_api.post(f"/api/v1/items/{laundry}/publish", None)
+    cache = container.runner.answers
+    assert get_board(quiet_api, "cedar") == ["Laundry"]
+    assert get_board(quiet_api, "meadowbank") == ["Laundry"]
+    cedar_figures = figures(quiet_api, "cedar")
+    misses = cache.misses
+
+    tv = quiet_api.raise_item("willow-cm", title="Television")["id"]
+    quiet_api.post(f"/api/v1/items/{tv}/publish", None)
+    assert get_board(quiet_api, "cedar") == ["Laundry"]
+    assert figures(quiet_api, "cedar") == cedar_figures
+    assert cache.misses == misses  # both kept
+    assert get_board(quiet_api, "meadowbank") == ["Laundry", "Television"]  # renewed
+    assert get_board(quiet_api, "willow") == ["Television"]
+    assert cache.misses == misses + 2
+
+    garden = quiet_api.raise_item(title="Garden hours")["id"]
+    quiet_api.post(f"/api/v1/items/{garden}/publish", None)
+    misses = cache.misses
+    assert get_board(quiet_api, "cedar") == ["Garden hours", "Laundry"]
+    figures(quiet_api, "cedar")
+    assert cache.misses == misses + 2  # both renewed
+    assert get_board(quiet_api, "meadowbank") == ["Garden hours", "Laundry", "Television"]
+    assert get_board(quiet_api, "north-west") == ["Garden hours", "Laundry", "Television"]
+    assert get_board(quiet_api, "willow") == ["Television"]  # kept: nothing of Willow's moved
+
+    # withdrawn from the public (a safeguarding restriction): gone at once
+    flagged = quiet_api.post(
+        f"/api/v1/items/{garden}/safeguarding",
+        {"reason": "The person named someone who hurt them."},
+    )
+    assert flagged.status_code in (200, 201), flagged.text
+    assert get_board(quiet_api, "cedar") == ["Laundry"]
+
+
+def test_a_rebuild_renews_every_unit_s_answers(quiet_api: Api, container: Container) -> None:
+    quiet_api.organisation()
+    laundry = quiet_api.raise_item(title="Laundry")["id"]
+    quiet_api.post(f"/api/v1/items/{laundry}/publish", None)
+    assert get_board(quiet_api, "cedar") == ["Laundry"]
+    misses = container.runner.answers.misses
+    container.runner.rebuild()
+    assert get_board(quiet_api, "cedar") == ["Laundry"]
+    assert container.runner.answers.misses == misses + 1

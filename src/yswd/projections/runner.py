@@ -93,6 +93,7 @@ class ProjectionRunner:
         background_batch_size: int | None = None,
         retries: int = 2,
         answers_version_sql: str | None = None,
+        answers_unit_version_sql: str | None = None,
         bulk: BulkEventSource | None = None,
         helper: RebuildHelper | None = None,
     ) -> None:
@@ -128,7 +129,11 @@ class ProjectionRunner:
         self.backoffs = 0
         #: public answers, valid until ``answers_version_sql`` (default: every
         #: tracking position) answers something else
-        self.answers = AnswerCache(self.engine, version_sql=answers_version_sql)
+        self.answers = AnswerCache(
+            self.engine,
+            version_sql=answers_version_sql,
+            unit_version_sql=answers_unit_version_sql,
+        )
 
     # -- set-up ---------------------------------------------------------------
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from collections import OrderedDict
+from collections.abc import Iterable
 from datetime import UTC
 from itertools import islice
 from typing import Any, NamedTuple
@@ -27,6 +28,7 @@ from sqlalchemy import (
     Table,
     Text,
     delete,
+    update,
 )
 
 from yswd.aggregates.item import Item, item_aggregate_id
@@ -128,6 +130,34 @@ _COUNT_CHANGE = (
     "ON CONFLICT (id) DO UPDATE SET changes = rm_items_changes.changes + 1"
 )
 
+#: one row per unit, counting the batches that changed an item raised in its subtree
+#: (the unit's own items and its descendants'), never reset either: what a unit's
+#: cached public answers are keyed on, so a ward's board is kept while other wards
+#: change. Only where items were raised counts (``unit_path``, which never changes):
+#: an answer that depends on where items were referred must use ``CHANGES_SQL``.
+unit_changes = Table(
+    "rm_unit_changes",
+    metadata,
+    Column("unit_id", String(64), primary_key=True),
+    Column("changes", Integer, nullable=False),
+)
+UNIT_CHANGES_SQL = "SELECT changes FROM rm_unit_changes WHERE unit_id = ?"
+_COUNT_UNIT_CHANGE = (
+    "INSERT INTO rm_unit_changes (unit_id, changes) VALUES (?, 1) "
+    "ON CONFLICT (unit_id) DO UPDATE SET changes = rm_unit_changes.changes + 1"
+)
+_UNIT_PATH = item_fold.STAFF_COLUMNS.index("unit_path")
+
+
+def count_changes(conn: Connection, unit_paths: Iterable[str]) -> None:
+    """Count a batch that changed items raised under ``unit_paths``: once in all, and
+    once for each unit on those paths (in one order, so two writers never deadlock)."""
+    conn.exec_driver_sql(_COUNT_CHANGE)
+    units = sorted({unit for path in unit_paths for unit in path.strip("/").split("/")})
+    if units:
+        conn.exec_driver_sql(driver_sql(conn, _COUNT_UNIT_CHANGE), [(unit,) for unit in units])
+
+
 #: what ``sql.upsert`` adds to an insert of ``rm_items`` rows, for the rows of a rebuild,
 #: which are tuples in ``item_fold.STAFF_COLUMNS`` order (``write_batch``)
 _UPSERT_ITEM = " ON CONFLICT (item_id) DO UPDATE SET " + ", ".join(
@@ -175,13 +205,14 @@ class StaffItems:
             elif _is_erasure(event):
                 touched.update(self._render_erased(event.item_ids))
         if touched:
-            upsert(conn, items, [self.row(item) for item in touched.values()], "item_id")
+            rows = [self.row(item) for item in touched.values()]
+            upsert(conn, items, rows, "item_id")
             flagged = [item for item in touched.values() if item.safeguarding is not None]
             if flagged:
                 upsert(conn, safeguarding, [self.flag_row(item) for item in flagged], "item_id")
             if revealed:
                 upsert(conn, reveals, revealed, "reveal_id")
-            conn.exec_driver_sql(_COUNT_CHANGE)
+            count_changes(conn, (row["unit_path"] for row in rows))
 
     def apply_plain_batch(
         self, conn: Connection, events: list[tuple[int, tuple[StoredRecord, dict[str, Any]]]]
@@ -222,7 +253,7 @@ class StaffItems:
                 upsert(conn, safeguarding, rows.flags, "item_id")
             if rows.reveals:
                 upsert(conn, reveals, rows.reveals, "reveal_id")
-            conn.exec_driver_sql(_COUNT_CHANGE)
+            count_changes(conn, (row[_UNIT_PATH] for row in rows.items))
 
     def _fold_plain(
         self, conn: Connection, events: list[tuple[int, tuple[StoredRecord, dict[str, Any]]]]
@@ -303,6 +334,8 @@ class StaffItems:
         conn.execute(delete(safeguarding))
         conn.execute(delete(items))
         conn.exec_driver_sql(_COUNT_CHANGE)
+        # every unit's answers are thrown away; a count is never seen twice
+        conn.execute(update(unit_changes).values(changes=unit_changes.c.changes + 1))
         self._cache.clear()
         self._views.clear()
 

@@ -106,7 +106,7 @@ def board_json(
 
     # kept, encoded, until an item changes: every visitor of a board asks the same question
     key = ("board", unit_id, page, limit, status, theme)
-    body = container.runner.answers.get(key, lambda: orjson.dumps(answer()))
+    body = container.runner.answers.get(key, lambda: orjson.dumps(answer()), unit_id=unit_id)
     return conditional(request, encoded_json(body))
 
 
@@ -130,7 +130,8 @@ def metrics_json(
         # small numbers withheld (YSWD_SMALL_NUMBER_THRESHOLD), named in "suppressed"
         return orjson.dumps(public_metrics(rows, today, container.settings.small_number_threshold))
 
-    body = container.runner.answers.get(("metrics", unit_id, from_, to, today), answer)
+    key = ("metrics", unit_id, from_, to, today)
+    body = container.runner.answers.get(key, answer, unit_id=unit_id)
     return conditional(request, encoded_json(body))
 
 

@@ -127,7 +127,7 @@ def _answer(
             figures(MetricsQueries(container.engine, container.unit_path).rows(unit_id, from_, to))
         )
 
-    body = container.runner.answers.get((*key, unit_id, from_, to), compute)
+    body = container.runner.answers.get((*key, unit_id, from_, to), compute, unit_id=unit_id)
     return conditional(request, encoded_json(body))
 
 
