@@ -149,7 +149,7 @@ _COUNT_UNIT_CHANGE = (
 _UNIT_PATH = item_fold.STAFF_COLUMNS.index("unit_path")
 
 
-def count_changes(conn: Connection, unit_paths: Iterable[str]) -> None:
+def _count_changes(conn: Connection, unit_paths: Iterable[str]) -> None:
     """Count a batch that changed items raised under ``unit_paths``: once in all, and
     once for each unit on those paths (in one order, so two writers never deadlock)."""
     conn.exec_driver_sql(_COUNT_CHANGE)
@@ -212,7 +212,7 @@ class StaffItems:
                 upsert(conn, safeguarding, [self.flag_row(item) for item in flagged], "item_id")
             if revealed:
                 upsert(conn, reveals, revealed, "reveal_id")
-            count_changes(conn, (row["unit_path"] for row in rows))
+            _count_changes(conn, (row["unit_path"] for row in rows))
 
     def apply_plain_batch(
         self, conn: Connection, events: list[tuple[int, tuple[StoredRecord, dict[str, Any]]]]
@@ -253,7 +253,7 @@ class StaffItems:
                 upsert(conn, safeguarding, rows.flags, "item_id")
             if rows.reveals:
                 upsert(conn, reveals, rows.reveals, "reveal_id")
-            count_changes(conn, (row[_UNIT_PATH] for row in rows.items))
+            _count_changes(conn, (row[_UNIT_PATH] for row in rows.items))
 
     def _fold_plain(
         self, conn: Connection, events: list[tuple[int, tuple[StoredRecord, dict[str, Any]]]]
