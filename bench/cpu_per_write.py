@@ -361,7 +361,7 @@ def start_yswd(
     env["PYTHONPATH"] = f"{src or ROOT / 'src'}:{ROOT}"
     pid = stack.enter_context(
         process(
-            [sys.executable, "-m", "yswd.adapters.cli", "serve", "--port", str(port)],
+            [sys.executable, "-m", "yswd.cli", "serve", "--port", str(port)],
             env,
             tmp / f"yswd-{name}.log",
             f"http://127.0.0.1:{port}/readyz",

@@ -1,5 +1,5 @@
 """``python -m yswd``: the same command line as ``yswd``."""
 
-from yswd.adapters.cli import main
+from yswd.cli.main import main
 
 main()

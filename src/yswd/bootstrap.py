@@ -2,27 +2,23 @@
 
 Nothing else builds these objects. ``build`` makes each one once and fills the
 application layer's ports (``yswd.application.ports``) with adapters; routes and
-commands take the services from the ``Container``. Tests call ``build`` with
+commands take the services from the ``Container`` (``yswd.adapters.container``),
+which is handed to them: nothing but the entry points (``yswd.cli``) imports this
+module. Tests call ``build`` with
 their own settings (or ``memory=True`` for the in-memory store) and get the same
 graph.
 """
 
 from __future__ import annotations
 
-import functools
 import logging
-import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
-from typing import Any
-
-from sqlalchemy import Engine
+from datetime import UTC, datetime, timedelta
 
 from yswd.adapters.bulk_scan import PostgresEventScan, RecorderScan, SQLiteEventScan
 from yswd.adapters.clips import ClipStore, FolderClipStore, MemoryClipStore
+from yswd.adapters.container import Container, unit_paths
 from yswd.adapters.crypto import (
-    KeyStore,
     PlainStates,
     ShreddingMapper,
     install_key_store,
@@ -46,10 +42,8 @@ from yswd.adapters.persistence import (
     memory_env,
     read_model_engine,
     sqlite_path,
-    write_transaction,
 )
 from yswd.adapters.rebuild_process import ProcessRebuild, cores
-from yswd.aggregates.errors import NotFound
 from yswd.aggregates.plain_english import load_glossary
 from yswd.aggregates.possible_disclosure import load_disclosure_terms
 from yswd.application.audit import Audit
@@ -71,189 +65,12 @@ from yswd.projections.clips import ClipQueries, ClipsReadModel
 from yswd.projections.gap_box_list import GapBoxList
 from yswd.projections.organisation import Organisation
 from yswd.projections.runner import ProjectionRunner
-from yswd.projections.sql import UnitPaths
 from yswd.projections.staff_directory import StaffDirectory
 from yswd.projections.staff_item_queries import StaffItemQueries
 from yswd.projections.staff_items import CHANGES_SQL, UNIT_CHANGES_SQL, StaffItems
 from yswd.settings import Settings
 
 log = logging.getLogger(__name__)
-
-
-@dataclass
-class Container:
-    """Every long-lived object of one yswd process."""
-
-    settings: Settings
-    app: Yswd
-    engine: Engine
-    runner: ProjectionRunner
-    staff_items: StaffItemQueries
-    clock: Clock
-    read_models: dict[str, ReadModel]
-    keys: KeyStore | None = None
-    clips: Clips | None = None
-    # the use cases beside the application's own commands, each built once by ``build``
-    templates: Templates = field(init=False)
-    bulk: BulkActions = field(init=False)
-    minutes: MinutesImporter = field(init=False)
-    #: with the one per-process rate limiter for public suggestions
-    gap_boxes: GapBoxes = field(init=False)
-    audit: Audit = field(init=False)
-    #: staff sessions in the database, shared by every replica (cookies signed with the secret)
-    sessions: SessionStore = field(init=False)
-    #: the organisation's OpenID Connect sign-in, when configured
-    organisation_sign_in: OrganisationSignIn | None = None
-    #: sign-in attempts, counted across replicas: per client address, and per account
-    sign_in_by_address: DatabaseLimiter = field(init=False)
-    sign_in_by_account: DatabaseLimiter = field(init=False)
-    self_assessments: SelfAssessmentRecords = field(init=False)
-    themes: Themes = field(init=False)
-    #: involvement's keyed hash of a contributor (``adapters.crypto.voice_hasher``)
-    voice_of: Callable[[str], str] = field(init=False)
-    _stop: threading.Event = field(default_factory=threading.Event)
-    #: the highest log position this process acknowledged (see ``note_write``)
-    _written: int = 0
-    _written_lock: threading.Lock = field(default_factory=threading.Lock)
-    _thread: threading.Thread | None = None
-    _mail_thread: threading.Thread | None = None
-
-    def today(self) -> date:
-        return self.clock().astimezone(UTC).date()
-
-    def unit_path(self, unit_id: str) -> tuple[str, ...] | None:
-        """A unit's path, root first, for the read models' subtree filters (``UnitPaths``)."""
-        return unit_path(self.app, unit_id)
-
-    def safeguarding_ack_overdue(self) -> int:
-        """Open safeguarding flags past their acknowledgement time, in every unit."""
-        return self.staff_items.overdue_flags(self.clock())
-
-    def after_write(self, position: int | None) -> None:
-        """Embedded mode: bring read models up to this write before answering.
-
-        For a handler that reads read models straight after its own write (a page
-        that renders what it just changed). An API write whose answer comes from
-        the aggregate calls ``note_write`` instead and leaves the catch-up to the
-        next read. Scaled out, workers do it and clients wait with ``?min_position=``.
-        """
-        if position is None or not self.settings.projections_in_process:
-            return
-        self.note_write(position)
-        self.before_read()
-
-    def note_write(self, position: int | None) -> None:
-        """Embedded mode: remember an acknowledged write; the next read catches up to it.
-
-        The write is already durable. Its read-model work is left to the background
-        runner (which applies many writes in one batch) or to ``before_read``,
-        whichever comes first, so a burst of writes does not pay one read-model
-        transaction each, and every read still sees every write this process
-        acknowledged before the read began (read-your-writes).
-        """
-        if position is None or not self.settings.projections_in_process:
-            return
-        with self._written_lock:
-            self._written = max(self._written, position)
-
-    def unapplied_writes(self) -> bool:
-        """Whether this process acknowledged a write the read models have not applied."""
-        return self.settings.projections_in_process and self.runner.applied() < self._written
-
-    def before_read(self) -> None:
-        """Embedded mode: apply every write this process acknowledged, before a read."""
-        if not self.unapplied_writes():
-            return
-        try:
-            self.runner.catch_up()
-        except Exception:
-            # The writes are durable; a read model that cannot catch up must not
-            # turn reads into 500s. The background runner retries and logs.
-            log.exception("read models could not catch up to position %s", self._written)
-
-    def refresh_read_models(self) -> None:
-        """Embedded mode: bring the read models to the log's head now (an audit reads next).
-
-        A failure is logged, not raised: a forged row may not even decode, and the
-        audit check that follows is what names it.
-        """
-        if not self.settings.projections_in_process:
-            return
-        try:
-            self.runner.catch_up()
-        except Exception:
-            log.warning("read models could not catch up before an audit", exc_info=True)
-
-    def wait_for_position(self, min_position: int | None, timeout: float = 5.0) -> None:
-        """``?min_position=``: wait until the read models have applied that log position.
-
-        A position not yet written cannot be waited for: answering at once keeps an
-        anonymous caller from holding a worker for ``timeout`` with a made-up number.
-        """
-        if min_position is not None and min_position <= self.runner.head():
-            self.runner.wait_for(min_position, timeout=timeout)
-
-    def start(self) -> None:
-        """Start background work: the projection runner when it runs in-process."""
-        if self.settings.projections_in_process and self._thread is None:
-            self.runner.catch_up()
-            self._stop.clear()
-            self._thread = threading.Thread(
-                target=self.runner.run_forever,
-                args=(self._stop, self.settings.projection_poll_seconds),
-                name="yswd-projections",
-                daemon=True,
-            )
-            self._thread.start()
-            # the mail outbox runs beside the read models, like them in-process on the
-            # embedded default (scaled out, ``yswd worker`` runs it)
-            relay = self.mail_relay()
-            if relay is not None and self._mail_thread is None:
-                self._mail_thread = threading.Thread(
-                    target=relay.run_forever,
-                    args=(self._stop,),
-                    name="yswd-mail-relay",
-                    daemon=True,
-                )
-                self._mail_thread.start()
-
-    def mail_relay(self) -> Any:
-        """The mail outbox relay (``yswd.adapters.mail.MailRelay``), if YSWD_SMTP_URL is set."""
-        if not self.settings.smtp_url:
-            return None
-        from yswd.adapters.mail import MailRelay
-
-        return MailRelay(
-            self.app,
-            self.engine,
-            self.settings.smtp_url,
-            self.settings.mail_from,
-            public_url=self.settings.public_url,
-            poll_seconds=self.settings.projection_poll_seconds,
-            clock=self.clock,
-            transaction=write_transaction,
-            read_models_at=self.runner.wait_for,
-        )
-
-    def stop(self) -> None:
-        self._stop.set()
-        if self._mail_thread is not None:
-            self._mail_thread.join(timeout=5)
-            self._mail_thread = None
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
-
-    def close(self) -> None:
-        self.stop()
-        self.app.close()
-        self.engine.dispose()
-        if self.keys is not None:
-            self.keys.close()
-        if self.organisation_sign_in is not None:
-            close = getattr(self.organisation_sign_in.client, "close", None)
-            if close is not None:
-                close()
 
 
 def build(
@@ -386,18 +203,6 @@ SIGNED_OUT_PATH = "/staff/signed-out"
 #: with ``YSWD_PUBLIC_URL`` unset, redirect URIs use the address ``yswd serve`` listens on
 #: by default (documented in the README; set ``YSWD_PUBLIC_URL`` anywhere else)
 LOCAL_BASE_URL = "http://127.0.0.1:8000"
-
-
-def unit_path(app: Yswd, unit_id: str) -> tuple[str, ...] | None:
-    """A unit's path from the application (cached there: units never move), or None."""
-    try:
-        return app.unit(unit_id).path
-    except NotFound:
-        return None
-
-
-def unit_paths(app: Yswd) -> UnitPaths:
-    return functools.partial(unit_path, app)
 
 
 def bulk_event_source(

@@ -26,7 +26,7 @@ def free_port() -> int:
 
 def yswd_command() -> list[str]:
     executable = shutil.which("yswd")
-    return [executable] if executable else [sys.executable, "-m", "yswd.adapters.cli"]
+    return [executable] if executable else [sys.executable, "-m", "yswd.cli"]
 
 
 @dataclass

@@ -12,7 +12,7 @@ from fastapi import FastAPI
 from typer.testing import CliRunner
 
 from tests.e2e.conftest import ADMIN_TOKEN, Api
-from yswd.adapters.cli import cli
+from yswd.cli.main import cli
 
 GOOD = (
     "title,you_said,channel,themes,contributor,detail,raised_on\n"

@@ -245,7 +245,7 @@ class YswdProcess:
     def start(self, timeout: float = 60.0) -> None:
         with self.log_path.open("ab") as log:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "yswd.adapters.cli", *self.args],
+                [sys.executable, "-m", "yswd.cli", *self.args],
                 env=self.env,
                 stdout=log,
                 stderr=subprocess.STDOUT,

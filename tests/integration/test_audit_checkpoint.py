@@ -12,12 +12,12 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from typer.testing import CliRunner
 
-from yswd.adapters.cli import cli
 from yswd.adapters.crypto import SEAL_SIZE, ShreddingMapper
 from yswd.aggregates.access import SYSTEM
 from yswd.aggregates.item import Channel
 from yswd.aggregates.organisation import ForumKind
 from yswd.bootstrap import Container, build
+from yswd.cli.main import cli
 
 from .servers import Postgres, postgres_or_skip
 from .stored_rows import STORES, StoredRows, store_settings

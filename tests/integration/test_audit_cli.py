@@ -11,12 +11,12 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from yswd.adapters.cli import cli
 from yswd.adapters.persistence import SQLITE_FILE
 from yswd.aggregates.access import SYSTEM
 from yswd.aggregates.item import Channel
 from yswd.aggregates.organisation import ForumKind
 from yswd.bootstrap import build
+from yswd.cli.main import cli
 from yswd.settings import Settings
 
 

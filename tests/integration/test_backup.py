@@ -17,6 +17,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -25,22 +26,26 @@ import pytest
 import uvicorn
 from typer.testing import CliRunner
 
-from yswd.adapters.audit_cli import audit_cli
-from yswd.adapters.backup.archive import backup
+from yswd.adapters.backup import archive
+from yswd.adapters.backup import restore as restoring
 from yswd.adapters.backup.copies import Auditor, BackupError, RestoreError
-from yswd.adapters.backup.restore import restore
-from yswd.adapters.backup_cli import backup_cli
 from yswd.adapters.crypto import ERASED
 from yswd.adapters.erasure_log import read_log
 from yswd.adapters.http.app import create_app
 from yswd.aggregates.access import SYSTEM
 from yswd.bootstrap import build
+from yswd.cli.audit import audit_cli
+from yswd.cli.backup import backup_cli
 from yswd.settings import Settings
 
 from .conftest import ADMIN_TOKEN, LiveServer, free_port, setup_ward, wait_until_up
 from .servers import running_yswd, yswd_env
 
 NOW = datetime(2026, 11, 20, 9, 30, tzinfo=UTC)
+#: the two commands as ``yswd backup`` and ``yswd restore`` call them, opening stores with
+#: the composition root's ``build``
+backup = partial(archive.backup, build=build)
+restore = partial(restoring.restore, build=build)
 GONE_NAME = "Zebedee Quixotica-Marwood"
 GONE_DETAIL = "Xylophone-keeper told me about the locked garden on Tuesday"
 GONE_CLIP = b"RIFF\x24\x08\x00\x00WAVEfmt " + b"Quagmire-Saxifrage diary clip " * 40

@@ -21,15 +21,15 @@ import psycopg
 import pytest
 from typer.testing import CliRunner
 
-from yswd.adapters.audit_cli import audit_cli
 from yswd.adapters.backup.copies import Auditor
-from yswd.adapters.backup_cli import backup_cli
 from yswd.adapters.crypto import ERASED
 from yswd.adapters.erasure_log import read_log
 from yswd.aggregates.access import SYSTEM
 from yswd.aggregates.item import Channel
 from yswd.aggregates.organisation import ForumKind
 from yswd.bootstrap import build
+from yswd.cli.audit import audit_cli
+from yswd.cli.backup import backup_cli
 from yswd.settings import Settings
 
 from .servers import PG_BIN, Postgres, postgres_or_skip

@@ -263,7 +263,7 @@ def test_the_worker_command_projects_and_relays_until_sigterm(
     }
     env.pop("YSWD_DATABASE_URL", None)
     worker = subprocess.Popen(
-        [sys.executable, "-m", "yswd.adapters.cli", "worker"],
+        [sys.executable, "-m", "yswd.cli", "worker"],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
@@ -316,7 +316,7 @@ def test_nats_tail_prints_events_as_they_are_published(
     create_stream_with_short_dedup_window(nats_server.url, seconds=120)
     env = {**os.environ, "YSWD_NATS_URL": nats_server.url}
     tail = subprocess.Popen(
-        [sys.executable, "-m", "yswd.adapters.cli", "nats", "tail", "--count", "3"],
+        [sys.executable, "-m", "yswd.cli", "nats", "tail", "--count", "3"],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,

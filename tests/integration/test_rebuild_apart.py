@@ -3,7 +3,7 @@
 ``ProjectionRunner.rebuild`` hands the models that may be rebuilt apart (the
 audit chain) to ``yswd.adapters.rebuild_process``, which starts a child process
 that opens the same store, and replays the rest itself. These tests start the real
-child (``python -m yswd.adapters.rebuild_child``) and check what a user of the
+child (``python -m yswd.cli.rebuild_child``) and check what a user of the
 rebuild relies on: every read model ends equal to the one-process rebuild, the
 chain verifies, and a child that dies changes nothing but who did the work.
 The chain's hashing is worked out before the write transaction

@@ -14,7 +14,7 @@ import typer
 from typer.core import TyperGroup, TyperOption
 from typer.testing import CliRunner
 
-from yswd.adapters.cli import cli
+from yswd.cli.main import cli
 
 TYPE_TAG = ("<str>", "<int", "<path>", "<float>", "<integer")
 

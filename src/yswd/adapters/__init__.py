@@ -1,1 +1,3 @@
-"""The edges: HTTP, persistence, NATS, auth, CLI. They depend on the domain, never the reverse."""
+"""The edges: HTTP, persistence, NATS, auth, mail, backups. They depend on the domain,
+never the reverse; they are handed what the composition root built (``container.py``)
+and never import it."""

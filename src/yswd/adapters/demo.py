@@ -12,12 +12,12 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
+from yswd.adapters.container import Container
 from yswd.aggregates.access import SYSTEM, Principal
 from yswd.aggregates.errors import AlreadyExists
 from yswd.aggregates.item import Channel
 from yswd.aggregates.organisation import ForumKind
 from yswd.aggregates.response_template import TemplateKind
-from yswd.bootstrap import Container
 
 MARKER_UNIT = "north-west"
 

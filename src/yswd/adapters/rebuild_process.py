@@ -5,7 +5,7 @@ the models that may be rebuilt apart (the audit chain: it needs nothing but the
 stored bytes) to a child process, which opens the same store and replays them
 while the parent replays the rest:
 
-    python -m yswd.adapters.rebuild_child audit_chain   # settings as JSON on stdin
+    python -m yswd.cli.rebuild_child audit_chain   # settings as JSON on stdin
 
 The settings go over stdin, not the command line or the environment, so that
 secrets in them do not show in the process list. The child (``rebuild_child``, an
@@ -31,7 +31,7 @@ from yswd.settings import Settings
 log = logging.getLogger(__name__)
 
 #: the child's module (``python -m``)
-CHILD = "yswd.adapters.rebuild_child"
+CHILD = "yswd.cli.rebuild_child"
 
 
 class RebuildProcessFailed(RuntimeError):
@@ -47,7 +47,7 @@ def cores() -> int:
 
 
 class ProcessRebuild:
-    """Starts ``python -m yswd.adapters.rebuild_child`` for the named read models."""
+    """Starts ``python -m yswd.cli.rebuild_child`` for the named read models."""
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings.model_copy(update={"admin_token": None, "oidc_issuer": None})

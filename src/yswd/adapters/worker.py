@@ -17,7 +17,7 @@ from collections.abc import Callable
 from types import FrameType
 from typing import Any
 
-from yswd.bootstrap import Container
+from yswd.adapters.container import Container
 
 log = logging.getLogger(__name__)
 

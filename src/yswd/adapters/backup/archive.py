@@ -31,6 +31,7 @@ from yswd.adapters.backup.copies import (
     BackupError,
     Counting,
     NoProgress,
+    OpenStore,
     Progress,
     contributor_names,
     count_rows,
@@ -52,7 +53,7 @@ from yswd.adapters.persistence import SQLITE_FILE, sqlite_path
 from yswd.settings import Settings
 
 if TYPE_CHECKING:
-    from yswd.bootstrap import Container
+    from yswd.adapters.container import Container
 
 
 @dataclass
@@ -83,8 +84,11 @@ def backup(
     now: datetime | None = None,
     signing_key: Path | None = None,
     erasure_log: Path | None = None,
+    build: OpenStore,
 ) -> BackedUp:
     """Back up the embedded store of ``settings`` into ``out_path`` (a .tar.gz).
+
+    ``build`` opens the copy to catch it up, verify and sign it (``yswd.bootstrap.build``).
 
     ``out_path`` may be a folder: the archive is then named after ``now``. The
     archive is written under a temporary name beside it and renamed when complete.
@@ -120,7 +124,8 @@ def backup(
         progress.advance(keys_db.stat().st_size)
         # 3. the copy as a store of its own: caught up, consistent, verified, signed
         progress.stage("verifying the copy and signing a checkpoint")
-        facts = _seal_the_copy(settings, data, now, signing_key or default_signing_key(settings))
+        key = signing_key or default_signing_key(settings)
+        facts = _seal_the_copy(build, settings, data, now, key)
         # 4. the clips the copy points to
         copied, gone = _copy_clips(clips_dir, data / CLIPS, facts.clip_keys, progress)
         files = _checksums(staging, progress)
@@ -191,11 +196,13 @@ class _Copy:
     erasures: list[ErasureRecord]
 
 
-def _seal_the_copy(settings: Settings, data: Path, now: datetime, signing_key: Path) -> _Copy:
+def _seal_the_copy(
+    build: OpenStore, settings: Settings, data: Path, now: datetime, signing_key: Path
+) -> _Copy:
     from yswd.aggregates.errors import DomainError
 
     key = load_signing_key(signing_key)
-    with open_copy(data, settings.glossary_file, clock=lambda: now) as copy:
+    with open_copy(build, data, settings.glossary_file, clock=lambda: now) as copy:
         log_position = copy.app.recorder.max_notification_id() or 0
         _forget_sessions(copy, data)
         copy.runner.catch_up()

@@ -17,7 +17,7 @@ from yswd.adapters.persistence import SQLITE_FILE
 from yswd.settings import Settings
 
 if TYPE_CHECKING:
-    from yswd.bootstrap import Container
+    from yswd.adapters.container import Container
 
 FORMAT = "yswd-backup"
 FORMAT_VERSION = 1
@@ -48,6 +48,17 @@ class Progress(Protocol):
     def stage(self, description: str, total: int | None = None) -> None: ...
 
     def advance(self, amount: int) -> None: ...
+
+
+class OpenStore(Protocol):
+    """What opens a store of yswd: the composition root's ``build``.
+
+    The command that runs a backup or a restore hands it down (``yswd.cli.backup``),
+    so that this adapter, which opens a copy of the store to prove it, never
+    imports the composition root that is built above it.
+    """
+
+    def __call__(self, settings: Settings, *, clock: Callable[[], datetime]) -> Container: ...
 
 
 class NoProgress:
@@ -128,10 +139,11 @@ def _settings_for(data: Path, glossary: Path | None) -> Settings:
 
 @contextlib.contextmanager
 def open_copy(
-    data: Path, glossary: Path | None, clock: Callable[[], datetime] | None = None
+    build: OpenStore,
+    data: Path,
+    glossary: Path | None,
+    clock: Callable[[], datetime] | None = None,
 ) -> Iterator[Container]:
-    from yswd.bootstrap import build
-
     container = build(_settings_for(data, glossary), clock=clock or (lambda: datetime.now(UTC)))
     try:
         yield container

@@ -19,7 +19,7 @@ from yswd.adapters.erasure_log import (
 )
 
 if TYPE_CHECKING:
-    from yswd.bootstrap import Container
+    from yswd.adapters.container import Container
 
 
 def reapply_erasures(container: Container, records: Sequence[ErasureRecord]) -> list[ErasureRecord]:

@@ -28,6 +28,7 @@ from yswd.adapters.backup.copies import (
     Auditor,
     Counting,
     NoProgress,
+    OpenStore,
     Progress,
     RestoreError,
     count_rows,
@@ -81,6 +82,7 @@ def restore(
     trusted_key: str | None = None,
     progress: Progress | None = None,
     glossary_file: Path | None = None,
+    build: OpenStore,
 ) -> Restored:
     """Restore ``archive`` into ``data_dir``; refuses a non-empty folder unless ``overwrite``.
 
@@ -89,7 +91,8 @@ def restore(
     backup's signed checkpoint (signed by ``trusted_key`` when given), and the
     erasures ``erasure_log`` holds from after the backup are applied again, all
     before anything is moved into ``data_dir``. On any failure ``data_dir`` is
-    left as it was.
+    left as it was. ``build`` opens the restored store to prove it
+    (``yswd.bootstrap.build``).
     """
     progress = progress or NoProgress()
     data_dir = data_dir.absolute()
@@ -108,7 +111,7 @@ def restore(
     try:
         manifest = _extract_and_check(archive, staging, progress)
         result = _prove_and_replay(
-            staging / DATA, manifest, erasure_log, trusted_key, glossary_file, progress
+            build, staging / DATA, manifest, erasure_log, trusted_key, glossary_file, progress
         )
         result.data_dir = data_dir
         progress.stage("moving the restored store into place")
@@ -242,6 +245,7 @@ def _parse_manifest(archive: Path, data: bytes) -> dict[str, Any]:
 
 
 def _prove_and_replay(
+    build: OpenStore,
     data: Path,
     manifest: dict[str, Any],
     erasure_log: Path | None,
@@ -255,7 +259,7 @@ def _prove_and_replay(
     log_position = int(manifest.get("log_position", manifest["position"]))
     later = records_after(erasure_log, log_position) if erasure_log is not None else []
     progress.stage("verifying the restored store against the backup's checkpoint")
-    with open_copy(data, glossary) as copy:
+    with open_copy(build, data, glossary) as copy:
         auditor = Auditor(copy)
         answer = auditor.verify_against(manifest["checkpoint"], trusted_key)
         if not answer["ok"]:

@@ -9,6 +9,7 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from yswd import __version__
+from yswd.adapters.container import Container
 from yswd.adapters.http.api import (
     audit,
     bulk,
@@ -57,7 +58,6 @@ from yswd.adapters.http.route_guard import skip_unmatchable_routers
 from yswd.adapters.http.security_headers import SecurityHeadersMiddleware
 from yswd.adapters.http.templating import STATIC_DIR
 from yswd.aggregates import plain_english
-from yswd.bootstrap import Container
 
 
 def create_app(container: Container, *, manage_lifecycle: bool = True) -> FastAPI:

@@ -11,6 +11,7 @@ from fastapi import Depends, Header, Request, Response
 from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
+from yswd.adapters.container import Container
 from yswd.aggregates.access import Principal
 from yswd.aggregates.errors import InvalidInput, Unauthenticated
 from yswd.aggregates.item import Item
@@ -18,7 +19,6 @@ from yswd.aggregates.item_views import item_view, shown_to
 from yswd.application.service import Yswd
 from yswd.application.unit_of_work import IdempotencyKey, Written
 from yswd.application.users import hash_token
-from yswd.bootstrap import Container
 
 POSITION_HEADER = "X-Yswd-Position"
 T = TypeVar("T")

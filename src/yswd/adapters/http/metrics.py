@@ -43,8 +43,8 @@ from yswd.adapters.logs import access_log, request_id_var, sane_request_id
 from yswd.adapters.persistence import database_deadline
 
 if TYPE_CHECKING:
+    from yswd.adapters.container import Container
     from yswd.adapters.nats_relay import NatsRelay
-    from yswd.bootstrap import Container
     from yswd.projections.runner import ProjectionRunner
 
 log = logging.getLogger(__name__)

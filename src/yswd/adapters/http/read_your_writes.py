@@ -20,7 +20,7 @@ import re
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from yswd.bootstrap import Container
+from yswd.adapters.container import Container
 
 
 class ReadYourWritesMiddleware:

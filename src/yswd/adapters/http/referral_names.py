@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from yswd.adapters.container import Container
 from yswd.aggregates.errors import DomainError
-from yswd.bootstrap import Container
 
 
 def referral_names(

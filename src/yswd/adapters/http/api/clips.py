@@ -16,6 +16,7 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from pydantic import StrictBool
 from python_multipart.exceptions import MultipartParseError
 
+from yswd.adapters.container import Container
 from yswd.adapters.http.clip_streams import ClipForm, media_response, multipart_boundary
 from yswd.adapters.http.deps import (
     ContainerDep,
@@ -38,7 +39,6 @@ from yswd.application.clips import (
     clip_view,
 )
 from yswd.application.unit_of_work import Written
-from yswd.bootstrap import Container
 
 router = APIRouter(tags=["clips"])
 

@@ -15,6 +15,7 @@ from fastapi import APIRouter, Form, Request, Response
 from fastapi.responses import HTMLResponse
 from pydantic import StrictBool
 
+from yswd.adapters.container import Container
 from yswd.adapters.http.deps import (
     ContainerDep,
     IdempotencyKeyDep,
@@ -31,7 +32,6 @@ from yswd.adapters.http.templating import templates, uk_date
 from yswd.aggregates.errors import DomainError, InvalidInput, NotFound, RateLimited
 from yswd.aggregates.gap_box import GapBox, GapBoxClosed
 from yswd.application.gap_boxes import SUGGESTION_MAX, GapBoxes
-from yswd.bootstrap import Container
 
 router = APIRouter(tags=["gap boxes"])
 

@@ -21,9 +21,9 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, RedirectResponse
 from sqlalchemy import text
 
+from yswd.adapters.container import Container
 from yswd.adapters.http.deps import ContainerDep, PrincipalDep
 from yswd.adapters.persistence import database_deadline
-from yswd.bootstrap import Container
 
 router = APIRouter(tags=["operations"])
 

@@ -21,12 +21,12 @@ import orjson
 from fastapi import APIRouter, Query, Request, Response
 
 from yswd import __version__
+from yswd.adapters.container import Container
 from yswd.adapters.http.deps import ContainerDep
 from yswd.adapters.http.etags import conditional
 from yswd.adapters.http.labels import CHANNEL_LABELS
 from yswd.aggregates.errors import InvalidInput, NotFound
 from yswd.aggregates.item import Channel
-from yswd.bootstrap import Container
 from yswd.projections.open311 import (
     CLOSED_STATUSES,
     OPEN_STATUSES,

@@ -16,6 +16,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from markupsafe import Markup
 
+from yswd.adapters.container import Container
 from yswd.adapters.http.api.public_figures import metrics_page_figures, status_counts
 from yswd.adapters.http.deps import ContainerDep, encoded_json
 from yswd.adapters.http.etags import conditional
@@ -31,7 +32,6 @@ from yswd.adapters.http.request_bodies import IsoDate
 from yswd.adapters.http.templating import templates, uk_date
 from yswd.aggregates.errors import NotFound
 from yswd.aggregates.organisation import Unit
-from yswd.bootstrap import Container
 from yswd.projections.gap_box_list import open_gap_boxes
 from yswd.projections.item_places import has_child_units, item_units
 from yswd.projections.organisation import unit_tree

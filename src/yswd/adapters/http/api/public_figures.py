@@ -17,6 +17,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel
 
+from yswd.adapters.container import Container
 from yswd.adapters.http.answers import MetricsOut
 from yswd.adapters.http.api.self_assessments import SelfAssessmentsOut
 from yswd.adapters.http.deps import ContainerDep, encoded_json
@@ -24,7 +25,6 @@ from yswd.adapters.http.etags import conditional
 from yswd.adapters.http.labels import channel_label
 from yswd.adapters.http.request_bodies import IsoDate
 from yswd.aggregates.self_assessment import LEVELS, STAGES
-from yswd.bootstrap import Container
 from yswd.projections.public_board import STATUSES
 from yswd.projections.public_figures import (
     involvement,

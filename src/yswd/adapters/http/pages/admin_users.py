@@ -14,6 +14,7 @@ from urllib.parse import quote
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from yswd.adapters.container import Container
 from yswd.adapters.http.deps import ContainerDep
 from yswd.adapters.http.errors import status_for
 from yswd.adapters.http.pages.common import (
@@ -35,7 +36,6 @@ from yswd.adapters.http.sessions import Session
 from yswd.aggregates.access import Action, Principal
 from yswd.aggregates.errors import AlreadyExists, DomainError, Forbidden
 from yswd.aggregates.users import Role, User
-from yswd.bootstrap import Container
 from yswd.projections.staff_directory import list_users
 
 router = APIRouter(prefix="/staff", include_in_schema=False)

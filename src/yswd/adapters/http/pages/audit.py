@@ -17,6 +17,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
 
+from yswd.adapters.container import Container
 from yswd.adapters.http.deps import ContainerDep
 from yswd.adapters.http.pages.admin_users import ROLE_LABELS
 from yswd.adapters.http.pages.common import FieldError, allowed, render
@@ -24,7 +25,6 @@ from yswd.adapters.http.pages.scope import flat_units, visible_tree
 from yswd.adapters.http.sessions import Session
 from yswd.aggregates.access import Action, Principal
 from yswd.aggregates.errors import DomainError
-from yswd.bootstrap import Container
 
 router = APIRouter(prefix="/staff", include_in_schema=False)
 

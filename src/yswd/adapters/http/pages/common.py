@@ -22,6 +22,7 @@ from urllib.parse import quote
 from fastapi import Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from yswd.adapters.container import Container
 from yswd.adapters.http.errors import status_for
 from yswd.adapters.http.labels import channel_label, staff_status_label
 from yswd.adapters.http.pages.item_history import Names
@@ -38,7 +39,6 @@ from yswd.aggregates.access import Action
 from yswd.aggregates.errors import DomainError, Forbidden, Unauthenticated
 from yswd.aggregates.text_rules import refused_characters
 from yswd.application.unit_of_work import Written
-from yswd.bootstrap import Container
 
 SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
 CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")

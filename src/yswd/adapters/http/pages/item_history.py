@@ -13,12 +13,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from yswd.adapters.container import Container
 from yswd.adapters.http.labels import channel_label, event_label
 from yswd.adapters.http.templating import uk_date, uk_datetime
 from yswd.aggregates.errors import DomainError
 from yswd.aggregates.event_types import event_data, event_type_name
 from yswd.aggregates.item import Item, item_aggregate_id
-from yswd.bootstrap import Container
 
 
 @dataclass

@@ -14,6 +14,7 @@ from urllib.parse import quote
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 
+from yswd.adapters.container import Container
 from yswd.adapters.http.labels import event_label
 from yswd.adapters.http.pages.common import FieldError, container_of, render
 from yswd.adapters.http.pages.item_history import Names, describe, plain_history
@@ -27,7 +28,6 @@ from yswd.aggregates.item import Item, Status
 from yswd.aggregates.item_views import item_view, shown_to
 from yswd.aggregates.response_template import TemplateKind
 from yswd.application.audit import parse_instant
-from yswd.bootstrap import Container
 from yswd.projections.organisation import unit_tree
 from yswd.projections.similarity import similar_items
 from yswd.projections.staff_directory import list_forums

@@ -13,6 +13,7 @@ from urllib.parse import quote
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from yswd.adapters.container import Container
 from yswd.adapters.http.deps import ContainerDep
 from yswd.adapters.http.errors import status_for
 from yswd.adapters.http.pages.common import (
@@ -45,7 +46,6 @@ from yswd.aggregates.errors import DomainError, Forbidden, NotFound, VersionConf
 from yswd.aggregates.item import Item
 from yswd.aggregates.plain_english import WordingWarning, check_fields, load_glossary
 from yswd.application.unit_of_work import Written
-from yswd.bootstrap import Container
 
 router = APIRouter(prefix="/staff", include_in_schema=False)
 

@@ -12,6 +12,7 @@ from urllib.parse import quote
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from yswd.adapters.container import Container
 from yswd.adapters.http.deps import ContainerDep
 from yswd.adapters.http.labels import CHANNEL_LABELS
 from yswd.adapters.http.pages.common import (
@@ -30,7 +31,6 @@ from yswd.adapters.http.sessions import Session
 from yswd.aggregates.access import Action, Principal
 from yswd.aggregates.errors import DomainError
 from yswd.aggregates.item import Channel
-from yswd.bootstrap import Container
 
 router = APIRouter(prefix="/staff", include_in_schema=False)
 

@@ -7,12 +7,12 @@ from typing import Any
 
 from fastapi import Request
 
+from yswd.adapters.container import Container
 from yswd.adapters.http.pages.common import ShowInstead, container_of, refused
 from yswd.adapters.http.sessions import Session
 from yswd.aggregates.access import Action, Principal
 from yswd.aggregates.errors import DomainError, Forbidden
 from yswd.aggregates.organisation import Forum
-from yswd.bootstrap import Container
 from yswd.projections.organisation import unit_tree
 from yswd.projections.staff_directory import list_forums
 

@@ -13,6 +13,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
 
+from yswd.adapters.container import Container
 from yswd.adapters.http.deps import ContainerDep
 from yswd.adapters.http.pages.common import (
     FieldError,
@@ -26,7 +27,6 @@ from yswd.adapters.http.pages.scope import flat_units, visible_tree
 from yswd.adapters.http.sessions import Session
 from yswd.aggregates.access import Action
 from yswd.aggregates.item import Status
-from yswd.bootstrap import Container
 
 router = APIRouter(prefix="/staff", include_in_schema=False)
 

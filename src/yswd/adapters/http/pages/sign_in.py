@@ -20,6 +20,7 @@ import secrets
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from yswd.adapters.container import Container
 from yswd.adapters.http.deps import ContainerDep
 from yswd.adapters.http.organisation_sign_in import ProviderDown, SignInRefusedHere
 from yswd.adapters.http.pages.common import (
@@ -42,7 +43,6 @@ from yswd.adapters.http.sessions import (
 from yswd.aggregates.errors import DomainError, RateLimited
 from yswd.aggregates.users import fold_email
 from yswd.application.users import hash_token, principal_for
-from yswd.bootstrap import Container
 
 router = APIRouter(prefix="/staff", include_in_schema=False)
 log = logging.getLogger(__name__)

@@ -18,7 +18,7 @@ from yswd.adapters.progress import Quiet, on_terminal
 from yswd.settings import Settings
 
 if TYPE_CHECKING:
-    from yswd.bootstrap import Container
+    from yswd.adapters.container import Container
 
 audit_cli = typer.Typer(help="Audit trails: histories, tamper checks, exports.")
 

@@ -1,6 +1,6 @@
 """The entry point of a rebuild's second process (started by ``rebuild_process``).
 
-    python -m yswd.adapters.rebuild_child audit_chain   # settings as JSON on stdin
+    python -m yswd.cli.rebuild_child audit_chain   # settings as JSON on stdin
 
 It builds the ordinary container from the settings it reads on stdin (the parent
 left out the bootstrap administrator and organisation sign-in, which it has no

@@ -2,7 +2,8 @@
 
 Progress goes to stderr, as bars on a terminal and not at all otherwise
 (``yswd.adapters.progress``); the outcome is one line on stdout. See
-``yswd.adapters.backup``.
+``yswd.adapters.backup``, which is handed the composition root's ``build`` to open
+the copy it proves.
 """
 
 from __future__ import annotations
@@ -48,6 +49,7 @@ def backup_command(
     from yswd.adapters.backup.archive import backup
     from yswd.adapters.backup.copies import BackupError
     from yswd.adapters.erasure_log import ErasureLogError
+    from yswd.bootstrap import build
 
     settings = Settings()
     try:
@@ -60,6 +62,7 @@ def backup_command(
                 now=datetime.now(UTC),
                 signing_key=key,
                 erasure_log=erasure_log or settings.erasure_log,
+                build=build,
             )
     except (BackupError, ErasureLogError) as error:
         typer.echo(f"error: {error}", err=True)
@@ -101,6 +104,7 @@ def restore_command(
     from yswd.adapters.backup.copies import RestoreError
     from yswd.adapters.backup.restore import restore
     from yswd.adapters.erasure_log import ErasureLogError
+    from yswd.bootstrap import build
 
     settings = Settings()
     log = erasure_log or settings.erasure_log
@@ -115,6 +119,7 @@ def restore_command(
                 trusted_key=trusted_key,
                 progress=reporter,
                 glossary_file=settings.glossary_file,
+                build=build,
             )
     except (RestoreError, ErasureLogError) as error:
         typer.echo(f"error: {error}", err=True)

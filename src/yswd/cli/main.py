@@ -6,13 +6,13 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from yswd.adapters.audit_cli import audit_cli
-from yswd.adapters.backup_cli import backup_cli
 from yswd.adapters.progress import on_terminal
+from yswd.cli.audit import audit_cli
+from yswd.cli.backup import backup_cli
 from yswd.settings import Settings
 
 if TYPE_CHECKING:
-    from yswd.bootstrap import Container
+    from yswd.adapters.container import Container
 
 cli = typer.Typer(
     help="yswd: You Said, We Did. Feedback tracking for mental-health services.",
