@@ -352,3 +352,22 @@ def test_the_results_page_shows_what_was_published_and_what_was_done(api: Api) -
     assert "room 4" not in page.text
     assert api.client.get("/public/gap-boxes/nowhere/results").status_code == 404
     assert api.client.get("/public/api/v1/gap-boxes/nowhere/results").status_code == 404
+
+
+def test_a_published_suggestion_flagged_for_safeguarding_leaves_the_results_at_once(
+    api: Api,
+) -> None:
+    api.organisation()
+    open_box(api)
+    ids = [suggest(api, "winter", f"Idea {n} for the ward").json()["id"] for n in range(3)]
+    for item_id in ids:
+        assert api.post(f"/api/v1/items/{item_id}/publish", {}).status_code == 200
+    results = "/public/api/v1/gap-boxes/winter/results"
+    assert [i["id"] for i in api.client.get(results).json()["items"]] == ids
+    flagged = api.post(
+        f"/api/v1/items/{ids[1]}/safeguarding",
+        {"reason": "The person named someone who hurt them."},
+    )
+    assert flagged.status_code in (200, 201), flagged.text
+    assert [i["id"] for i in api.client.get(results).json()["items"]] == [ids[0], ids[2]]
+    assert "Idea 1" not in api.client.get("/public/gap-boxes/winter/results").text

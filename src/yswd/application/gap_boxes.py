@@ -46,8 +46,11 @@ class SuggestionLimiter(Protocol):
 class SuggestionIndex(Protocol):
     """Which items were left in a gap box (the staff item rows, in practice)."""
 
-    def gap_box_items(self, forum_id: str, box_id: str, *, published_only: bool) -> list[str]:
-        """Ids of the ``gap_box`` items of ``forum_id`` left in ``box_id``, oldest first."""
+    def gap_box_views(
+        self, forum_id: str, box_id: str, *, published_only: bool
+    ) -> list[dict[str, Any]]:
+        """The staff views (``item_view``) of the ``gap_box`` items of ``forum_id`` left
+        in ``box_id``, oldest first; with ``published_only``, those on public boards."""
 
 
 #: the flag's reason when a person ticks the gap box's safety box
@@ -191,21 +194,34 @@ class GapBoxes:
 
     def suggestion_ids(self, box: GapBox, *, published_only: bool = False) -> list[str]:
         """The items left in ``box``, oldest first: recorded on the box, or found by the index."""
-        found = list(box.item_ids)
-        if self.index is not None:
-            if self.read_models is not None:
-                self.read_models.refresh_read_models()
-            found += self.index.gap_box_items(
-                box.forum_id, box.box_id, published_only=published_only
-            )
+        found = [*box.item_ids, *self._indexed(box, published_only)]
         return list(dict.fromkeys(found))
 
     def results(self, box_id: str) -> tuple[GapBox, list[dict[str, Any]]]:
-        """The box and the public view of each of its suggestions that was published."""
+        """The box and the public view of each of its suggestions that was published.
+
+        Read from the index's rows, one query however many were published. Only an
+        item the index does not show as published but the box itself recorded (an
+        old store's ``SuggestionReceived``) is loaded from the store, to be sure.
+        """
         box = self.box(box_id)
+        indexed = self._indexed(box, published_only=True)
         published = []
-        for item_id in self.suggestion_ids(box, published_only=True):
-            item = self.app.load_item(item_id)
-            if item.on_public_boards:
-                published.append(public_view(item_view(item)))
+        for item_id in dict.fromkeys([*box.item_ids, *indexed]):
+            view = indexed.get(item_id)
+            if view is None:
+                item = self.app.load_item(item_id)
+                if not item.on_public_boards:
+                    continue
+                view = item_view(item)
+            published.append(public_view(view))
         return box, published
+
+    def _indexed(self, box: GapBox, published_only: bool) -> dict[str, dict[str, Any]]:
+        """The index's staff views of the items left in ``box``, by id, oldest first."""
+        if self.index is None:
+            return {}
+        if self.read_models is not None:
+            self.read_models.refresh_read_models()
+        views = self.index.gap_box_views(box.forum_id, box.box_id, published_only=published_only)
+        return {view["id"]: view for view in views}

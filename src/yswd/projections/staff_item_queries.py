@@ -171,13 +171,16 @@ class StaffItemQueries:
         with self.engine.connect() as conn:
             return int(conn.scalar(select(func.count()).select_from(items)) or 0)
 
-    def gap_box_items(self, forum_id: str, box_id: str, *, published_only: bool) -> list[str]:
-        """Ids of the ``gap_box`` items of ``forum_id`` left in ``box_id``, oldest first.
+    def gap_box_views(
+        self, forum_id: str, box_id: str, *, published_only: bool
+    ) -> list[dict[str, Any]]:
+        """The staff views of the ``gap_box`` items of ``forum_id`` left in ``box_id``,
+        oldest first (with ``published_only``, those on public boards only).
 
         An item names its box in its ``detail`` (``suggestion_detail_prefix``); the
         forum's index narrows the rows first.
         """
-        query = select(items.c.item_id, items.c.doc).where(
+        query = select(items.c.doc).where(
             items.c.forum_id == forum_id, items.c.channel == "gap_box"
         )
         if published_only:
@@ -185,12 +188,8 @@ class StaffItemQueries:
         query = query.order_by(items.c.created_at, items.c.item_id)
         prefix = suggestion_detail_prefix(box_id)
         with self.engine.connect() as conn:
-            rows = conn.execute(query).all()
-        return [
-            item_id
-            for item_id, doc in rows
-            if (orjson.loads(doc).get("detail") or "").startswith(prefix)
-        ]
+            docs = [orjson.loads(doc) for doc in conn.scalars(query)]
+        return [doc for doc in docs if (doc.get("detail") or "").startswith(prefix)]
 
 
 def not_restricted() -> Any:
