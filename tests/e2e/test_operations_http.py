@@ -92,6 +92,20 @@ def test_metrics_count_requests_by_route_template_with_no_ids(api: Api) -> None:
     assert metric(text, "yswd_projection_lag_seconds", read_model="staff_items") == 0
 
 
+def test_metrics_show_what_the_public_answer_cache_keeps(api: Api) -> None:
+    api.organisation()
+    before = api.client.get("/metrics").text
+    misses = metric(before, "yswd_answer_cache_reads_total", result="miss") or 0
+    hits = metric(before, "yswd_answer_cache_reads_total", result="hit") or 0
+    for _ in range(3):
+        assert api.client.get("/public/api/v1/boards/cedar").status_code == 200
+    text = api.client.get("/metrics").text
+    assert metric(text, "yswd_answer_cache_reads_total", result="miss") == misses + 1
+    assert metric(text, "yswd_answer_cache_reads_total", result="hit") == hits + 2
+    assert (metric(text, "yswd_answer_cache_bytes") or 0) > 0
+    assert metric(text, "yswd_answer_cache_max_bytes") == 32 * 2**20
+
+
 def test_request_ids_are_honoured_or_made_and_returned(api: Api) -> None:
     given = api.client.get("/healthz", headers={"X-Request-Id": "trace-42.a"})
     assert given.headers["X-Request-Id"] == "trace-42.a"

@@ -13,6 +13,12 @@ from yswd.projections.sql import driver_sql
 
 T = TypeVar("T")
 
+#: what a replica keeps of public answers at most: encoded boards and figures of some
+#: thousands of wards (a board's page is 5-50 KB)
+MAX_BYTES = 32 * 2**20
+#: what one kept answer costs besides its bytes: its key, versions and the dict entry
+ENTRY_BYTES = 512
+
 
 class AnswerCache:
     """Answers computed from read models, kept until the data they come from changes.
@@ -27,21 +33,30 @@ class AnswerCache:
     An answer about one unit's subtree (``get(..., unit_id=...)``) is versioned by
     ``unit_version_sql`` instead, that unit's own change counter, so a ward's board
     is kept while the nation's other wards change.
+
+    What is kept is bounded in bytes, not in answers (``max_bytes``; an encoded
+    answer counts its length, each answer ``ENTRY_BYTES`` more): the least recently
+    read go first, so many small wards' boards are kept side by side, a few large
+    ones push them out, and no set of queries grows the process beyond the bound.
+    An answer larger than the whole bound is answered and not kept.
     """
 
     def __init__(
         self,
         engine: Engine,
-        size: int = 512,
+        max_bytes: int = MAX_BYTES,
         version_sql: str | None = None,
         unit_version_sql: str | None = None,
     ) -> None:
         self.engine = engine
-        self.size = size
+        self.max_bytes = max_bytes
         self._sql = version_sql or "SELECT name, position FROM projection_tracking ORDER BY name"
         self._unit_sql = unit_version_sql
-        self._entries: OrderedDict[Hashable, tuple[tuple[Any, ...], Any]] = OrderedDict()
+        #: key -> (versions, answer, bytes it counts for)
+        self._entries: OrderedDict[Hashable, tuple[tuple[Any, ...], Any, int]] = OrderedDict()
         self._lock = threading.Lock()
+        #: the bytes counted for every answer kept
+        self.kept_bytes = 0
         self.hits = 0
         self.misses = 0
 
@@ -64,10 +79,16 @@ class AnswerCache:
                 self.hits += 1
                 return cast(T, found[1])
         value = compute()
+        cost = ENTRY_BYTES + (len(value) if isinstance(value, (bytes, str)) else 0)
         with self._lock:
             self.misses += 1
-            self._entries[key] = (positions, value)
-            self._entries.move_to_end(key)
-            while len(self._entries) > self.size:
-                self._entries.popitem(last=False)
+            old = self._entries.pop(key, None)
+            if old is not None:
+                self.kept_bytes -= old[2]
+            if cost <= self.max_bytes:
+                self._entries[key] = (positions, value, cost)
+                self.kept_bytes += cost
+                while self.kept_bytes > self.max_bytes:
+                    _, (_, _, freed) = self._entries.popitem(last=False)
+                    self.kept_bytes -= freed
         return value

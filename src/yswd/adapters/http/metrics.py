@@ -45,6 +45,7 @@ from yswd.adapters.persistence import database_deadline
 if TYPE_CHECKING:
     from yswd.adapters.container import Container
     from yswd.adapters.nats_relay import NatsRelay
+    from yswd.projections.answers import AnswerCache
     from yswd.projections.runner import ProjectionRunner
 
 log = logging.getLogger(__name__)
@@ -251,6 +252,32 @@ class SafeguardingCollector(Collector):
         yield family
 
 
+class AnswerCacheCollector(Collector):
+    """The public answers this process keeps (``projections.answers.AnswerCache``)."""
+
+    def __init__(self, answers: AnswerCache) -> None:
+        self.answers = answers
+
+    def collect(self) -> Iterator[Metric]:
+        kept = GaugeMetricFamily(
+            "yswd_answer_cache_bytes", "Bytes counted for the public answers kept in memory."
+        )
+        kept.add_metric([], self.answers.kept_bytes)
+        yield kept
+        bound = GaugeMetricFamily(
+            "yswd_answer_cache_max_bytes", "The most the public answers kept may count."
+        )
+        bound.add_metric([], self.answers.max_bytes)
+        yield bound
+        reads = CounterMetricFamily(
+            "yswd_answer_cache_reads", "Public answers read, from memory (hit) or computed.",
+            labels=["result"],
+        )
+        reads.add_metric(["hit"], self.answers.hits)
+        reads.add_metric(["miss"], self.answers.misses)
+        yield reads
+
+
 def metrics_registry(runner: ProjectionRunner, relay: NatsRelay | None = None) -> CollectorRegistry:
     """A registry with the process's and the lag metrics (HTTP metrics are added to it)."""
     registry = CollectorRegistry()
@@ -266,6 +293,7 @@ def install_metrics(app: FastAPI, container: Container) -> None:
     """
     registry = metrics_registry(container.runner)
     registry.register(SafeguardingCollector(container.safeguarding_ack_overdue))
+    registry.register(AnswerCacheCollector(container.runner.answers))
     app.add_middleware(
         ObservabilityMiddleware,
         metrics=HttpMetrics(registry),

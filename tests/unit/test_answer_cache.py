@@ -1,0 +1,69 @@
+"""What the public answer cache keeps is bounded in bytes, the least recently read going first."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from yswd.aggregates.access import SYSTEM
+from yswd.bootstrap import build
+from yswd.projections.answers import ENTRY_BYTES, AnswerCache
+
+
+@pytest.fixture
+def engine() -> Iterator[object]:
+    container = build(memory=True)  # its read-model tables hold the versions read
+    try:
+        yield container.engine
+    finally:
+        container.close()
+
+
+def kept(cache: AnswerCache, key: str) -> bool:
+    misses = cache.misses
+    cache.get(key, lambda: b"again")
+    return cache.misses == misses
+
+
+def test_many_small_answers_are_kept_side_by_side(engine: object) -> None:
+    """Not 512 answers of any size: a thousand wards' small boards all stay."""
+    cache = AnswerCache(engine, max_bytes=1_000 * (ENTRY_BYTES + 100))  # type: ignore[arg-type]
+    for ward in range(1_000):
+        cache.get(f"board-{ward}", lambda: b"x" * 100)
+    assert cache.kept_bytes == 1_000 * (ENTRY_BYTES + 100)
+    assert all(kept(cache, f"board-{ward}") for ward in range(1_000))
+
+
+def test_a_large_answer_pushes_out_the_least_recently_read(engine: object) -> None:
+    cache = AnswerCache(engine, max_bytes=10 * 1024)  # type: ignore[arg-type]
+    for name in ("a", "b", "c"):
+        cache.get(name, lambda: b"x" * 2_000)
+    cache.get("a", lambda: b"not computed again")  # read: now the most recent
+    cache.get("large", lambda: b"y" * 6_000)
+    assert cache.kept_bytes <= cache.max_bytes
+    assert kept(cache, "a") and kept(cache, "large")
+    assert not kept(cache, "b")  # the least recently read went first
+
+
+def test_an_answer_larger_than_the_bound_is_answered_and_not_kept(engine: object) -> None:
+    cache = AnswerCache(engine, max_bytes=4 * 1024)  # type: ignore[arg-type]
+    cache.get("small", lambda: b"x" * 100)
+    huge = b"z" * 10_000
+    assert cache.get("huge", lambda: huge) == huge
+    assert kept(cache, "small")
+    assert not kept(cache, "huge")
+    assert cache.kept_bytes == ENTRY_BYTES + 100 + ENTRY_BYTES + len(b"again")
+
+
+def test_an_answer_renewed_under_its_key_is_counted_once() -> None:
+    container = build(memory=True)
+    try:
+        cache = AnswerCache(container.engine, max_bytes=1024 * 1024)
+        cache.get("board", lambda: b"x" * 1_000)
+        container.app.create_unit(SYSTEM, "trust", "A trust", None)
+        container.runner.catch_up()  # the read models moved: the answer is renewed
+        assert cache.get("board", lambda: b"y" * 300) == b"y" * 300
+        assert cache.kept_bytes == ENTRY_BYTES + 300
+    finally:
+        container.close()
