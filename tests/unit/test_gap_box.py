@@ -112,6 +112,28 @@ def open_box(service: GapBoxes, box_id: str = "winter", **overrides: object) -> 
     return service.create_box(moderator("trust"), **fields).value  # type: ignore[arg-type]
 
 
+def recorded_on_the_box(app: Yswd, box: GapBox, detail: str) -> Item:
+    """A suggestion as versions before issue 19 stored it: the item, and a
+    ``SuggestionReceived`` on the box naming it."""
+    item = Item.raise_item(
+        "old-one",
+        forum_id="cedar-cm",
+        unit_id="cedar",
+        channel=Channel.GAP_BOX,
+        raised_on=TODAY,
+        title="An old suggestion",
+        you_said="An old suggestion",
+        detail=detail,
+        contributor=None,
+        themes=(),
+        actor=PUBLIC_ACTOR,
+        now=NOW,
+    )
+    box.receive(item.item_id, TODAY, PUBLIC_ACTOR, NOW)
+    app.save(item, box)
+    return item
+
+
 # -- the aggregate ---------------------------------------------------------------
 
 
@@ -331,23 +353,8 @@ def test_a_suggestion_writes_only_its_item_so_a_burst_to_one_box_never_conflicts
 def test_suggestions_recorded_on_the_box_by_an_older_version_are_still_found(
     app: Yswd, service: GapBoxes
 ) -> None:
-    box = open_box(service)
-    item = Item.raise_item(
-        "old-one",
-        forum_id="cedar-cm",
-        unit_id="cedar",
-        channel=Channel.GAP_BOX,
-        raised_on=TODAY,
-        title="An old suggestion",
-        you_said="An old suggestion",
-        detail="Left in the gap box 'winter': an older question",
-        contributor=None,
-        themes=(),
-        actor=PUBLIC_ACTOR,
-        now=NOW,
-    )
-    box.receive(item.item_id, TODAY, PUBLIC_ACTOR, NOW)  # what suggest() did before issue 19
-    app.save(item, box)
+    detail = "Left in the gap box 'winter': an older question"
+    item = recorded_on_the_box(app, open_box(service), detail)
     newer = service.suggest("winter", "A newer one", "a").value
     assert service.suggestion_ids(service.box("winter")) == [item.item_id, newer.item_id]
 
@@ -394,23 +401,8 @@ def test_results_still_show_a_suggestion_only_the_box_recorded(
 ) -> None:
     """An old store's box names its items (``SuggestionReceived``); one the index does not
     show as published is loaded from the store and shown only if it is on public boards."""
-    box = open_box(service)
-    old = Item.raise_item(
-        "old-one",
-        forum_id="cedar-cm",
-        unit_id="cedar",
-        channel=Channel.GAP_BOX,
-        raised_on=TODAY,
-        title="An old suggestion",
-        you_said="An old suggestion",
-        detail="recorded on the box only",  # no prefix: the index cannot find it
-        contributor=None,
-        themes=(),
-        actor=PUBLIC_ACTOR,
-        now=NOW,
-    )
-    box.receive(old.item_id, TODAY, PUBLIC_ACTOR, NOW)
-    app.save(old, box)
+    # no prefix in its detail: the index cannot find it, only the box names it
+    old = recorded_on_the_box(app, open_box(service), "recorded on the box only")
     assert service.results("winter")[1] == []
     app.publish(SYSTEM, old.item_id, None, None)
     assert [i["id"] for i in service.results("winter")[1]] == ["old-one"]
