@@ -10,23 +10,15 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 
 from yswd.adapters.progress import Quiet, on_terminal
+from yswd.cli.store import opened, refusals
 from yswd.settings import Settings
 
-if TYPE_CHECKING:
-    from yswd.adapters.container import Container
-
 audit_cli = typer.Typer(help="Audit trails: histories, tamper checks, exports.")
-
-
-def _container() -> Container:
-    from yswd.bootstrap import build
-
-    return build(Settings())
 
 
 @audit_cli.command("verify")
@@ -45,15 +37,12 @@ def verify_command(
     from yswd.aggregates.access import SYSTEM
 
     saved = json.loads(against.read_text()) if against else None
-    container = _container()
-    try:
+    with opened() as container:
         if saved is None:
             with on_terminal() as bars:
                 answer = container.audit.verify(SYSTEM, bars.counter("checking the chain"))
         else:
             answer = container.audit.verify_against(SYSTEM, saved, trusted_key)
-    finally:
-        container.close()
     typer.echo(json.dumps(answer, indent=2))
     if not answer["ok"]:
         raise typer.Exit(1)
@@ -74,20 +63,13 @@ def checkpoint_command(
 ) -> None:
     """Sign the log's count and head hash now, so later rewrites can be shown up."""
     from yswd.aggregates.access import SYSTEM
-    from yswd.aggregates.errors import DomainError
 
     settings = Settings()
-    container = _container()
-    try:
+    with opened(settings) as container, refusals(exit_code=1):
         signing_key = container.audit.signing_key(
             key or settings.data_dir.parent / "yswd-audit-signing-key.pem"
         )
         saved = container.audit.checkpoint(SYSTEM, signing_key)
-    except DomainError as error:
-        typer.echo(f"error: {error.message}", err=True)
-        raise typer.Exit(1) from None
-    finally:
-        container.close()
     out.write_text(json.dumps(saved, indent=2) + "\n")
     typer.echo(f"checkpoint of {saved['count']} events written to {out}")
     typer.echo(f"public key: {saved['public_key']}")
@@ -102,17 +84,10 @@ def history_command(
 ) -> None:
     """Print an item's events up to an instant, and its state then, as JSON."""
     from yswd.aggregates.access import SYSTEM
-    from yswd.aggregates.errors import DomainError
     from yswd.application.audit import parse_instant
 
-    container = _container()
-    try:
+    with opened() as container, refusals():
         answer = container.audit.history(SYSTEM, item_id, parse_instant(as_of))
-    except DomainError as error:
-        typer.echo(f"error: {error.message}", err=True)
-        raise typer.Exit(2) from None
-    finally:
-        container.close()
     typer.echo(json.dumps(answer, indent=2))
 
 
@@ -126,9 +101,8 @@ def export_command(
     """Write every stored event, with its hashes, as JSON Lines for an external auditor."""
     from yswd.aggregates.access import SYSTEM
 
-    container = _container()
     count = 0
-    try:
+    with opened() as container:
         stream = output.open("w", encoding="utf-8") if output else sys.stdout
         # events printed on the terminal would tear through a bar drawn on it
         quiet = output is None and sys.stdout.isatty()
@@ -140,8 +114,6 @@ def export_command(
         finally:
             if output:
                 stream.close()
-    finally:
-        container.close()
     if output:
         typer.echo(f"wrote {count} events to {output}")
 
@@ -160,11 +132,8 @@ def reads_command(
     """List recorded reads of identifiable data, newest first: who, when, what (JSON)."""
     from yswd.aggregates.access import SYSTEM
 
-    container = _container()
-    try:
+    with opened() as container:
         answer = container.audit.reads(
             SYSTEM, user_id=user_id, item_id=item_id, limit=limit, offset=offset
         )
-    finally:
-        container.close()
     typer.echo(json.dumps(answer, indent=2))

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from yswd.adapters.progress import on_terminal
+from yswd.cli.store import opened
 from yswd.settings import Settings
 
 if TYPE_CHECKING:
@@ -148,18 +149,15 @@ def sync_command(
 ) -> None:
     """Add every erasure the store holds that the log lacks (safe to repeat)."""
     from yswd.adapters.erasure_log import ErasureLogError, sync_log
-    from yswd.bootstrap import build
 
     settings = Settings()
     path = _log_path(erasure_log, settings)
-    container = build(settings)
-    try:
-        added = sync_log(container.app, path)
-    except ErasureLogError as error:
-        typer.echo(f"error: {error}", err=True)
-        raise typer.Exit(1) from None
-    finally:
-        container.close()
+    with opened(settings) as container:
+        try:
+            added = sync_log(container.app, path)
+        except ErasureLogError as error:
+            typer.echo(f"error: {error}", err=True)
+            raise typer.Exit(1) from None
     typer.echo(f"added {added} erasure(s) to {path}")
 
 
@@ -185,14 +183,13 @@ def reapply_command(
     """
     from yswd.adapters.backup.erasures import reapply_erasures
     from yswd.adapters.erasure_log import ErasureLogError, records_after
-    from yswd.bootstrap import build
 
     settings = Settings()
     path = _log_path(erasure_log, settings)
     # the read models run here, so the erased rows are rendered again before the service
     # opens; the erasures are the log's already, so they are not logged a second time
-    container = build(settings.model_copy(update={"erasure_log": None, "run_projections": True}))
-    try:
+    here = settings.model_copy(update={"erasure_log": None, "run_projections": True})
+    with opened(here) as container:
         head = container.app.recorder.max_notification_id() or 0
         position = head if after is None else after
         try:
@@ -201,8 +198,6 @@ def reapply_command(
             typer.echo(f"error: {error}", err=True)
             raise typer.Exit(1) from None
         done = reapply_erasures(container, records)
-    finally:
-        container.close()
     typer.echo(
         f"{len(records)} erasure(s) logged after position {position}; "
         f"{len(done)} re-applied, {len(records) - len(done)} already erased here"

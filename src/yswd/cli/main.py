@@ -9,6 +9,7 @@ import typer
 from yswd.adapters.progress import on_terminal
 from yswd.cli.audit import audit_cli
 from yswd.cli.backup import backup_cli
+from yswd.cli.store import opened, refusals
 from yswd.settings import Settings
 
 if TYPE_CHECKING:
@@ -103,11 +104,9 @@ def _demo_admin_token(container: Container) -> str:
 def demo_command() -> None:
     """Load realistic demo data drawn from the seed documents (safe to repeat)."""
     from yswd.adapters.demo import load_demo
-    from yswd.bootstrap import build
 
-    container = build(Settings())
-    typer.echo(load_demo(container))
-    container.close()
+    with opened() as container:
+        typer.echo(load_demo(container))
 
 
 @users_cli.command("add")
@@ -127,9 +126,7 @@ def add_user(
 ) -> None:
     """Add a user and print their token (shown only now)."""
     from yswd.aggregates.access import SYSTEM
-    from yswd.aggregates.errors import DomainError
     from yswd.aggregates.users import Role
-    from yswd.bootstrap import build
 
     try:
         chosen = Role(role)
@@ -137,14 +134,8 @@ def add_user(
         raise typer.BadParameter(
             f"role must be one of {', '.join(r.value for r in Role)}"
         ) from None
-    container = build(Settings())
-    try:
+    with opened() as container, refusals():
         written = container.app.create_user(SYSTEM, name, chosen, scope or [])
-    except DomainError as error:
-        typer.echo(f"error: {error.message}", err=True)
-        raise typer.Exit(2) from None
-    finally:
-        container.close()
     typer.echo(f"user id: {written.value.user.user_id}")
     typer.echo(f"token:   {written.value.token}")
 
@@ -166,8 +157,6 @@ def import_minutes(
     from pathlib import Path
 
     from yswd.aggregates.access import SYSTEM
-    from yswd.aggregates.errors import DomainError
-    from yswd.bootstrap import build
 
     path = Path(file)
     fmt = "csv" if path.suffix.lower() == ".csv" else "markdown"
@@ -176,17 +165,10 @@ def import_minutes(
     except (OSError, UnicodeDecodeError) as error:
         typer.echo(f"error: cannot read {file}: {error}", err=True)
         raise typer.Exit(2) from None
-    container = build(Settings())
-    try:
-        with on_terminal() as bars:
-            answer = container.minutes.run(
-                SYSTEM, forum, text, fmt, dry_run=dry_run, progress=bars.counter("importing rows")
-            )
-    except DomainError as error:
-        typer.echo(f"error: {error.message}", err=True)
-        raise typer.Exit(2) from None
-    finally:
-        container.close()
+    with opened() as container, refusals(), on_terminal() as bars:
+        answer = container.minutes.run(
+            SYSTEM, forum, text, fmt, dry_run=dry_run, progress=bars.counter("importing rows")
+        )
     for row in answer.body["rows"]:
         typer.echo(f"row {row['row']}: {'ok' if row['ok'] else '; '.join(row['errors'])}")
     if answer.status_code >= 400:
@@ -207,29 +189,24 @@ def rebuild(
     name: Annotated[str | None, typer.Argument(help="one read model; all by default")] = None,
 ) -> None:
     """Drop read models and rebuild them from every stored event."""
-    from yswd.bootstrap import build
-
-    container = build(Settings())
-    names = [name] if name else None
-    if name and name not in container.read_models:
-        typer.echo(f"unknown read model {name!r}; known: {', '.join(container.read_models)}")
-        raise typer.Exit(2)
-    total = container.runner.head()
-    with typer.progressbar(length=total, label="rebuilding") as bar:
-        applied = container.runner.rebuild(names, progress=bar.update)
+    with opened() as container:
+        names = [name] if name else None
+        if name and name not in container.read_models:
+            known = ", ".join(container.read_models)
+            typer.echo(f"unknown read model {name!r}; known: {known}")
+            raise typer.Exit(2)
+        total = container.runner.head()
+        with typer.progressbar(length=total, label="rebuilding") as bar:
+            applied = container.runner.rebuild(names, progress=bar.update)
     typer.echo(f"applied {applied} events")
-    container.close()
 
 
 @projections_cli.command("status")
 def projection_status() -> None:
     """Print each read model's position and lag."""
-    from yswd.bootstrap import build
-
-    container = build(Settings())
-    for model, lag in container.runner.lag().items():
-        typer.echo(f"{model}: position {lag['position']} of {lag['head']} (lag {lag['lag']})")
-    container.close()
+    with opened() as container:
+        for model, lag in container.runner.lag().items():
+            typer.echo(f"{model}: position {lag['position']} of {lag['head']} (lag {lag['lag']})")
 
 
 nats_cli = typer.Typer(help="The NATS JetStream event relay.")
@@ -252,18 +229,14 @@ def worker(
     """Run the projections and the NATS relay (if YSWD_NATS_URL is set) until stopped."""
     from yswd.adapters.logs import configure_logging
     from yswd.adapters.worker import Worker
-    from yswd.bootstrap import build
 
     settings = Settings()
     configure_logging(settings.log_format)
-    container = build(settings)
-    try:
+    with opened(settings) as container:
         running = Worker(container)
         if metrics_port is not None:
             running.serve_metrics(metrics_port, metrics_host)
         running.run_until_signalled()
-    finally:
-        container.close()
 
 
 @nats_cli.command("tail")
