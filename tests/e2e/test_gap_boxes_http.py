@@ -354,6 +354,21 @@ def test_the_results_page_shows_what_was_published_and_what_was_done(api: Api) -
     assert api.client.get("/public/api/v1/gap-boxes/nowhere/results").status_code == 404
 
 
+def test_the_results_are_read_once_until_an_item_of_the_box_s_forum_changes(api: Api) -> None:
+    api.organisation()
+    open_box(api)
+    first, second = (suggest(api, "winter", f"Idea {n}").json()["id"] for n in (1, 2))
+    assert api.post(f"/api/v1/items/{first}/publish", {}).status_code == 200
+    answers = api.client.app.state.container.runner.answers  # type: ignore[attr-defined]
+    results = "/public/api/v1/gap-boxes/winter/results"
+    assert [i["id"] for i in api.client.get(results).json()["items"]] == [first]
+    hits = answers.hits
+    assert [i["id"] for i in api.client.get(results).json()["items"]] == [first]
+    assert answers.hits == hits + 1  # the second read came from memory
+    assert api.post(f"/api/v1/items/{second}/publish", {}).status_code == 200
+    assert [i["id"] for i in api.client.get(results).json()["items"]] == [first, second]
+
+
 def test_a_published_suggestion_flagged_for_safeguarding_leaves_the_results_at_once(
     api: Api,
 ) -> None:

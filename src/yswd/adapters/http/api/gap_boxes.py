@@ -11,6 +11,7 @@ import secrets
 from datetime import date
 from typing import Annotated, Any
 
+import orjson
 from fastapi import APIRouter, Form, Request, Response
 from fastapi.responses import HTMLResponse
 from pydantic import StrictBool
@@ -20,11 +21,13 @@ from yswd.adapters.http.deps import (
     ContainerDep,
     IdempotencyKeyDep,
     PrincipalDep,
+    encoded_json,
     keyed,
     mark_written,
     written_json,
 )
 from yswd.adapters.http.errors import status_for
+from yswd.adapters.http.etags import conditional
 from yswd.adapters.http.labels import PUBLIC_STATUS_LABELS
 from yswd.adapters.http.language import gettext
 from yswd.adapters.http.request_bodies import Body, IsoDate, LongText, Slug, text
@@ -340,11 +343,22 @@ def gap_box_form(
 # -- results: what was said in the box, and what was done ---------------------------------
 
 
-@router.get("/public/api/v1/gap-boxes/{box_id}/results")
-def get_public_results(box_id: str, request: Request) -> dict[str, Any]:
-    service = gap_boxes(request)
-    box, items = service.results(box_id)
-    return {**public_box_view(box, service.today()), "items": items}
+@router.get("/public/api/v1/gap-boxes/{box_id}/results", response_model=dict[str, Any])
+def get_public_results(box_id: str, request: Request, container: ContainerDep) -> Response:
+    service = container.gap_boxes
+    box = service.opened(box_id)  # 404 for no box; its question and dates never change
+    today = service.today()
+
+    def answer() -> bytes:
+        _, items = service.results(box_id)
+        return orjson.dumps({**public_box_view(box, today), "items": items})
+
+    # kept, encoded, until an item raised where the box's forum is changes: anyone may
+    # ask, and a box of thousands of published suggestions is thousands of rows to read
+    unit_id = container.app.forum(box.forum_id).unit_id
+    key = ("gap-box-results", box_id, today)
+    body = container.runner.answers.get(key, answer, unit_id=unit_id)
+    return conditional(request, encoded_json(body))
 
 
 @router.get("/public/gap-boxes/{box_id}/results", response_class=HTMLResponse)
