@@ -16,7 +16,7 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from yswd.bootstrap import build
+from yswd.cli.store import opened
 from yswd.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -25,15 +25,12 @@ log = logging.getLogger(__name__)
 def main(names: Sequence[str]) -> int:
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
     settings = Settings.model_validate_json(sys.stdin.read())
-    container = build(settings)
-    try:
+    with opened(settings) as container:
         unknown = sorted(set(names) - set(container.read_models))
         if unknown:
             log.error("unknown read models: %s", ", ".join(unknown))
             return 2
         applied = container.runner.part(names).replay()
-    finally:
-        container.close()
     print(json.dumps({"applied": applied}), flush=True)
     return 0
 
