@@ -202,9 +202,11 @@ class GapBoxes:
 
         Read from the index's rows, one query however many were published. Only an
         item the index does not show as published but the box itself recorded (an
-        old store's ``SuggestionReceived``) is loaded from the store, to be sure.
+        old store's ``SuggestionReceived``) is loaded from the store, to be sure. The
+        box is the one ``opened`` keeps: nothing records items on a box any more, and
+        an item an older replica still recorded on it is found by the index too.
         """
-        box = self.box(box_id)
+        box = self.opened(box_id)
         indexed = self._indexed(box, published_only=True)
         published = []
         for item_id in dict.fromkeys([*box.item_ids, *indexed]):
