@@ -26,6 +26,7 @@ from typing import Any
 
 import pytest
 
+from tests.board_counts_check import assert_counts_match_items, stored_counts
 from tests.fixtures.make_old_store import json_in, opened, record_answers, run_cli
 
 pytestmark = pytest.mark.integration
@@ -152,6 +153,10 @@ def test_todays_code_writes_on_top_of_an_old_store(
         assert {item["id"] for item in listed["items"]} == old_ids | {item_id}
         verified = client.get("/api/v1/audit/verify", headers=admin).json()
         assert verified["ok"] is True, verified
+        # the board's per-unit counts, which the old code did not keep, were filled from
+        # its item rows when the store was opened, and moved with the new item since
+        assert stored_counts(container.engine)
+        assert_counts_match_items(container.engine)
 
     # raise, respond, and the reads of the list and the history, on top of the old events
     for args in (["audit", "verify"], ["audit", "verify", "--against", str(checkpoint)]):

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from tests.board_counts_check import assert_counts_match_items, stored_counts
 from yswd.aggregates.access import SYSTEM
 from yswd.aggregates.errors import Conflict, InvalidInput, TransitionNotAllowed
 from yswd.aggregates.item import Channel
@@ -76,8 +77,11 @@ def long_random_history(container: Container, seed: int, commands: int = 300) ->
 
 
 def dump(container: Container) -> list[tuple[Any, ...]]:
+    """The item rows, and the board's per-unit counts, which must equal a count of them."""
+    assert_counts_match_items(container.engine)
     with container.engine.connect() as conn:
-        return [tuple(row) for row in conn.execute(select(items).order_by(items.c.item_id))]
+        rows = [tuple(row) for row in conn.execute(select(items).order_by(items.c.item_id))]
+    return [*rows, *sorted(stored_counts(container.engine).items())]
 
 
 def test_incremental_read_models_equal_a_rebuild_from_zero(container: Container) -> None:
@@ -183,11 +187,24 @@ def flags_reveals_repeats_and_an_erasure(container: Container, seed: int) -> lis
 
 
 def every_row(container: Container) -> dict[str, list[tuple[Any, ...]]]:
-    tables = ("rm_items", "rm_safeguarding", "rm_reveals", "audit_chain", "rm_units")
+    tables = (
+        "rm_items",
+        "rm_board_counts",
+        "rm_safeguarding",
+        "rm_reveals",
+        "audit_chain",
+        "rm_units",
+    )
+    assert_counts_match_items(container.engine)
     with container.engine.connect() as conn:
         return {
-            table: [tuple(row) for row in conn.exec_driver_sql(f"SELECT * FROM {table} ORDER BY 1")]
+            table: [
+                tuple(row)
+                for row in conn.exec_driver_sql(f"SELECT * FROM {table} ORDER BY {order}")
+            ]
             for table in tables
+            # every column of the key, so that rows sharing a unit path come in one order
+            for order in ["1, 2, 3" if table == "rm_board_counts" else "1"]
         }
 
 

@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 from sqlalchemy import Column, Connection, Integer, MetaData, Table, delete, func, select
 
+from tests.board_counts_check import assert_counts_match_items, stored_counts
 from yswd.aggregates.access import SYSTEM
 from yswd.aggregates.errors import TransitionNotAllowed
 from yswd.aggregates.item import Channel
@@ -99,8 +100,11 @@ def random_history(container: Container, seed: int, commands: int) -> None:
 
 
 def dump(container: Container) -> list[tuple[Any, ...]]:
+    """The item rows, and the board's per-unit counts, which must equal a count of them."""
+    assert_counts_match_items(container.engine)
     with container.engine.connect() as conn:
-        return [tuple(row) for row in conn.execute(select(items).order_by(items.c.item_id))]
+        rows = [tuple(row) for row in conn.execute(select(items).order_by(items.c.item_id))]
+    return [*rows, *sorted(stored_counts(container.engine).items())]
 
 
 def test_the_store_in_use_is_the_one_configured(container: Container) -> None:
@@ -153,6 +157,7 @@ def test_a_rebuild_gives_identical_rows(container: Container) -> None:
     container.runner.catch_up()
     incremental = dump(container)
     assert len(incremental) > 20
+    assert stored_counts(container.engine)  # something was published
 
     assert container.runner.rebuild() == container.runner.head()
 

@@ -50,7 +50,7 @@ class Open311Queries:
 
     def _visible(self, unit_id: str | None) -> Any:
         if unit_id is not None:
-            return self._board._published(unit_id)
+            return self._board.published_under(self._board.paths(unit_id))
         # every root's subtree: the board's rule, for each top-level unit
         with self.engine.connect() as conn:
             roots = list(conn.scalars(select(units.c.id).where(units.c.parent_id.is_(None))))

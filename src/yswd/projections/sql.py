@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterable, Sequence
 from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import Connection, Table, and_, false, or_
+from sqlalchemy import Boolean, Connection, Table, and_, false, literal, or_
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.visitors import InternalTraversal
@@ -126,6 +126,57 @@ def _bytewise(element: Bytewise, compiler: Any, **kw: Any) -> str:
 @compiles(Bytewise, "postgresql")
 def _bytewise_postgresql(element: Bytewise, compiler: Any, **kw: Any) -> str:
     return f'{compiler.process(element.column, **kw)} COLLATE "C"'
+
+
+class Unindexed(ColumnElement[Any]):
+    """A column that SQLite's planner may not read from an index (``+column``), so
+    that a query is read in the order of another index; itself on PostgreSQL,
+    whose planner weighs the choice with its statistics."""
+
+    inherit_cache = True
+    _traverse_internals = [("column", InternalTraversal.dp_clauseelement)]
+
+    def __init__(self, column: Any) -> None:
+        self.column = column
+        self.type = column.type
+
+
+@compiles(Unindexed)
+def _unindexed(element: Unindexed, compiler: Any, **kw: Any) -> str:
+    return str(compiler.process(element.column, **kw))
+
+
+@compiles(Unindexed, "sqlite")
+def _unindexed_sqlite(element: Unindexed, compiler: Any, **kw: Any) -> str:
+    return f"+{compiler.process(element.column, **kw)}"
+
+
+class Holds(ColumnElement[bool]):
+    """True where the text ``column`` holds ``part`` exactly as written (case counts,
+    and no character is a wildcard): ``instr`` on SQLite, ``strpos`` on PostgreSQL."""
+
+    inherit_cache = True
+    _traverse_internals = [
+        ("column", InternalTraversal.dp_clauseelement),
+        ("part", InternalTraversal.dp_clauseelement),
+    ]
+
+    def __init__(self, column: Any, part: str) -> None:
+        self.column = column
+        self.part = literal(part)
+        self.type = Boolean()
+
+
+@compiles(Holds)
+def _holds(element: Holds, compiler: Any, **kw: Any) -> str:
+    column, part = compiler.process(element.column, **kw), compiler.process(element.part, **kw)
+    return f"(instr({column}, {part}) > 0)"
+
+
+@compiles(Holds, "postgresql")
+def _holds_postgresql(element: Holds, compiler: Any, **kw: Any) -> str:
+    column, part = compiler.process(element.column, **kw), compiler.process(element.part, **kw)
+    return f"(strpos({column}, {part}) > 0)"
 
 
 def subtree(column: Any, path: Sequence[str] | None) -> Any:

@@ -28,13 +28,15 @@ from sqlalchemy import (
     Table,
     Text,
     delete,
+    func,
+    select,
     update,
 )
 
 from yswd.aggregates.item import Item, item_aggregate_id
 from yswd.aggregates.item_views import item_view
 from yswd.aggregates.topics import CONTRIBUTOR_ERASED_RECORDED, event_topics
-from yswd.projections import item_fold
+from yswd.projections import board_counts, item_fold
 from yswd.projections.ports import AggregateSource, StoredRecord
 from yswd.projections.sql import driver_sql, insert_many, path_text, upsert
 
@@ -147,6 +149,26 @@ _COUNT_UNIT_CHANGE = (
     "ON CONFLICT (unit_id) DO UPDATE SET changes = rm_unit_changes.changes + 1"
 )
 _UNIT_PATH = item_fold.STAFF_COLUMNS.index("unit_path")
+#: where a rebuild's row tuple holds what the board counts read
+_COUNTED = tuple(
+    item_fold.STAFF_COLUMNS.index(name)
+    for name in ("item_id", "unit_path", "status", "published", "themes")
+)
+
+#: per unit and status, how many published items there are (``theme`` ``''``) and how
+#: many of those carry each theme, moved with every write of ``rm_items``
+#: (``board_counts``): what a board's counts, totals and themes read
+board_counts_table = Table(
+    "rm_board_counts",
+    metadata,
+    Column("unit_path", Text, primary_key=True),
+    Column("status", String(16), primary_key=True),
+    Column("theme", Text, primary_key=True),
+    Column("n", Integer, nullable=False),
+)
+Index("ix_rm_board_counts_path_bytes", board_counts_table.c.unit_path.collate("C")).ddl_if(
+    dialect="postgresql"
+)
 
 
 def _count_changes(conn: Connection, unit_paths: Iterable[str]) -> None:
@@ -177,7 +199,7 @@ class StaffItems:
     #: writes go by primary key only: a rebuild builds these once, at the end
     bulk_indexes = tuple(items.indexes)
     #: emptied for a rebuild with TRUNCATE on PostgreSQL (``ProjectionRunner.rebuild``)
-    bulk_tables = (items,)
+    bulk_tables = (items, board_counts_table)
 
     def __init__(self, app: AggregateSource, cache_size: int = 10_000) -> None:
         self.app = app
@@ -207,7 +229,15 @@ class StaffItems:
                 touched.update(self._render_erased(event.item_ids))
         if touched:
             rows = [self.row(item) for item in touched.values()]
+            counted = {
+                row["item_id"]: board_counts.Counted(
+                    row["unit_path"], row["status"], row["published"], row["themes"]
+                )
+                for row in rows
+            }
+            before = board_counts.stored(conn, counted)
             upsert(conn, items, rows, "item_id")
+            board_counts.move(conn, before, counted)
             flagged = [item for item in touched.values() if item.safeguarding is not None]
             if flagged:
                 upsert(conn, safeguarding, [self.flag_row(item) for item in flagged], "item_id")
@@ -249,7 +279,14 @@ class StaffItems:
     def write_batch(self, conn: Connection, rows: PlainRows) -> None:
         """Write what ``prepare_plain_batch`` worked out, inside the batch's transaction."""
         if rows.items:
+            at = _COUNTED
+            counted = {
+                row[at[0]]: board_counts.Counted(row[at[1]], row[at[2]], row[at[3]], row[at[4]])
+                for row in rows.items
+            }
+            before = board_counts.stored(conn, counted)
             insert_many(conn, items.name, item_fold.STAFF_COLUMNS, rows.items, _UPSERT_ITEM)
+            board_counts.move(conn, before, counted)
             if rows.flags:
                 upsert(conn, safeguarding, rows.flags, "item_id")
             if rows.reveals:
@@ -330,7 +367,26 @@ class StaffItems:
                 return stored
         return item_view(self.app.repository.get(aggregate_id, version=version - 1))
 
+    def fill_new_tables(self, conn: Connection, created: set[str]) -> None:
+        """Fill a table this version added from the item rows an older one wrote."""
+        if board_counts_table.name in created and items.name not in created:
+            groups = conn.execute(
+                select(items.c.unit_path, items.c.status, items.c.themes, func.count())
+                .where(items.c.published.is_(True))
+                .group_by(items.c.unit_path, items.c.status, items.c.themes)
+            )
+            found = board_counts.count_all(groups)
+            if found:
+                conn.execute(
+                    board_counts_table.insert(),
+                    [
+                        {"unit_path": path, "status": status, "theme": theme, "n": n}
+                        for (path, status, theme), n in sorted(found.items())
+                    ],
+                )
+
     def reset(self, conn: Connection) -> None:
+        conn.execute(delete(board_counts_table))
         conn.execute(delete(reveals))
         conn.execute(delete(safeguarding))
         conn.execute(delete(items))

@@ -30,6 +30,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     delete,
+    inspect,
     select,
     text,
     update,
@@ -94,8 +95,14 @@ def create_tables(conn: Connection, models: Sequence[Tracked]) -> None:
     if conn.dialect.name == "postgresql":
         conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": SCHEMA_LOCK_KEY})
     tracking_metadata.create_all(conn)
+    existing = set(inspect(conn).get_table_names())
     for model in models:
         model.metadata.create_all(conn)
+        # a table a later version added is filled from the rows an earlier one wrote
+        created = {table.name for table in model.metadata.sorted_tables} - existing
+        fill = getattr(model, "fill_new_tables", None)
+        if created and fill is not None:
+            fill(conn, created)
         # create_all skips tables that exist: an index added in a later
         # version is created here for a store made by an earlier one
         for table in model.metadata.sorted_tables:
