@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -125,3 +126,44 @@ def test_a_rebuild_renews_every_unit_s_answers(quiet_api: Api, container: Contai
     container.runner.rebuild()
     assert get_board(quiet_api, "cedar") == ["Laundry"]
     assert container.runner.answers.misses == misses + 1
+
+
+def metrics_page(api: Api, unit_id: str) -> str:
+    answer = api.client.get(f"/public/metrics/{unit_id}")
+    assert answer.status_code == 200
+    return answer.text
+
+
+def items_raised(page: str) -> str:
+    """The page's "Items raised" figure, as shown."""
+    found = re.search(r"<dt>Items raised</dt><dd>\s*([^<]*?)\s*</dd>", page)
+    assert found is not None, page
+    return found.group(1)
+
+
+def test_a_metrics_page_is_computed_once_until_an_item_under_its_unit_changes(
+    quiet_api: Api, container: Container
+) -> None:
+    """The page computes every figure over the window's rows (seconds for a region on a
+    national store): it is kept until an item raised under the unit changes."""
+    quiet_api.organisation()
+    for title in ("Laundry", "Garden", "Phones", "Visits", "Food", "Noise"):
+        item = quiet_api.raise_item(title=title)["id"]
+        quiet_api.post(f"/api/v1/items/{item}/publish", None)
+    cache = container.runner.answers
+    first = metrics_page(quiet_api, "meadowbank")
+    misses = cache.misses
+    assert metrics_page(quiet_api, "meadowbank") == first
+    assert cache.misses == misses
+
+    # a write in another trust keeps the page; one under the unit renews it at once
+    other = quiet_api.raise_item(title="Elsewhere", forum_id="elsewhere-cm")["id"]
+    quiet_api.post(f"/api/v1/items/{other}/publish", None)
+    assert metrics_page(quiet_api, "meadowbank") == first
+    assert cache.misses == misses
+    more = quiet_api.raise_item(title="Heating")["id"]
+    quiet_api.post(f"/api/v1/items/{more}/publish", None)
+    renewed = metrics_page(quiet_api, "meadowbank")
+    assert cache.misses == misses + 1
+    assert renewed != first
+    assert items_raised(first) == "6" and items_raised(renewed) == "7"

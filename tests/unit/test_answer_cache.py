@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import threading
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -67,3 +70,61 @@ def test_an_answer_renewed_under_its_key_is_counted_once() -> None:
         assert cache.kept_bytes == ENTRY_BYTES + 300
     finally:
         container.close()
+
+
+def until(condition: Callable[[], bool], seconds: float = 5.0) -> bool:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.001)
+    return True
+
+
+def test_readers_who_miss_together_wait_for_one_computation(engine: object) -> None:
+    """A burst of readers of one area's figures costs one computation, not one each."""
+    cache = AnswerCache(engine)  # type: ignore[arg-type]
+    started, release = threading.Event(), threading.Event()
+    computed: list[int] = []
+
+    def slow() -> bytes:
+        computed.append(1)
+        started.set()
+        assert release.wait(5)
+        return b"the region's figures"
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        first = pool.submit(cache.get, "region", slow)
+        assert started.wait(5)
+        others = [pool.submit(cache.get, "region", slow) for _ in range(3)]
+        assert until(lambda: cache.shared == 3)  # every other reader waits for the first
+        release.set()
+        answers = [first.result(5), *(other.result(5) for other in others)]
+    assert answers == [b"the region's figures"] * 4
+    assert computed == [1]
+    assert (cache.misses, cache.shared, cache.hits) == (1, 3, 0)
+    assert kept(cache, "region")
+
+
+def test_when_the_computation_fails_its_waiting_readers_fail_and_the_next_tries_again(
+    engine: object,
+) -> None:
+    cache = AnswerCache(engine)  # type: ignore[arg-type]
+    started, release = threading.Event(), threading.Event()
+
+    def failing() -> bytes:
+        started.set()
+        assert release.wait(5)
+        raise LookupError("the read failed")
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        first = pool.submit(cache.get, "board", failing)
+        assert started.wait(5)
+        waiting = pool.submit(cache.get, "board", failing)
+        assert until(lambda: cache.shared == 1)
+        release.set()
+        for future in (first, waiting):
+            with pytest.raises(LookupError):
+                future.result(5)
+    assert cache.get("board", lambda: b"computed afresh") == b"computed afresh"
+    assert cache.kept_bytes == ENTRY_BYTES + len(b"computed afresh")

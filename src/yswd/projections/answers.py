@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
+from concurrent.futures import Future
 from typing import Any, TypeVar, cast
 
 from sqlalchemy import Engine
@@ -59,6 +60,10 @@ class AnswerCache:
         self.kept_bytes = 0
         self.hits = 0
         self.misses = 0
+        #: reads that waited for the same answer another read was computing
+        self.shared = 0
+        #: answers being computed, by key and version: what a read of either waits for
+        self._flights: dict[tuple[Hashable, tuple[Any, ...]], Future[Any]] = {}
 
     def positions(self, unit_id: str | None = None) -> tuple[Any, ...]:
         with self.engine.connect() as conn:
@@ -70,7 +75,14 @@ class AnswerCache:
 
     def get(self, key: Hashable, compute: Callable[[], T], unit_id: str | None = None) -> T:
         """The answer kept under ``key``, or ``compute()``'s, kept from now on. With
-        ``unit_id``: an answer computed from the items raised under that unit only."""
+        ``unit_id``: an answer computed from the items raised under that unit only.
+
+        One answer is computed once at a time: a request that misses while another
+        computes the same key at the same version waits for that answer (counted as
+        ``shared``). A region's figures cost seconds of CPU on a national store; a
+        burst of readers after a story about a ward goes public costs one of them.
+        If the computation fails, each waiting request fails with the same error.
+        """
         positions = self.positions(unit_id)
         with self._lock:
             found = self._entries.get(key)
@@ -78,7 +90,28 @@ class AnswerCache:
                 self._entries.move_to_end(key)
                 self.hits += 1
                 return cast(T, found[1])
-        value = compute()
+            flight = self._flights.get((key, positions))
+            leader = flight is None
+            if flight is None:
+                flight = self._flights[(key, positions)] = Future()
+            else:
+                self.shared += 1
+        if not leader:
+            return cast(T, flight.result())
+        try:
+            value = compute()
+        except BaseException as error:
+            with self._lock:
+                del self._flights[(key, positions)]
+            flight.set_exception(error)
+            raise
+        self._keep(key, positions, value)
+        with self._lock:
+            del self._flights[(key, positions)]
+        flight.set_result(value)
+        return value
+
+    def _keep(self, key: Hashable, positions: tuple[Any, ...], value: Any) -> None:
         cost = ENTRY_BYTES + (len(value) if isinstance(value, (bytes, str)) else 0)
         with self._lock:
             self.misses += 1
@@ -91,4 +124,3 @@ class AnswerCache:
                 while self.kept_bytes > self.max_bytes:
                     _, (_, _, freed) = self._entries.popitem(last=False)
                     self.kept_bytes -= freed
-        return value

@@ -270,11 +270,14 @@ class AnswerCacheCollector(Collector):
         bound.add_metric([], self.answers.max_bytes)
         yield bound
         reads = CounterMetricFamily(
-            "yswd_answer_cache_reads", "Public answers read, from memory (hit) or computed.",
+            "yswd_answer_cache_reads",
+            "Public answers read: from memory (hit), computed (miss), or waited for while "
+            "another read computed them (shared).",
             labels=["result"],
         )
         reads.add_metric(["hit"], self.answers.hits)
         reads.add_metric(["miss"], self.answers.misses)
+        reads.add_metric(["shared"], self.answers.shared)
         yield reads
 
 

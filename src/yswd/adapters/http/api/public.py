@@ -17,7 +17,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from markupsafe import Markup
 
 from yswd.adapters.container import Container
-from yswd.adapters.http.api.public_figures import metrics_page_figures, status_counts
+from yswd.adapters.http.api.public_figures import metrics_page_figures
 from yswd.adapters.http.deps import ContainerDep, encoded_json
 from yswd.adapters.http.etags import conditional
 from yswd.adapters.http.labels import PUBLIC_STATUS_LABELS
@@ -269,9 +269,7 @@ def metrics_page(
         return _not_found(request, unit_id)
     from_date, from_error = _date_or_error(from_, "from")
     to_date, to_error = _date_or_error(to, "up to")
-    rows = MetricsQueries(container.engine, container.unit_path).rows(unit_id, from_date, to_date)
-    shown = metrics_page_figures(container, rows, unit_id)
-    counts = status_counts(rows, shown["figures"], shown["threshold"])
+    shown, counts = metrics_page_figures(container, unit_id, from_date, to_date)
     breakdown = [
         {"status": name, "label": PUBLIC_STATUS_LABELS[name], "count": counts[name]}
         for name in STATUSES
