@@ -7,6 +7,10 @@ unit-path index rather than by reading every row).
 Baseline, same server and run: the same response bytes, precomputed once and
 served from memory by a route added to that app (``/bench/static/...``).
 Reports p50/p99 ms at each size and the growth (big p50 / small p50).
+
+Each public answer is then measured again computed afresh (``afresh``: the answer
+cache keeps nothing, as when writes under the unit keep renewing it), fewer times,
+with the public board and metrics pages: what a miss costs a replica.
 """
 
 from __future__ import annotations
@@ -31,6 +35,19 @@ def endpoints() -> dict[str, tuple[str, dict[str, str]]]:
         "ward board": (f"/public/api/v1/boards/{WARD}", {}),
         "ward metrics": (f"/public/api/v1/metrics?unit_id={WARD}", {}),
     }
+
+
+#: the public answers measured again computed afresh, with their pages
+AFRESH = {
+    "public board": f"/public/api/v1/boards/{UNIT}",
+    "public board page": f"/public/boards/{UNIT}",
+    "public metrics": f"/public/api/v1/metrics?unit_id={UNIT}",
+    "public metrics page": f"/public/metrics/{UNIT}",
+    "ward board": f"/public/api/v1/boards/{WARD}",
+    "ward board page": f"/public/boards/{WARD}",
+    "ward metrics": f"/public/api/v1/metrics?unit_id={WARD}",
+    "ward metrics page": f"/public/metrics/{WARD}",
+}
 
 
 def measure(data_dir: Path, n: int) -> dict[str, dict[str, float]]:
@@ -60,6 +77,23 @@ def measure(data_dir: Path, n: int) -> dict[str, dict[str, float]]:
                 "s99": percentile(static, 99),
                 "bytes": len(first.content),
             }
+        c.put("/bench/answer-cache/0")
+        for i, (name, path) in enumerate(AFRESH.items()):
+            first = c.get(path)
+            if first.status_code != 200:
+                raise RuntimeError(f"GET {path} -> {first.status_code}: {first.text[:200]}")
+            c.put(f"/bench/static/afresh-{i}", content=first.content)
+            yswd, static = [], []
+            for _ in range(max(1, n // 100)):
+                yswd += timed_gets(c, path, 5)
+                static += timed_gets(c, f"/bench/static/afresh-{i}", 5)
+            found[f"{name} afresh"] = {
+                "p50": percentile(yswd, 50),
+                "p99": percentile(yswd, 99),
+                "s50": percentile(static, 50),
+                "s99": percentile(static, 99),
+                "bytes": len(first.content),
+            }
     return found
 
 
@@ -69,7 +103,7 @@ def run(quick: bool, small: Path, big: Path, sizes: tuple[int, int]) -> Report:
     print(f"B4 {report.title}", flush=True)
     at_small = measure(small, n)
     at_big = measure(big, n)
-    for name in endpoints():
+    for name in [*endpoints(), *(f"{name} afresh" for name in AFRESH)]:
         if name not in at_small:
             report.note(f"{name}: endpoint not present, skipped")
             continue

@@ -71,6 +71,13 @@ def yswd_app() -> FastAPI:
     container = build()
     app = create_app(container)
     add_bench_routes(app)
+
+    @app.put("/bench/answer-cache/{max_bytes}")
+    def resize_answer_cache(max_bytes: int) -> dict[str, int]:
+        """0: every public answer computed afresh (B4's "afresh" series)."""
+        container.runner.answers.resize(max_bytes)
+        return {"max_bytes": max_bytes}
+
     return app
 
 

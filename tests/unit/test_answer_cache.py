@@ -128,3 +128,17 @@ def test_when_the_computation_fails_its_waiting_readers_fail_and_the_next_tries_
                 future.result(5)
     assert cache.get("board", lambda: b"computed afresh") == b"computed afresh"
     assert cache.kept_bytes == ENTRY_BYTES + len(b"computed afresh")
+
+
+def test_a_smaller_bound_lets_the_least_recently_read_go_and_zero_keeps_nothing(
+    engine: object,
+) -> None:
+    cache = AnswerCache(engine, max_bytes=10 * 1024)  # type: ignore[arg-type]
+    for name in ("a", "b", "c"):
+        cache.get(name, lambda: b"x" * 1_000)
+    cache.resize(2 * (ENTRY_BYTES + 1_000))
+    assert not kept(cache, "a") and kept(cache, "c")
+    cache.resize(0)
+    assert cache.kept_bytes == 0
+    assert not kept(cache, "c")
+    assert cache.kept_bytes == 0

@@ -111,6 +111,18 @@ class AnswerCache:
         flight.set_result(value)
         return value
 
+    def resize(self, max_bytes: int) -> None:
+        """Keep at most ``max_bytes`` from now on, the least recently read going first
+        (0: keep nothing, so every answer is computed afresh, as the benchmarks ask)."""
+        with self._lock:
+            self.max_bytes = max_bytes
+            self._evict()
+
+    def _evict(self) -> None:
+        while self.kept_bytes > self.max_bytes:
+            _, (_, _, freed) = self._entries.popitem(last=False)
+            self.kept_bytes -= freed
+
     def _keep(self, key: Hashable, positions: tuple[Any, ...], value: Any) -> None:
         cost = ENTRY_BYTES + (len(value) if isinstance(value, (bytes, str)) else 0)
         with self._lock:
@@ -121,6 +133,4 @@ class AnswerCache:
             if cost <= self.max_bytes:
                 self._entries[key] = (positions, value, cost)
                 self.kept_bytes += cost
-                while self.kept_bytes > self.max_bytes:
-                    _, (_, _, freed) = self._entries.popitem(last=False)
-                    self.kept_bytes -= freed
+                self._evict()
