@@ -24,6 +24,7 @@ from yswd.aggregates.errors import TransitionNotAllowed
 from yswd.aggregates.item import Channel
 from yswd.aggregates.organisation import ForumKind
 from yswd.bootstrap import Container, build
+from yswd.projections.response_times import MetricsQueries
 from yswd.projections.runner import ProjectionRunner
 from yswd.projections.staff_items import StaffItems, items
 from yswd.settings import Settings
@@ -229,3 +230,34 @@ def test_two_racing_runners_never_apply_an_event_twice(
         assert dump(container) == raced
     finally:
         second.close()
+
+
+def test_the_public_figures_read_every_published_row_of_the_subtree_on_either_store(
+    container: Container,
+) -> None:
+    """``MetricsQueries.rows`` runs on the driver's own cursor (``sql.plain_rows``): the
+    same rows, windows and referral steps whichever store it is."""
+    organisation(container)
+    random_history(container, seed=5, commands=150)
+    container.runner.catch_up()
+    queries = MetricsQueries(container.engine, container.unit_path)
+    with container.engine.connect() as conn:
+        published = conn.execute(
+            select(items.c.unit_id, items.c.status, items.c.raised_on, items.c.referred_to).where(
+                items.c.published.is_(True)
+            )
+        ).all()
+    assert published
+
+    def seen(rows: list[Any]) -> list[tuple[str, str]]:
+        return sorted((row.status, row.raised_on.isoformat()) for row in rows)
+
+    assert seen(queries.rows("trust")) == sorted((s, r) for _, s, r, _ in published)
+    assert seen(queries.rows("oak")) == sorted((s, r) for u, s, r, _ in published if u == "oak")
+    window = queries.rows("trust", date(2026, 4, 1), date(2026, 6, 30))
+    assert seen(window) == sorted(
+        (s, r) for _, s, r, _ in published if "2026-04-01" <= r <= "2026-06-30"
+    )
+    referred = sum(1 for *_, to in published if to is not None)
+    assert sum(1 for row in queries.rows("trust") if row.referral_steps) == referred
+    assert queries.rows("no-such-unit") == []

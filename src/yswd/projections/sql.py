@@ -95,6 +95,27 @@ def _copy(
             copy.write_row(row)
 
 
+def plain_rows(conn: Connection, query: Any) -> list[tuple[Any, ...]]:
+    """A query's rows as the driver's own tuples, without a SQLAlchemy ``Row`` each.
+
+    For reads of very many rows: a region's 127,000 metric rows took 0.44 s of
+    ``Row`` building alone (the 1M-event bench store). The query is compiled for
+    the connection's dialect and run on its DBAPI cursor, inside the same
+    connection and transaction; no column type converts a value on the way, so
+    the columns read must be plain text, numbers and booleans.
+    """
+    compiled = query.compile(dialect=conn.dialect)
+    params: Any = compiled.params
+    if compiled.positiontup is not None:  # SQLite's "?" marks
+        params = tuple(params[name] for name in compiled.positiontup)
+    cursor = conn.connection.cursor()
+    try:
+        cursor.execute(str(compiled), params)
+        return list(cursor.fetchall())
+    finally:
+        cursor.close()
+
+
 def path_text(path: Iterable[str]) -> str:
     """A unit path as '/region/provider/ward/': a unit's subtree is every path that
     begins with its own (``subtree``)."""
