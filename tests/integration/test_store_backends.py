@@ -24,6 +24,7 @@ from yswd.aggregates.errors import TransitionNotAllowed
 from yswd.aggregates.item import Channel
 from yswd.aggregates.organisation import ForumKind
 from yswd.bootstrap import Container, build
+from yswd.projections.public_board import PublicBoardQueries
 from yswd.projections.response_times import MetricsQueries
 from yswd.projections.runner import ProjectionRunner
 from yswd.projections.staff_items import StaffItems, items
@@ -261,3 +262,33 @@ def test_the_public_figures_read_every_published_row_of_the_subtree_on_either_st
     referred = sum(1 for *_, to in published if to is not None)
     assert sum(1 for row in queries.rows("trust") if row.referral_steps) == referred
     assert queries.rows("no-such-unit") == []
+
+
+def test_a_board_filtered_by_a_theme_finds_that_theme_exactly_on_either_store(
+    container: Container,
+) -> None:
+    """Case counts, and ``%`` or ``_`` in a theme are letters, not wildcards."""
+    organisation(container)
+    app = container.app
+    titles: dict[str, str] = {}
+    for n, theme in enumerate(("Food", "food", "100% fresh", "100x fresh", "a_b", "axb")):
+        item_id = app.raise_item(
+            SYSTEM,
+            forum_id="oak-cm",
+            channel=Channel.COMMUNITY_MEETING,
+            raised_on=date(2026, 3, 1) + timedelta(days=n),
+            title=f"About {theme}",
+            you_said="Something to fix",
+            themes=[theme],
+        ).value.item_id
+        app.publish(SYSTEM, item_id, None, None)
+        titles[theme] = f"About {theme}"
+    container.runner.catch_up()
+    boards = PublicBoardQueries(container.engine, container.unit_path)
+    for theme, title in titles.items():
+        for unit in ("trust", "oak"):
+            board = boards.board(unit, theme=theme, with_themes=True)
+            assert [item["title"] for item in board.items] == [title], (unit, theme)
+            assert board.total == 1
+            assert board.themes == sorted(titles, key=str.casefold)
+    assert_counts_match_items(container.engine)

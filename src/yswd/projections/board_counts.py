@@ -18,6 +18,7 @@ rebuild, or both after a crash); the tests hold them to that.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from itertools import islice
 from typing import Any, NamedTuple
 
@@ -94,6 +95,15 @@ def stored(conn: Connection, item_ids: Iterable[str]) -> dict[str, Counted]:
         ):
             found[item_id] = Counted(unit_path, status, bool(published), themes)
     return found
+
+
+@contextmanager
+def moving(conn: Connection, after: Mapping[str, Counted]) -> Iterator[None]:
+    """Around the write of the rows of ``after``'s items: what they counted for is read
+    before the block, and the counts are moved to what they count for after it."""
+    before = stored(conn, after)
+    yield
+    move(conn, before, after)
 
 
 def move(conn: Connection, before: Mapping[str, Counted], after: Mapping[str, Counted]) -> None:

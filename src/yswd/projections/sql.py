@@ -174,17 +174,27 @@ def _unindexed_sqlite(element: Unindexed, compiler: Any, **kw: Any) -> str:
 
 class Holds(ColumnElement[bool]):
     """True where the text ``column`` holds ``part`` exactly as written (case counts,
-    and no character is a wildcard): ``instr`` on SQLite, ``strpos`` on PostgreSQL."""
+    and no character is a wildcard).
+
+    ``instr`` on SQLite, whose ``LIKE`` ignores case; on PostgreSQL a ``LIKE`` with
+    the wildcards in ``part`` escaped (case-sensitive there), because its planner
+    estimates a pattern from the column's statistics and a function call not at all:
+    a ward's board filtered by a theme took 60 ms with ``strpos`` (the planner walked
+    the newest items of the nation) and 6 ms with ``LIKE``.
+    """
 
     inherit_cache = True
     _traverse_internals = [
         ("column", InternalTraversal.dp_clauseelement),
         ("part", InternalTraversal.dp_clauseelement),
+        ("pattern", InternalTraversal.dp_clauseelement),
     ]
 
     def __init__(self, column: Any, part: str) -> None:
         self.column = column
         self.part = literal(part)
+        escaped = part.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        self.pattern = literal(f"%{escaped}%")
         self.type = Boolean()
 
 
@@ -196,8 +206,9 @@ def _holds(element: Holds, compiler: Any, **kw: Any) -> str:
 
 @compiles(Holds, "postgresql")
 def _holds_postgresql(element: Holds, compiler: Any, **kw: Any) -> str:
-    column, part = compiler.process(element.column, **kw), compiler.process(element.part, **kw)
-    return f"(strpos({column}, {part}) > 0)"
+    column = compiler.process(element.column, **kw)
+    pattern = compiler.process(element.pattern, **kw)
+    return f"({column} LIKE {pattern} ESCAPE '\\')"
 
 
 def subtree(column: Any, path: Sequence[str] | None) -> Any:

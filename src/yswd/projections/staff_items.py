@@ -235,9 +235,8 @@ class StaffItems:
                 )
                 for row in rows
             }
-            before = board_counts.stored(conn, counted)
-            upsert(conn, items, rows, "item_id")
-            board_counts.move(conn, before, counted)
+            with board_counts.moving(conn, counted):
+                upsert(conn, items, rows, "item_id")
             flagged = [item for item in touched.values() if item.safeguarding is not None]
             if flagged:
                 upsert(conn, safeguarding, [self.flag_row(item) for item in flagged], "item_id")
@@ -284,9 +283,8 @@ class StaffItems:
                 row[at[0]]: board_counts.Counted(row[at[1]], row[at[2]], row[at[3]], row[at[4]])
                 for row in rows.items
             }
-            before = board_counts.stored(conn, counted)
-            insert_many(conn, items.name, item_fold.STAFF_COLUMNS, rows.items, _UPSERT_ITEM)
-            board_counts.move(conn, before, counted)
+            with board_counts.moving(conn, counted):
+                insert_many(conn, items.name, item_fold.STAFF_COLUMNS, rows.items, _UPSERT_ITEM)
             if rows.flags:
                 upsert(conn, safeguarding, rows.flags, "item_id")
             if rows.reveals:
