@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from sqlalchemy import Engine, select
 
 from yswd.projections.staff_items import board_counts_table, items
 
 Counts = dict[tuple[str, str, str], int]
+
+
+def published_rows(engine: Engine, *columns: Any) -> list[Any]:
+    """The given columns of every published item row."""
+    with engine.connect() as conn:
+        return list(conn.execute(select(*columns).where(items.c.published.is_(True))).all())
 
 
 def stored_counts(engine: Engine) -> Counts:

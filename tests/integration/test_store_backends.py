@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 from sqlalchemy import Column, Connection, Integer, MetaData, Table, delete, func, select
 
-from tests.board_counts_check import assert_counts_match_items, stored_counts
+from tests.board_counts_check import assert_counts_match_items, published_rows, stored_counts
 from yswd.aggregates.access import SYSTEM
 from yswd.aggregates.errors import TransitionNotAllowed
 from yswd.aggregates.item import Channel
@@ -242,12 +242,8 @@ def test_the_public_figures_read_every_published_row_of_the_subtree_on_either_st
     random_history(container, seed=5, commands=150)
     container.runner.catch_up()
     queries = MetricsQueries(container.engine, container.unit_path)
-    with container.engine.connect() as conn:
-        published = conn.execute(
-            select(items.c.unit_id, items.c.status, items.c.raised_on, items.c.referred_to).where(
-                items.c.published.is_(True)
-            )
-        ).all()
+    columns = (items.c.unit_id, items.c.status, items.c.raised_on, items.c.referred_to)
+    published = published_rows(container.engine, *columns)
     assert published
 
     def seen(rows: list[Any]) -> list[tuple[str, str]]:

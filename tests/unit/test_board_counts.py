@@ -10,9 +10,12 @@ from pathlib import Path
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from sqlalchemy import select
 
-from tests.board_counts_check import assert_counts_match_items, counted_from_items
+from tests.board_counts_check import (
+    assert_counts_match_items,
+    counted_from_items,
+    published_rows,
+)
 from yswd.aggregates.access import SYSTEM
 from yswd.aggregates.item import Channel
 from yswd.aggregates.organisation import ForumKind
@@ -143,12 +146,8 @@ def test_both_orders_of_reading_a_page_give_the_board_its_newest_items(
             app.complete(SYSTEM, item_id, f"Done {n}", None)
     container.runner.catch_up()
     queries = PublicBoardQueries(container.engine, container.unit_path)
-    with container.engine.connect() as conn:
-        rows = conn.execute(
-            select(items.c.doc, items.c.unit_path, items.c.status, items.c.themes).where(
-                items.c.published.is_(True)
-            )
-        ).all()
+    columns = (items.c.doc, items.c.unit_path, items.c.status, items.c.themes)
+    rows = published_rows(container.engine, *columns)
     for unit_id in ("trust", "oak", "ash"):
         prefix = "/" + "/".join(container.unit_path(unit_id) or ()) + "/"
         for statuses, theme in (((), None), (("done",), None), ((), "Food"), (("raised",), "food")):
