@@ -5,13 +5,14 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import pytest
 
 from yswd.aggregates.access import SYSTEM
 from yswd.bootstrap import build
 from yswd.projections.answers import ENTRY_BYTES, AnswerCache
+from yswd.settings import Settings
 
 
 @pytest.fixture
@@ -72,6 +73,23 @@ def test_an_answer_renewed_under_its_key_is_counted_once() -> None:
         container.close()
 
 
+#: a version that never moves: the container's own runner may still be catching up
+#: with its first events while the threads read, which would make their keys differ
+STILL = "SELECT 1"
+
+
+@pytest.fixture
+def file_engine(tmp_path: Path) -> Iterator[object]:
+    """A store in a file: readers in several threads at once read it side by side (an
+    in-memory store's shared cache makes them wait on each other's table locks, and
+    under faketime SQLite's wait for a lock never ends)."""
+    container = build(Settings(data_dir=tmp_path / "data"))
+    try:
+        yield container.engine
+    finally:
+        container.close()
+
+
 def until(condition: Callable[[], bool], seconds: float = 5.0) -> bool:
     deadline = time.monotonic() + seconds
     while not condition():
@@ -81,9 +99,34 @@ def until(condition: Callable[[], bool], seconds: float = 5.0) -> bool:
     return True
 
 
-def test_readers_who_miss_together_wait_for_one_computation(engine: object) -> None:
+class Reader(threading.Thread):
+    """One request reading an answer in a thread of its own (a pool's thread each, as
+    under uvicorn; a ``ThreadPoolExecutor`` here left a task queued under faketime)."""
+
+    def __init__(self, cache: AnswerCache, key: str, compute: Callable[[], bytes]) -> None:
+        super().__init__(daemon=True)
+        self.cache, self.key, self.compute = cache, key, compute
+        self.answer: bytes | None = None
+        self.error: BaseException | None = None
+        self.start()
+
+    def run(self) -> None:
+        try:
+            self.answer = self.cache.get(self.key, self.compute)
+        except BaseException as error:
+            self.error = error
+
+    def result(self) -> bytes | None:
+        self.join(5)
+        assert not self.is_alive()
+        if self.error is not None:
+            raise self.error
+        return self.answer
+
+
+def test_readers_who_miss_together_wait_for_one_computation(file_engine: object) -> None:
     """A burst of readers of one area's figures costs one computation, not one each."""
-    cache = AnswerCache(engine)  # type: ignore[arg-type]
+    cache = AnswerCache(file_engine, version_sql=STILL)  # type: ignore[arg-type]
     started, release = threading.Event(), threading.Event()
     computed: list[int] = []
 
@@ -93,13 +136,12 @@ def test_readers_who_miss_together_wait_for_one_computation(engine: object) -> N
         assert release.wait(5)
         return b"the region's figures"
 
-    with ThreadPoolExecutor(max_workers=4) as pool:
-        first = pool.submit(cache.get, "region", slow)
-        assert started.wait(5)
-        others = [pool.submit(cache.get, "region", slow) for _ in range(3)]
-        assert until(lambda: cache.shared == 3)  # every other reader waits for the first
-        release.set()
-        answers = [first.result(5), *(other.result(5) for other in others)]
+    first = Reader(cache, "region", slow)
+    assert started.wait(5)
+    others = [Reader(cache, "region", slow) for _ in range(3)]
+    assert until(lambda: cache.shared == 3)  # every other reader waits for the first
+    release.set()
+    answers = [first.result(), *(other.result() for other in others)]
     assert answers == [b"the region's figures"] * 4
     assert computed == [1]
     assert (cache.misses, cache.shared, cache.hits) == (1, 3, 0)
@@ -107,9 +149,9 @@ def test_readers_who_miss_together_wait_for_one_computation(engine: object) -> N
 
 
 def test_when_the_computation_fails_its_waiting_readers_fail_and_the_next_tries_again(
-    engine: object,
+    file_engine: object,
 ) -> None:
-    cache = AnswerCache(engine)  # type: ignore[arg-type]
+    cache = AnswerCache(file_engine, version_sql=STILL)  # type: ignore[arg-type]
     started, release = threading.Event(), threading.Event()
 
     def failing() -> bytes:
@@ -117,15 +159,14 @@ def test_when_the_computation_fails_its_waiting_readers_fail_and_the_next_tries_
         assert release.wait(5)
         raise LookupError("the read failed")
 
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        first = pool.submit(cache.get, "board", failing)
-        assert started.wait(5)
-        waiting = pool.submit(cache.get, "board", failing)
-        assert until(lambda: cache.shared == 1)
-        release.set()
-        for future in (first, waiting):
-            with pytest.raises(LookupError):
-                future.result(5)
+    first = Reader(cache, "board", failing)
+    assert started.wait(5)
+    waiting = Reader(cache, "board", failing)
+    assert until(lambda: cache.shared == 1)
+    release.set()
+    for reader in (first, waiting):
+        with pytest.raises(LookupError):
+            reader.result()
     assert cache.get("board", lambda: b"computed afresh") == b"computed afresh"
     assert cache.kept_bytes == ENTRY_BYTES + len(b"computed afresh")
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 
@@ -15,14 +16,16 @@ from tests.board_counts_check import (
     assert_counts_match_items,
     counted_from_items,
     published_rows,
+    stored_counts,
 )
 from yswd.aggregates.access import SYSTEM
 from yswd.aggregates.item import Channel
 from yswd.aggregates.organisation import ForumKind
 from yswd.bootstrap import Container, build
+from yswd.projections import board_counts
 from yswd.projections.board_counts import Counted, changes, count_all
 from yswd.projections.public_board import BoardPage, PublicBoardQueries
-from yswd.projections.staff_items import items
+from yswd.projections.staff_items import StaffItems, items
 from yswd.settings import Settings
 
 THEMES = ("food", "Food", "leave", "100% fresh", "a_b")
@@ -185,3 +188,57 @@ def test_sqlite_is_told_which_index_each_order_reads(container: Container) -> No
                 str(row[3]) for row in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {compiled}")
             )
             assert index in plan, plan
+
+
+@contextmanager
+def an_older_version_writing(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Item rows written as a version before the counts wrote them: without moving them."""
+
+    @contextmanager
+    def not_counted(conn: object, after: object) -> Iterator[None]:
+        yield
+
+    with monkeypatch.context() as patched:
+        patched.setattr(board_counts, "moving", not_counted)
+        patched.setattr(StaffItems, "followed", None)
+        yield
+
+
+def test_counts_an_older_version_left_behind_are_counted_again_by_the_next_batch(
+    container: Container, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """During an upgrade a process of the older version may still write item rows; the
+    first batch of this version after it finds the counts behind and counts again."""
+    app, runner = container.app, container.runner
+    first = _raise(container, "oak-cm", "Cold food", ["food"])
+    app.publish(SYSTEM, first, None, None)
+    runner.catch_up()
+    with an_older_version_writing(monkeypatch):
+        second = _raise(container, "ash-cm", "Leave cancelled", ["leave"])
+        app.publish(SYSTEM, second, None, None)
+        app.complete(SYSTEM, first, "Hot food from Monday.", None)
+        runner.catch_up()
+    assert stored_counts(container.engine) != counted_from_items(container.engine)
+
+    app.note_progress(SYSTEM, second, "Asked the ward manager", None)
+    runner.catch_up()
+    assert_counts_match_items(container.engine)
+    assert _board(container, "trust").counts["done"] == 1
+
+
+def test_a_store_made_before_the_counts_gets_them_counted_as_it_opens(
+    container: Container, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app = container.app
+    with an_older_version_writing(monkeypatch):
+        item = _raise(container, "oak-cm", "Cold food", ["food"])
+        app.publish(SYSTEM, item, None, None)
+        container.runner.catch_up()
+    assert stored_counts(container.engine) == {}
+    with container.engine.begin() as conn:  # as that version's store had them: not at all
+        conn.exec_driver_sql("DROP TABLE rm_board_counts")
+        conn.exec_driver_sql("DROP TABLE rm_board_counts_at")
+
+    container.runner.create_tables()  # what every process does as it starts
+    assert_counts_match_items(container.engine)
+    assert _board(container, "oak", with_themes=True).themes == ["food"]

@@ -128,6 +128,22 @@ def prepare(
     return prepared
 
 
+def followed(
+    database: ReadModelDatabase,
+    models: Sequence[ReadModel],
+    conn: Connection,
+    seen: dict[str, int],
+    last: int,
+) -> None:
+    """Tell each model that asks (``followed``) that its position moves from ``seen`` to
+    ``last`` in this transaction, whether or not it was given events."""
+    for model in models:
+        method = getattr(model, "followed", None)
+        if method is not None:
+            with blamed(database, model):
+                method(conn, seen[model.name], last)
+
+
 def write(database: ReadModelDatabase, model: ReadModel, conn: Connection, prepared: Any) -> None:
     """Write what ``prepare`` worked out for ``model``, inside the batch's transaction."""
     with blamed(database, model):

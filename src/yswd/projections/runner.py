@@ -57,6 +57,7 @@ from yswd.projections.batches import (
     ReadModel,
     feed,
     fewer_collections,
+    followed,
     prepare,
     write,
 )
@@ -389,6 +390,7 @@ class ProjectionRunner:
                             write(self.database, model, conn, prepared[model.name])
                         else:
                             feed(self.database, model, conn, feed_of[model.name], bulk)
+                    followed(self.database, pending, conn, seen, last)
                     tracking.move_positions(conn, seen, last)
                 break
             except StalePositions:
@@ -446,6 +448,7 @@ class ProjectionRunner:
                             event = by_position[model.name].get(position)
                             if event is not None:
                                 feed(self.database, model, conn, [(position, event)], plain)
+                        followed(self.database, pending, conn, seen, position)
                         tracking.move_positions(conn, seen, position)
                     break
                 except ConcurrentRunner as reason:

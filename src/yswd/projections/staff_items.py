@@ -9,6 +9,7 @@ domain's own events, so the row always equals what ``GET /items/{id}`` shows.
 from __future__ import annotations
 
 import json
+import logging
 from collections import OrderedDict
 from collections.abc import Iterable
 from datetime import UTC
@@ -36,9 +37,11 @@ from sqlalchemy import (
 from yswd.aggregates.item import Item, item_aggregate_id
 from yswd.aggregates.item_views import item_view
 from yswd.aggregates.topics import CONTRIBUTOR_ERASED_RECORDED, event_topics
-from yswd.projections import board_counts, item_fold
+from yswd.projections import board_counts, item_fold, tracking
 from yswd.projections.ports import AggregateSource, StoredRecord
 from yswd.projections.sql import driver_sql, insert_many, path_text, upsert
+
+log = logging.getLogger(__name__)
 
 metadata = MetaData()
 
@@ -149,6 +152,10 @@ _COUNT_UNIT_CHANGE = (
     "ON CONFLICT (unit_id) DO UPDATE SET changes = rm_unit_changes.changes + 1"
 )
 _UNIT_PATH = item_fold.STAFF_COLUMNS.index("unit_path")
+_COUNTED_UP_TO = (
+    "INSERT INTO rm_board_counts_at (id, position) VALUES (1, ?) "
+    "ON CONFLICT (id) DO UPDATE SET position = excluded.position"
+)
 #: where a rebuild's row tuple holds what the board counts read
 _COUNTED = tuple(
     item_fold.STAFF_COLUMNS.index(name)
@@ -168,6 +175,16 @@ board_counts_table = Table(
 )
 Index("ix_rm_board_counts_path_bytes", board_counts_table.c.unit_path.collate("C")).ddl_if(
     dialect="postgresql"
+)
+#: the ``staff_items`` position up to which ``rm_board_counts`` follows ``rm_items``. A
+#: process of an older version, still running while an upgrade rolls out, moves item
+#: rows and the position without the counts; the next batch that finds this
+#: behind the position counts them again from the rows (``StaffItems.followed``)
+board_counts_at = Table(
+    "rm_board_counts_at",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("position", Integer, nullable=False),
 )
 
 
@@ -365,26 +382,67 @@ class StaffItems:
                 return stored
         return item_view(self.app.repository.get(aggregate_id, version=version - 1))
 
-    def fill_new_tables(self, conn: Connection, created: set[str]) -> None:
-        """Fill a table this version added from the item rows an older one wrote."""
-        if board_counts_table.name in created and items.name not in created:
-            groups = conn.execute(
-                select(items.c.unit_path, items.c.status, items.c.themes, func.count())
-                .where(items.c.published.is_(True))
-                .group_by(items.c.unit_path, items.c.status, items.c.themes)
+    def prepare_tables(self, conn: Connection, created: set[str]) -> None:
+        """At start, after the tables are made: counts this version added are counted.
+
+        A store made before the counts (or before the position they follow) gets them
+        counted from its rows. Only then: at any other start a batch already running
+        in another process may be moving them, and the next batch checks them anyway.
+        """
+        if items.name in created:
+            self._counted_up_to(conn, 0)
+        elif created & {board_counts_table.name, board_counts_at.name}:
+            (position,) = tracking.read_positions(conn, [self.name]).values()
+            self._count_again(conn, position)
+
+    def followed(self, conn: Connection, before: int, last: int) -> None:
+        """The runner applied this model's events after ``before`` up to ``last`` in this
+        transaction: if the counts did not follow up to ``before``, count them again."""
+        if self._counts_follow(conn) != before:
+            log.warning(
+                "rm_board_counts did not follow rm_items up to position %s "
+                "(an older version wrote items): counted again",
+                before,
             )
-            found = board_counts.count_all(groups)
-            if found:
-                conn.execute(
-                    board_counts_table.insert(),
-                    [
-                        {"unit_path": path, "status": status, "theme": theme, "n": n}
-                        for (path, status, theme), n in sorted(found.items())
-                    ],
-                )
+            self._count_again(conn, last)
+        else:
+            self._counted_up_to(conn, last)
+
+    @staticmethod
+    def _counts_follow(conn: Connection) -> int | None:
+        """The position up to which the counts follow the rows (None: not known)."""
+        found = conn.execute(select(board_counts_at.c.position)).scalar()
+        return None if found is None else int(found)
+
+    @staticmethod
+    def _counted_up_to(conn: Connection, position: int) -> None:
+        conn.exec_driver_sql(
+            driver_sql(conn, _COUNTED_UP_TO),
+            (position,),
+        )
+
+    def _count_again(self, conn: Connection, position: int) -> None:
+        """The counts from nothing, over the item rows as they stand at ``position``."""
+        conn.execute(delete(board_counts_table))
+        groups = conn.execute(
+            select(items.c.unit_path, items.c.status, items.c.themes, func.count())
+            .where(items.c.published.is_(True))
+            .group_by(items.c.unit_path, items.c.status, items.c.themes)
+        )
+        found = board_counts.count_all(groups)
+        if found:
+            conn.execute(
+                board_counts_table.insert(),
+                [
+                    {"unit_path": path, "status": status, "theme": theme, "n": n}
+                    for (path, status, theme), n in sorted(found.items())
+                ],
+            )
+        self._counted_up_to(conn, position)
 
     def reset(self, conn: Connection) -> None:
         conn.execute(delete(board_counts_table))
+        self._counted_up_to(conn, 0)  # a rebuild starts from position 0
         conn.execute(delete(reveals))
         conn.execute(delete(safeguarding))
         conn.execute(delete(items))

@@ -98,11 +98,6 @@ def create_tables(conn: Connection, models: Sequence[Tracked]) -> None:
     existing = set(inspect(conn).get_table_names())
     for model in models:
         model.metadata.create_all(conn)
-        # a table a later version added is filled from the rows an earlier one wrote
-        created = {table.name for table in model.metadata.sorted_tables} - existing
-        fill = getattr(model, "fill_new_tables", None)
-        if created and fill is not None:
-            fill(conn, created)
         # create_all skips tables that exist: an index added in a later
         # version is created here for a store made by an earlier one
         for table in model.metadata.sorted_tables:
@@ -112,6 +107,11 @@ def create_tables(conn: Connection, models: Sequence[Tracked]) -> None:
     for model in models:
         if model.name not in known:
             conn.execute(projection_tracking.insert().values(name=model.name, position=0))
+    # a table a later version added is filled from the rows an earlier one wrote
+    for model in models:
+        prepare = getattr(model, "prepare_tables", None)
+        if prepare is not None:
+            prepare(conn, {table.name for table in model.metadata.sorted_tables} - existing)
 
 
 def read_positions(conn: Connection, names: Iterable[str]) -> dict[str, int]:
