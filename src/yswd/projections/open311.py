@@ -18,7 +18,7 @@ from sqlalchemy import Engine, func, select
 from yswd.aggregates.item_views import public_view
 from yswd.projections.organisation import units
 from yswd.projections.public_board import PublicBoardQueries
-from yswd.projections.sql import UnitPaths
+from yswd.projections.sql import Unindexed, UnitPaths
 from yswd.projections.staff_items import items
 
 OPEN_STATUSES = ("raised", "referred", "responded")
@@ -73,17 +73,7 @@ class Open311Queries:
         offset: int = 0,
     ) -> RequestPage:
         """Newest raised first, as GeoReport's lists usually are."""
-        wanted = self._visible(unit_id)
-        if statuses:
-            wanted = wanted & items.c.status.in_(statuses)
-        if channels:
-            wanted = wanted & items.c.channel.in_(channels)
-        if ids:
-            wanted = wanted & items.c.item_id.in_(ids)
-        if raised_from is not None:
-            wanted = wanted & (items.c.raised_on >= raised_from.isoformat())
-        if raised_to is not None:
-            wanted = wanted & (items.c.raised_on <= raised_to.isoformat())
+        wanted = self.wanted(unit_id, statuses, channels, ids, raised_from, raised_to)
         query = (
             select(items.c.doc, items.c.channel, items.c.target_on, units.c.name)
             .join(units, units.c.id == items.c.unit_id)
@@ -107,6 +97,31 @@ class Open311Queries:
             ],
             total=total,
         )
+
+    def wanted(
+        self,
+        unit_id: str | None,
+        statuses: tuple[str, ...] = (),
+        channels: tuple[str, ...] = (),
+        ids: tuple[str, ...] = (),
+        raised_from: date | None = None,
+        raised_to: date | None = None,
+    ) -> Any:
+        """The rows a list of requests reads."""
+        wanted = self._visible(unit_id)
+        if statuses:
+            # not from the status index: SQLite read a nation's closed items by it to
+            # find a 90-day window's (0.48 s on the 1M-event bench store, for none)
+            wanted = wanted & Unindexed(items.c.status).in_(statuses)
+        if channels:
+            wanted = wanted & items.c.channel.in_(channels)
+        if ids:
+            wanted = wanted & items.c.item_id.in_(ids)
+        if raised_from is not None:
+            wanted = wanted & (items.c.raised_on >= raised_from.isoformat())
+        if raised_to is not None:
+            wanted = wanted & (items.c.raised_on <= raised_to.isoformat())
+        return wanted
 
     def request(self, item_id: str) -> ServiceRequest | None:
         found = self.requests(unit_id=None, ids=(item_id,), limit=1).requests
