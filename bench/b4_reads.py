@@ -60,41 +60,43 @@ def measure(data_dir: Path, n: int) -> dict[str, dict[str, float]]:
                 probe = c.get("/openapi.json").json()["paths"]
                 if not any(p.startswith(path.split("{")[0].split("?")[0]) for p in probe):
                     continue  # the endpoint is not built yet
-            if first.status_code != 200:
-                raise RuntimeError(f"GET {path} -> {first.status_code}: {first.text[:200]}")
-            c.put(f"/bench/static/{i}", content=first.content)
             timed_gets(c, path, 10, headers=headers)  # warm up
-            timed_gets(c, f"/bench/static/{i}", 10)
-            yswd: list[float] = []
-            static: list[float] = []
-            for _ in range(n // 20):  # interleave, so noise hits both alike
-                yswd += timed_gets(c, path, 20, headers=headers)
-                static += timed_gets(c, f"/bench/static/{i}", 20)
-            found[name] = {
-                "p50": percentile(yswd, 50),
-                "p99": percentile(yswd, 99),
-                "s50": percentile(static, 50),
-                "s99": percentile(static, 99),
-                "bytes": len(first.content),
-            }
+            found[name] = series(c, first, f"/bench/static/{i}", n // 20, 20, headers)
         c.put("/bench/answer-cache/0")
         for i, (name, path) in enumerate(AFRESH.items()):
-            first = c.get(path)
-            if first.status_code != 200:
-                raise RuntimeError(f"GET {path} -> {first.status_code}: {first.text[:200]}")
-            c.put(f"/bench/static/afresh-{i}", content=first.content)
-            yswd, static = [], []
-            for _ in range(max(1, n // 100)):
-                yswd += timed_gets(c, path, 5)
-                static += timed_gets(c, f"/bench/static/afresh-{i}", 5)
-            found[f"{name} afresh"] = {
-                "p50": percentile(yswd, 50),
-                "p99": percentile(yswd, 99),
-                "s50": percentile(static, 50),
-                "s99": percentile(static, 99),
-                "bytes": len(first.content),
-            }
+            found[f"{name} afresh"] = series(
+                c, c.get(path), f"/bench/static/afresh-{i}", max(1, n // 100), 5, {}
+            )
     return found
+
+
+def series(
+    c: httpx.Client,
+    first: httpx.Response,
+    twin: str,
+    blocks: int,
+    block: int,
+    headers: dict[str, str],
+) -> dict[str, float]:
+    """``first``'s GET again, in ``blocks`` of ``block`` alternated with its bytes served
+    from memory at ``twin`` (so noise hits both alike): p50/p99 of each, in ms."""
+    path = str(first.request.url.raw_path, "ascii")
+    if first.status_code != 200:
+        raise RuntimeError(f"GET {path} -> {first.status_code}: {first.text[:200]}")
+    c.put(twin, content=first.content)
+    timed_gets(c, twin, 10)  # warm up
+    yswd: list[float] = []
+    static: list[float] = []
+    for _ in range(blocks):
+        yswd += timed_gets(c, path, block, headers=headers)
+        static += timed_gets(c, twin, block)
+    return {
+        "p50": percentile(yswd, 50),
+        "p99": percentile(yswd, 99),
+        "s50": percentile(static, 50),
+        "s99": percentile(static, 99),
+        "bytes": len(first.content),
+    }
 
 
 def run(quick: bool, small: Path, big: Path, sizes: tuple[int, int]) -> Report:

@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy import Engine, select
 
-from yswd.projections.staff_items import board_counts_table, items
+from yswd.projections.item_tables import board_counts_table, items
 
 Counts = dict[tuple[str, str, str], int]
 

@@ -63,11 +63,12 @@ from yswd.projections.audit_queries import AuditQueries
 from yswd.projections.batches import ReadModel
 from yswd.projections.clips import ClipQueries, ClipsReadModel
 from yswd.projections.gap_box_list import GapBoxList
+from yswd.projections.item_tables import CHANGES_SQL, UNIT_CHANGES_SQL
 from yswd.projections.organisation import Organisation
 from yswd.projections.runner import ProjectionRunner
 from yswd.projections.staff_directory import StaffDirectory
 from yswd.projections.staff_item_queries import StaffItemQueries
-from yswd.projections.staff_items import CHANGES_SQL, UNIT_CHANGES_SQL, StaffItems
+from yswd.projections.staff_items import StaffItems
 from yswd.settings import Settings
 
 log = logging.getLogger(__name__)

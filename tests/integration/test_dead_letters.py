@@ -17,8 +17,8 @@ from yswd.aggregates.access import SYSTEM
 from yswd.aggregates.item import Channel, Item
 from yswd.aggregates.organisation import ForumKind
 from yswd.bootstrap import Container, build
+from yswd.projections.item_tables import items
 from yswd.projections.runner import ProjectionRunner
-from yswd.projections.staff_items import items
 from yswd.settings import Settings
 
 ADMIN_TOKEN = "dead-letter-admin-token"

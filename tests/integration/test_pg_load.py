@@ -21,7 +21,7 @@ from sqlalchemy import Engine, create_engine, select
 
 from yswd.aggregates.access import SYSTEM
 from yswd.bootstrap import build
-from yswd.projections.staff_items import items
+from yswd.projections.item_tables import items
 from yswd.settings import Settings
 
 from .servers import Postgres, postgres_or_skip

@@ -18,7 +18,7 @@ from yswd.aggregates.errors import Conflict, InvalidInput, TransitionNotAllowed
 from yswd.aggregates.item import Channel
 from yswd.aggregates.organisation import ForumKind
 from yswd.bootstrap import Container, build
-from yswd.projections.staff_items import items
+from yswd.projections.item_tables import items
 from yswd.settings import Settings
 
 

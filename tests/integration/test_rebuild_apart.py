@@ -24,8 +24,8 @@ from yswd.adapters.rebuild_process import ProcessRebuild, RunningProcess
 from yswd.aggregates.access import SYSTEM
 from yswd.bootstrap import Container, build
 from yswd.projections.audit_chain import GENESIS, AuditChain, audit_chain, chain_hash
+from yswd.projections.item_tables import items
 from yswd.projections.runner import ProjectionRunner
-from yswd.projections.staff_items import items
 from yswd.settings import Settings
 
 from .servers import Postgres, postgres_or_skip

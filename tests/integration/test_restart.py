@@ -110,7 +110,7 @@ def test_a_restart_loses_nothing(tmp_path: Path) -> None:
 
 
 def test_read_model_rows_are_not_duplicated_by_restarts(tmp_path: Path) -> None:
-    from yswd.projections.staff_items import items
+    from yswd.projections.item_tables import items
 
     data_dir = tmp_path / "data"
     for _ in range(2):

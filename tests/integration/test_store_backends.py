@@ -24,10 +24,11 @@ from yswd.aggregates.errors import TransitionNotAllowed
 from yswd.aggregates.item import Channel
 from yswd.aggregates.organisation import ForumKind
 from yswd.bootstrap import Container, build
+from yswd.projections.item_tables import items
 from yswd.projections.public_board import PublicBoardQueries
 from yswd.projections.response_times import MetricsQueries
 from yswd.projections.runner import ProjectionRunner
-from yswd.projections.staff_items import StaffItems, items
+from yswd.projections.staff_items import StaffItems
 from yswd.settings import Settings
 
 from .servers import Postgres, postgres_or_skip

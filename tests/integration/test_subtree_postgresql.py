@@ -20,8 +20,8 @@ from hypothesis import strategies as st
 from sqlalchemy import Engine, and_, create_engine, select, text
 
 from tests.unit.test_subtree import assert_every_subtree_is_found, both, found, item_row, put, trees
+from yswd.projections.item_tables import items, metadata
 from yswd.projections.sql import path_text, subtree, under_any
-from yswd.projections.staff_items import items, metadata
 from yswd.projections.tracking import create_tables
 
 from .servers import Postgres, postgres_or_skip
@@ -106,4 +106,3 @@ def test_a_store_made_before_the_indexes_gets_them_when_it_opens(engine: Engine)
         )
     assert {"ix_rm_items_unit_path_bytes", "ix_rm_items_referred_path_bytes"} <= names
     assert "ix_rm_items_referred_path" not in names  # SQLite's, not made here
-

@@ -19,7 +19,7 @@ import pytest
 from sqlalchemy import select
 
 from yswd.bootstrap import build
-from yswd.projections.staff_items import items
+from yswd.projections.item_tables import items
 from yswd.settings import Settings
 
 from .servers import free_port, nats_server_binary, postgres_available

@@ -24,8 +24,9 @@ from yswd.aggregates.organisation import ForumKind
 from yswd.bootstrap import Container, build
 from yswd.projections import board_counts
 from yswd.projections.board_counts import Counted, changes, count_all
+from yswd.projections.item_tables import items
 from yswd.projections.public_board import BoardPage, PublicBoardQueries
-from yswd.projections.staff_items import StaffItems, items
+from yswd.projections.staff_items import StaffItems
 from yswd.settings import Settings
 
 THEMES = ("food", "Food", "leave", "100% fresh", "a_b")

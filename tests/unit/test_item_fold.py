@@ -214,6 +214,6 @@ def test_a_rebuild_keeps_only_the_most_recently_folded_views() -> None:
 
 
 def test_a_staff_rows_columns_are_the_tables() -> None:
-    from yswd.projections.staff_items import items
+    from yswd.projections.item_tables import items
 
     assert tuple(sorted(items.c.keys())) == item_fold.STAFF_COLUMNS

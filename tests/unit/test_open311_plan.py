@@ -12,8 +12,8 @@ from sqlalchemy import select
 from yswd.aggregates.access import SYSTEM
 from yswd.aggregates.organisation import ForumKind
 from yswd.bootstrap import Container, build
+from yswd.projections.item_tables import items
 from yswd.projections.open311 import CLOSED_STATUSES, OPEN_STATUSES, Open311Queries
-from yswd.projections.staff_items import items
 from yswd.settings import Settings
 
 
@@ -35,7 +35,9 @@ def test_a_status_filter_is_not_read_from_the_status_index(
     """SQLite read every closed item of the 1M-event bench store by the status index to
     answer a ward's 90-day window (0.62 s); by path or date it reads a few (35 ms)."""
     queries = Open311Queries(container.engine, container.unit_path)
-    wanted = queries.wanted(unit_id, statuses, (), (), date(2026, 9, 1), date(2026, 11, 30))
+    wanted = queries.wanted(
+        unit_id, statuses=statuses, raised_from=date(2026, 9, 1), raised_to=date(2026, 11, 30)
+    )
     query = select(items.c.doc).where(wanted).order_by(items.c.raised_on.desc()).limit(50)
     with container.engine.connect() as conn:
         compiled = query.compile(conn, compile_kwargs={"literal_binds": True})

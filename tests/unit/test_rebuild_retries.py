@@ -21,7 +21,7 @@ from yswd.aggregates.item import Channel
 from yswd.aggregates.organisation import ForumKind
 from yswd.bootstrap import Container, build, fixed_clock
 from yswd.projections.audit_chain import audit_chain
-from yswd.projections.staff_items import items
+from yswd.projections.item_tables import items
 
 NOW = datetime(2026, 11, 23, 9, 30, tzinfo=UTC)
 

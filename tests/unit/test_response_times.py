@@ -160,8 +160,8 @@ def test_query_takes_published_items_of_the_subtree_inside_an_inclusive_window()
     from sqlalchemy import insert
 
     from yswd.adapters.persistence import memory_engine
+    from yswd.projections.item_tables import items, metadata
     from yswd.projections.response_times import MetricsQueries
-    from yswd.projections.staff_items import items, metadata
 
     engine = memory_engine()
     metadata.create_all(engine)

@@ -15,8 +15,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlalchemy import Engine, create_engine, delete, insert, select
 
+from yswd.projections.item_tables import items, metadata
 from yswd.projections.sql import path_text, subtree, under_any
-from yswd.projections.staff_items import items, metadata
 
 # ids that begin alike ('a', 'a0', 'a-', 'a-b'), and '-' and '0', which sit either side
 # of the '/' that ends a path in byte order: the cases a range gets wrong if any is

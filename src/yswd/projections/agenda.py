@@ -24,8 +24,8 @@ from typing import Any
 
 from sqlalchemy import Engine, or_, select
 
+from yswd.projections.item_tables import items
 from yswd.projections.staff_item_queries import OPEN_STATUSES, is_overdue, not_restricted
-from yswd.projections.staff_items import items
 
 #: without ``since``, items closed in this many days before today are listed
 DEFAULT_SINCE_DAYS = 28

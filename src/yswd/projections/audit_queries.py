@@ -15,8 +15,8 @@ from sqlalchemy import Engine, select
 from yswd.aggregates.access import Principal
 from yswd.projections.access_log import list_reads
 from yswd.projections.audit_chain import audit_chain
+from yswd.projections.item_tables import items
 from yswd.projections.sql import UnitPaths, under_any
-from yswd.projections.staff_items import items
 
 #: chain rows read per query while the whole chain is walked
 CHAIN_BATCH = 1000

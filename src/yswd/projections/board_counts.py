@@ -1,7 +1,7 @@
 """A board's counts kept per unit, so an area's board does not count every item under it.
 
-``rm_board_counts`` (owned by ``staff_items``, written in the same transaction
-as the item rows) holds, per unit path and status, how many published items
+``rm_board_counts`` (in ``item_tables``; ``staff_items`` writes it in the same
+transaction as the item rows) holds, per unit path and status, how many published items
 there are (``theme`` ``''``) and how many of those carry each theme. A board's
 counts, its total and its list of themes are sums over the rows of the units
 in its subtree: a region's board reads a row per unit, status and theme (some
@@ -19,12 +19,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from itertools import islice
 from typing import Any, NamedTuple
 
 import orjson
-from sqlalchemy import Connection
+from sqlalchemy import Connection, delete, func, select
 
+from yswd.projections.item_tables import board_counts_table, items
 from yswd.projections.sql import driver_sql
 
 #: the ``theme`` of a row counting every published item of a unit and status
@@ -38,6 +38,11 @@ _ADD = (
 )
 _DROP_EMPTY = (
     "DELETE FROM rm_board_counts WHERE unit_path = ? AND status = ? AND theme = ? AND n = 0"
+)
+_FOLLOW = "UPDATE rm_board_counts_at SET position = ? WHERE id = 1 AND position = ?"
+_COUNTED_UP_TO = (
+    "INSERT INTO rm_board_counts_at (id, position) VALUES (1, ?) "
+    "ON CONFLICT (id) DO UPDATE SET position = excluded.position"
 )
 
 
@@ -84,15 +89,15 @@ def themes_of(text: str | None) -> set[str]:
 def stored(conn: Connection, item_ids: Iterable[str]) -> dict[str, Counted]:
     """What the stored rows of ``item_ids`` count for now (a new item has no row)."""
     found: dict[str, Counted] = {}
-    for chunk in _chunks(sorted(set(item_ids)), READ_CHUNK):
+    ids = sorted(set(item_ids))
+    for start in range(0, len(ids), READ_CHUNK):
+        chunk = tuple(ids[start : start + READ_CHUNK])
         sql = driver_sql(
             conn,
             "SELECT item_id, unit_path, status, published, themes FROM rm_items "
             f"WHERE item_id IN ({', '.join('?' for _ in chunk)})",
         )
-        for item_id, unit_path, status, published, themes in conn.exec_driver_sql(
-            sql, tuple(chunk)
-        ):
+        for item_id, unit_path, status, published, themes in conn.exec_driver_sql(sql, chunk):
             found[item_id] = Counted(unit_path, status, bool(published), themes)
     return found
 
@@ -132,7 +137,35 @@ def count_all(rows: Iterable[Sequence[Any]]) -> dict[Key, int]:
     return found
 
 
-def _chunks(values: list[str], size: int) -> Iterator[list[str]]:
-    it = iter(values)
-    while chunk := list(islice(it, size)):
-        yield chunk
+def follow(conn: Connection, before: int, last: int) -> bool:
+    """Note that the counts follow the rows up to ``last``, if they followed them up to
+    ``before`` (one statement a batch); if not, an older version wrote rows without
+    them (or nothing noted how far they follow): count them again. False then."""
+    if conn.exec_driver_sql(driver_sql(conn, _FOLLOW), (last, before)).rowcount == 1:
+        return True
+    count_again(conn, last)
+    return False
+
+
+def counted_up_to(conn: Connection, position: int) -> None:
+    conn.exec_driver_sql(driver_sql(conn, _COUNTED_UP_TO), (position,))
+
+
+def count_again(conn: Connection, position: int) -> None:
+    """The counts from nothing, over the item rows as they stand at ``position``."""
+    conn.execute(delete(board_counts_table))
+    groups = conn.execute(
+        select(items.c.unit_path, items.c.status, items.c.themes, func.count())
+        .where(items.c.published.is_(True))
+        .group_by(items.c.unit_path, items.c.status, items.c.themes)
+    )
+    found = count_all(groups)
+    if found:
+        conn.execute(
+            board_counts_table.insert(),
+            [
+                {"unit_path": path, "status": status, "theme": theme, "n": n}
+                for (path, status, theme), n in sorted(found.items())
+            ],
+        )
+    counted_up_to(conn, position)

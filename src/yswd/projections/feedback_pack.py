@@ -15,8 +15,8 @@ from typing import Any
 
 from sqlalchemy import Engine, select
 
+from yswd.projections.item_tables import items
 from yswd.projections.staff_item_queries import not_restricted
-from yswd.projections.staff_items import items
 
 
 def _on_or_after(instant: str | None, since: date) -> bool:

@@ -10,8 +10,8 @@ from collections.abc import Iterable
 
 from sqlalchemy import Engine, select
 
+from yswd.projections.item_tables import items
 from yswd.projections.organisation import units
-from yswd.projections.staff_items import items
 
 
 def item_units(engine: Engine, item_ids: Iterable[str]) -> dict[str, dict[str, str]]:

@@ -16,10 +16,10 @@ from typing import Any
 from sqlalchemy import Engine, func, select
 
 from yswd.aggregates.item_views import public_view
+from yswd.projections.item_tables import items
 from yswd.projections.organisation import units
 from yswd.projections.public_board import PublicBoardQueries
 from yswd.projections.sql import Unindexed, UnitPaths
-from yswd.projections.staff_items import items
 
 OPEN_STATUSES = ("raised", "referred", "responded")
 CLOSED_STATUSES = ("done", "couldnt_do")
@@ -60,20 +60,9 @@ class Open311Queries:
             wanted = clause if wanted is None else wanted | clause
         return wanted if wanted is not None else items.c.item_id.is_(None)
 
-    def requests(
-        self,
-        *,
-        unit_id: str | None,
-        statuses: tuple[str, ...] = (),
-        channels: tuple[str, ...] = (),
-        ids: tuple[str, ...] = (),
-        raised_from: date | None = None,
-        raised_to: date | None = None,
-        limit: int = 1000,
-        offset: int = 0,
-    ) -> RequestPage:
-        """Newest raised first, as GeoReport's lists usually are."""
-        wanted = self.wanted(unit_id, statuses, channels, ids, raised_from, raised_to)
+    def requests(self, wanted: Any, *, limit: int = 1000, offset: int = 0) -> RequestPage:
+        """The rows ``wanted`` picks (``Open311Queries.wanted``), newest raised first, as
+        GeoReport's lists usually are."""
         query = (
             select(items.c.doc, items.c.channel, items.c.target_on, units.c.name)
             .join(units, units.c.id == items.c.unit_id)
@@ -101,13 +90,15 @@ class Open311Queries:
     def wanted(
         self,
         unit_id: str | None,
+        *,
         statuses: tuple[str, ...] = (),
         channels: tuple[str, ...] = (),
         ids: tuple[str, ...] = (),
         raised_from: date | None = None,
         raised_to: date | None = None,
     ) -> Any:
-        """The rows a list of requests reads."""
+        """The published rows of ``unit_id``'s subtree (of every unit: None) that a list
+        of requests reads, with its filters."""
         wanted = self._visible(unit_id)
         if statuses:
             # not from the status index: SQLite read a nation's closed items by it to
@@ -124,5 +115,5 @@ class Open311Queries:
         return wanted
 
     def request(self, item_id: str) -> ServiceRequest | None:
-        found = self.requests(unit_id=None, ids=(item_id,), limit=1).requests
+        found = self.requests(self.wanted(None, ids=(item_id,)), limit=1).requests
         return found[0] if found else None

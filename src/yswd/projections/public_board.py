@@ -16,9 +16,9 @@ from sqlalchemy import Engine, func, select
 
 from yswd.aggregates.item_views import public_view
 from yswd.projections.board_counts import EVERY_ITEM
+from yswd.projections.item_tables import board_counts_table as per_unit
+from yswd.projections.item_tables import items
 from yswd.projections.sql import Holds, Unindexed, UnitPaths, subtree
-from yswd.projections.staff_items import board_counts_table as per_unit
-from yswd.projections.staff_items import items
 
 STATUSES = ("raised", "referred", "responded", "done", "couldnt_do")
 

@@ -41,8 +41,8 @@ from typing import Any, NamedTuple
 import orjson
 from sqlalchemy import Engine, case, or_, select
 
+from yswd.projections.item_tables import items
 from yswd.projections.sql import UnitPaths, plain_rows, subtree
-from yswd.projections.staff_items import items
 
 OPEN = frozenset({"raised", "referred", "responded"})
 #: a stored staff view of an item linked as a repeat (compact or spaced JSON)

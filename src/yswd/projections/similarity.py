@@ -20,8 +20,8 @@ from sqlalchemy import Engine, or_, select
 
 from yswd.aggregates.access import Principal
 from yswd.aggregates.item import Item
+from yswd.projections.item_tables import items
 from yswd.projections.staff_item_queries import OPEN_STATUSES, StaffItemQueries
-from yswd.projections.staff_items import items
 
 #: items raised within this many days count as "recent" even when closed
 RECENT_DAYS = 365

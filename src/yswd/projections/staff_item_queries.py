@@ -24,8 +24,8 @@ from sqlalchemy import (
 from yswd.aggregates.access import Principal
 from yswd.aggregates.gap_box import suggestion_detail_prefix
 from yswd.aggregates.item import OPEN
+from yswd.projections.item_tables import items, reveals, safeguarding
 from yswd.projections.sql import UnitPaths, subtree, under_any
-from yswd.projections.staff_items import items, reveals, safeguarding
 
 OPEN_STATUSES = sorted(status.value for status in OPEN)
 #: item ids asked for in one query by ``titles``

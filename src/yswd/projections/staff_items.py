@@ -4,6 +4,7 @@ One row per item holds the filterable columns (unit paths for scope checks,
 status, dates for overdue and due-date ordering) and the full staff view as
 JSON, so a list is one indexed query. The item's state is folded by the
 domain's own events, so the row always equals what ``GET /items/{id}`` shows.
+The tables are in ``item_tables``; this module writes them.
 """
 
 from __future__ import annotations
@@ -18,173 +19,40 @@ from typing import Any, NamedTuple
 
 import orjson
 from eventsourcing.application import AggregateNotFoundError
-from sqlalchemy import (
-    Boolean,
-    Column,
-    Connection,
-    Index,
-    Integer,
-    MetaData,
-    String,
-    Table,
-    Text,
-    delete,
-    func,
-    select,
-    update,
-)
+from sqlalchemy import Connection, delete, update
 
 from yswd.aggregates.item import Item, item_aggregate_id
 from yswd.aggregates.item_views import item_view
 from yswd.aggregates.topics import CONTRIBUTOR_ERASED_RECORDED, event_topics
 from yswd.projections import board_counts, item_fold, tracking
+from yswd.projections.item_tables import (
+    board_counts_at,
+    board_counts_table,
+    items,
+    metadata,
+    reveals,
+    safeguarding,
+    unit_changes,
+)
 from yswd.projections.ports import AggregateSource, StoredRecord
 from yswd.projections.sql import driver_sql, insert_many, path_text, upsert
 
 log = logging.getLogger(__name__)
 
-metadata = MetaData()
-
-items = Table(
-    "rm_items",
-    metadata,
-    Column("item_id", String(64), primary_key=True),
-    Column("forum_id", String(64), nullable=False),
-    Column("unit_id", String(64), nullable=False),
-    Column("unit_path", Text, nullable=False),
-    Column("referred_to", String(64)),
-    Column("referred_path", Text),
-    Column("channel", String(32), nullable=False),
-    Column("status", String(16), nullable=False),
-    Column("published", Boolean, nullable=False),
-    Column("verified", Boolean, nullable=False),
-    Column("raised_on", String(10), nullable=False),
-    Column("due_on", String(10)),
-    Column("target_on", String(10), nullable=False),
-    Column("first_response_on", String(10)),
-    Column("closed_on", String(10)),
-    Column("themes", Text, nullable=False),
-    Column("contributor", Text),
-    Column("created_at", String(40), nullable=False),
-    Column("updated_at", String(40), nullable=False),
-    Column("version", Integer, nullable=False),
-    Column("doc", Text, nullable=False),
-    Index("ix_rm_items_unit_path", "unit_path"),
-    Index("ix_rm_items_status", "status"),
-    Index("ix_rm_items_forum", "forum_id"),
-    Index("ix_rm_items_updated", "updated_at"),
-    # the two orders of a list, so that a page is read in order and stops after
-    # ``limit`` rows instead of sorting every item (B4: 96 ms -> 0.1 ms at 60k items)
-    Index("ix_rm_items_newest", "raised_on", "created_at"),
-    Index("ix_rm_items_due", "target_on", "created_at"),
-)
-# A unit's subtree is a range of paths (``sql.subtree``), read from these indexes: on
-# SQLite the column's own (BINARY) order; on PostgreSQL the same range compared
-# ``COLLATE "C"``, as the query does, since the database's collation may not be
-# byte order. ``create_tables`` adds them to a store made before they existed.
-Index("ix_rm_items_referred_path", items.c.referred_path).ddl_if(dialect="sqlite")
-Index("ix_rm_items_unit_path_bytes", items.c.unit_path.collate("C")).ddl_if(dialect="postgresql")
-Index("ix_rm_items_referred_path_bytes", items.c.referred_path.collate("C")).ddl_if(
-    dialect="postgresql"
-)
-
-#: one row per item that has (or had) a safeguarding flag, written with its ``rm_items``
-#: row: the safeguarding queue, the restriction every ordinary list leaves out, and the
-#: count of flags past their acknowledgement time
-safeguarding = Table(
-    "rm_safeguarding",
-    metadata,
-    Column("item_id", String(64), primary_key=True),
-    Column("unit_path", Text, nullable=False),
-    Column("referred_path", Text),
-    Column("flagged_at", String(40), nullable=False),
-    Column("ack_due_at", String(40), nullable=False),
-    Column("acknowledged_at", String(40)),
-    Column("closed_at", String(40)),
-    Column("open", Boolean, nullable=False),
-    Column("restricted", Boolean, nullable=False),
-    Index("ix_rm_safeguarding_open", "open", "flagged_at"),
-)
-
-#: every reveal of a contributor to a manager: who, when and why, for auditors and advocates
-reveals = Table(
-    "rm_reveals",
-    metadata,
-    Column("reveal_id", String(80), primary_key=True),  # item id and event version
-    Column("item_id", String(64), nullable=False),
-    Column("version", Integer, nullable=False),
-    Column("unit_path", Text, nullable=False),
-    Column("referred_path", Text),
-    Column("user_id", String(64), nullable=False),
-    Column("reason", Text, nullable=False),
-    Column("at", String(40), nullable=False),
-    Index("ix_rm_reveals_at", "at"),
-)
-
-#: one row counting the batches that changed ``rm_items`` (never reset, so a count is
-#: never seen twice): what cached public answers are keyed on
-item_changes = Table(
-    "rm_items_changes",
-    metadata,
-    Column("id", Integer, primary_key=True, autoincrement=False),
-    Column("changes", Integer, nullable=False),
-)
-CHANGES_SQL = "SELECT changes FROM rm_items_changes WHERE id = 1"
+_UNIT_PATH = item_fold.STAFF_COLUMNS.index("unit_path")
 _COUNT_CHANGE = (
     "INSERT INTO rm_items_changes (id, changes) VALUES (1, 1) "
     "ON CONFLICT (id) DO UPDATE SET changes = rm_items_changes.changes + 1"
 )
-
-#: one row per unit, counting the batches that changed an item raised in its subtree
-#: (the unit's own items and its descendants'), never reset either: what a unit's
-#: cached public answers are keyed on, so a ward's board is kept while other wards
-#: change. Only where items were raised counts (``unit_path``, which never changes):
-#: an answer that depends on where items were referred must use ``CHANGES_SQL``.
-unit_changes = Table(
-    "rm_unit_changes",
-    metadata,
-    Column("unit_id", String(64), primary_key=True),
-    Column("changes", Integer, nullable=False),
-)
-UNIT_CHANGES_SQL = "SELECT changes FROM rm_unit_changes WHERE unit_id = ?"
 _COUNT_UNIT_CHANGE = (
     "INSERT INTO rm_unit_changes (unit_id, changes) VALUES (?, 1) "
     "ON CONFLICT (unit_id) DO UPDATE SET changes = rm_unit_changes.changes + 1"
 )
-_UNIT_PATH = item_fold.STAFF_COLUMNS.index("unit_path")
-_COUNTED_UP_TO = (
-    "INSERT INTO rm_board_counts_at (id, position) VALUES (1, ?) "
-    "ON CONFLICT (id) DO UPDATE SET position = excluded.position"
-)
+
 #: where a rebuild's row tuple holds what the board counts read
 _COUNTED = tuple(
     item_fold.STAFF_COLUMNS.index(name)
     for name in ("item_id", "unit_path", "status", "published", "themes")
-)
-
-#: per unit and status, how many published items there are (``theme`` ``''``) and how
-#: many of those carry each theme, moved with every write of ``rm_items``
-#: (``board_counts``): what a board's counts, totals and themes read
-board_counts_table = Table(
-    "rm_board_counts",
-    metadata,
-    Column("unit_path", Text, primary_key=True),
-    Column("status", String(16), primary_key=True),
-    Column("theme", Text, primary_key=True),
-    Column("n", Integer, nullable=False),
-)
-Index("ix_rm_board_counts_path_bytes", board_counts_table.c.unit_path.collate("C")).ddl_if(
-    dialect="postgresql"
-)
-#: the ``staff_items`` position up to which ``rm_board_counts`` follows ``rm_items``. A
-#: process of an older version, still running while an upgrade rolls out, moves item
-#: rows and the position without the counts; the next batch that finds this
-#: behind the position counts them again from the rows (``StaffItems.followed``)
-board_counts_at = Table(
-    "rm_board_counts_at",
-    metadata,
-    Column("id", Integer, primary_key=True, autoincrement=False),
-    Column("position", Integer, nullable=False),
 )
 
 
@@ -390,59 +258,25 @@ class StaffItems:
         in another process may be moving them, and the next batch checks them anyway.
         """
         if items.name in created:
-            self._counted_up_to(conn, 0)
+            board_counts.counted_up_to(conn, 0)
         elif created & {board_counts_table.name, board_counts_at.name}:
             (position,) = tracking.read_positions(conn, [self.name]).values()
-            self._count_again(conn, position)
+            board_counts.count_again(conn, position)
 
     def followed(self, conn: Connection, before: int, last: int) -> None:
         """The runner applied this model's events after ``before`` up to ``last`` in this
-        transaction: if the counts did not follow up to ``before``, count them again."""
-        if self._counts_follow(conn) != before:
+        transaction: the counts follow them, or are counted again if they did not follow
+        up to ``before``."""
+        if not board_counts.follow(conn, before, last):
             log.warning(
                 "rm_board_counts did not follow rm_items up to position %s "
                 "(an older version wrote items): counted again",
                 before,
             )
-            self._count_again(conn, last)
-        else:
-            self._counted_up_to(conn, last)
-
-    @staticmethod
-    def _counts_follow(conn: Connection) -> int | None:
-        """The position up to which the counts follow the rows (None: not known)."""
-        found = conn.execute(select(board_counts_at.c.position)).scalar()
-        return None if found is None else int(found)
-
-    @staticmethod
-    def _counted_up_to(conn: Connection, position: int) -> None:
-        conn.exec_driver_sql(
-            driver_sql(conn, _COUNTED_UP_TO),
-            (position,),
-        )
-
-    def _count_again(self, conn: Connection, position: int) -> None:
-        """The counts from nothing, over the item rows as they stand at ``position``."""
-        conn.execute(delete(board_counts_table))
-        groups = conn.execute(
-            select(items.c.unit_path, items.c.status, items.c.themes, func.count())
-            .where(items.c.published.is_(True))
-            .group_by(items.c.unit_path, items.c.status, items.c.themes)
-        )
-        found = board_counts.count_all(groups)
-        if found:
-            conn.execute(
-                board_counts_table.insert(),
-                [
-                    {"unit_path": path, "status": status, "theme": theme, "n": n}
-                    for (path, status, theme), n in sorted(found.items())
-                ],
-            )
-        self._counted_up_to(conn, position)
 
     def reset(self, conn: Connection) -> None:
         conn.execute(delete(board_counts_table))
-        self._counted_up_to(conn, 0)  # a rebuild starts from position 0
+        board_counts.counted_up_to(conn, 0)  # a rebuild starts from position 0
         conn.execute(delete(reveals))
         conn.execute(delete(safeguarding))
         conn.execute(delete(items))

@@ -328,16 +328,16 @@ def _requests(fmt: str) -> Callable[..., Response]:
             window: tuple[date | None, date | None] = (None, None)  # ids need no window
         else:
             window = _window(start, end, container.today())
-        found = Open311Queries(container.engine, container.unit_path).requests(
-            unit_id=jurisdiction_id,
+        queries = Open311Queries(container.engine, container.unit_path)
+        wanted = queries.wanted(
+            jurisdiction_id,
             statuses=statuses,
             channels=channels,
             ids=ids,
             raised_from=window[0],
             raised_to=window[1],
-            limit=page_size,
-            offset=(page - 1) * page_size,
         )
+        found = queries.requests(wanted, limit=page_size, offset=(page - 1) * page_size)
         rows = [service_request(r) for r in found.requests]
         response = _list_answer(request, fmt, "service_requests", "request", rows, REQUEST_FIELDS)
         if response.status_code == 200:
