@@ -43,7 +43,7 @@ from yswd.adapters.persistence import (
     read_model_engine,
     sqlite_path,
 )
-from yswd.adapters.rebuild_process import ProcessRebuild, cores
+from yswd.adapters.rebuild_process import ProcessPrepare, ProcessRebuild, cores
 from yswd.aggregates.plain_english import load_glossary
 from yswd.aggregates.possible_disclosure import load_disclosure_terms
 from yswd.application.audit import Audit
@@ -80,8 +80,15 @@ def build(
     memory: bool = False,
     clock: Clock = utc_now,
     ids: IdFactory = new_id,
+    schema: bool = True,
 ) -> Container:
-    """Build the object graph for ``settings`` (from the environment by default)."""
+    """Build the object graph for ``settings`` (from the environment by default).
+
+    ``schema=False`` leaves the tables as they are: a rebuild's other process opens a
+    store its parent has made, and making the tables would put back the indexes the
+    rebuild dropped so that its inserts do not maintain them (which doubled what a
+    SQLite rebuild wrote, and slowed every insert beside the other process).
+    """
     settings = settings or Settings()
     load_glossary(settings.glossary_file)  # a bad YSWD_GLOSSARY_FILE stops start-up, not a publish
     env = memory_env() if memory else event_store_env(settings)
@@ -115,8 +122,10 @@ def build(
         answers_unit_version_sql=UNIT_CHANGES_SQL,
         bulk=bulk_event_source(app, settings, memory),
         helper=rebuild_helper(settings, memory),
+        preparer=rebuild_preparer(settings, memory),
     )
-    runner.create_tables()
+    if schema:
+        runner.create_tables()
     if settings.admin_token and app.ensure_admin(settings.admin_token):
         log.info("created the bootstrap administrator")
     container = Container(
@@ -140,7 +149,8 @@ def build(
     container.voice_of = voice_hasher(keys)
     container.bulk = BulkActions(app)
     container.minutes = MinutesImporter(app)
-    create_tables(engine)  # sessions, sign-in attempts, rate counts (beside the read models)
+    if schema:
+        create_tables(engine)  # sessions, sign-in attempts, rate counts (beside the read models)
     container.sessions = SessionStore(
         engine,
         load_or_create_secret(
@@ -231,6 +241,17 @@ def rebuild_helper(settings: Settings, memory: bool) -> ProcessRebuild | None:
     if memory or not settings.database_url or cores() < 2:
         return None
     return ProcessRebuild(settings)
+
+
+def rebuild_preparer(settings: Settings, memory: bool) -> ProcessPrepare | None:
+    """A second process that reads, decodes and folds a rebuild's batches: with a second core.
+
+    On either store: it only reads, and the runner writes what it sends, so SQLite's
+    one write lock is held by one process, as in a rebuild without it.
+    """
+    if memory or cores() < 2:
+        return None
+    return ProcessPrepare(settings)
 
 
 def organisation_sign_in(settings: Settings) -> OrganisationSignIn | None:

@@ -20,7 +20,12 @@ from typing import Any
 import pytest
 from sqlalchemy import Connection, select
 
-from yswd.adapters.rebuild_process import ProcessRebuild, RunningProcess
+from yswd.adapters.rebuild_process import (
+    PreparingProcess,
+    ProcessPrepare,
+    ProcessRebuild,
+    RunningProcess,
+)
 from yswd.aggregates.access import SYSTEM
 from yswd.bootstrap import Container, build
 from yswd.projections.audit_chain import GENESIS, AuditChain, audit_chain, chain_hash
@@ -119,6 +124,36 @@ def test_a_rebuild_with_the_chain_apart_equals_the_one_process_rebuild(
     assert rows(container) == alone
     assert container.audit.verify(SYSTEM)["ok"] is True
     assert container.runner.lag()["audit_chain"]["lag"] == 0
+
+
+def test_a_rebuild_with_the_items_folded_ahead_too_equals_the_one_process_rebuild(
+    container: Container, settings: Settings
+) -> None:
+    """Three processes: the chain apart, the items folded ahead, the runner writing."""
+    history(container)
+    container.runner.helper = container.runner.preparer = None
+    container.runner.rebuild()
+    alone = rows(container)
+
+    container.runner.helper = Watched(settings)
+    container.runner.preparer = ProcessPrepare(settings)
+    container.runner.ahead_from_events = 0
+    container.runner.rebuild_batch_size = container.runner.batch_size = 17
+    taken = []
+    real_next = PreparingProcess.next
+
+    def counted(self: PreparingProcess, last: int, seen: dict[str, int]) -> Any:
+        prepared = real_next(self, last, seen)
+        taken.append(prepared is not None)
+        return prepared
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(PreparingProcess, "next", counted)
+        container.runner.rebuild()
+
+    assert taken.count(True) == -(-container.runner.head() // 17)
+    assert rows(container) == alone
+    assert container.audit.verify(SYSTEM)["ok"] is True
 
 
 def test_a_child_that_dies_leaves_the_parent_to_finish(

@@ -19,12 +19,15 @@ catch-up goes on from there.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
+import multiprocessing.connection
 import os
 import subprocess
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 from yswd.settings import Settings
 
@@ -89,3 +92,96 @@ class RunningProcess:
                 f"the rebuild process ended with exit status {self.process.returncode}"
             )
         return int(json.loads(lines[-1])["applied"])
+
+
+#: how long the runner waits for the preparing process's next batch before going on
+#: without it (its first batch comes after its start-up: an interpreter and a container)
+AHEAD_WAIT_SECONDS = 60.0
+
+
+class ProcessPrepare:
+    """Starts ``python -m yswd.cli.rebuild_child --ahead`` for the named read models.
+
+    ``yswd.projections.ports.PrepareHelper``: the child reads, decodes and folds the
+    log one batch ahead of the runner, which writes what it sends.
+    """
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings.model_copy(
+            update={"admin_token": None, "oidc_issuer": None, "run_projections": False}
+        )
+
+    def start(self, names: Sequence[str], batch_size: int) -> PreparingProcess:
+        process = subprocess.Popen(
+            [sys.executable, "-m", CHILD, "--ahead", *names],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+        )
+        assert process.stdin is not None
+        try:
+            process.stdin.write(self.settings.model_dump_json().encode() + b"\n")
+            process.stdin.flush()
+        except BrokenPipeError:
+            pass  # it died at once: ``next`` finds nothing
+        return PreparingProcess(process, list(names), batch_size)
+
+
+class PreparingProcess:
+    """One child preparing batches ahead (``yswd.projections.ports.PreparedAhead``).
+
+    The child sends each batch as one pickled message on its standard output
+    (``multiprocessing.connection``: a length, then the pickle). Only this process's
+    own child writes to that pipe, so nothing else is ever unpickled. The pipe holds
+    64 KiB, and the child waits on it until the runner takes what it sent: a rebuild's
+    batch is megabytes, so the child is about one batch ahead, and its memory is
+    bounded as the runner's is.
+    """
+
+    def __init__(self, process: subprocess.Popen[bytes], names: list[str], batch_size: int):
+        self.process = process
+        self.names = names
+        self.batch_size = batch_size
+        assert process.stdout is not None
+        self._messages: multiprocessing.connection.Connection | None = (
+            multiprocessing.connection.Connection(os.dup(process.stdout.fileno()), writable=False)
+        )
+        process.stdout.close()
+
+    def begin(self, positions: dict[str, int]) -> None:
+        assert self.process.stdin is not None
+        go = {"positions": positions, "batch_size": self.batch_size}
+        try:
+            self.process.stdin.write(json.dumps(go).encode() + b"\n")
+            self.process.stdin.close()
+        except BrokenPipeError:
+            pass  # it died: ``next`` finds nothing
+
+    def next(self, last: int, seen: dict[str, int]) -> dict[str, Any] | None:
+        messages = self._messages
+        if messages is None:
+            return None
+        try:
+            if not messages.poll(AHEAD_WAIT_SECONDS):
+                log.warning("the rebuild's preparing process sent nothing; preparing here")
+                return None
+            message = messages.recv()
+        except (EOFError, OSError):
+            log.warning("the rebuild's preparing process ended early; preparing here")
+            return None
+        if message is None:  # it reached the end of the log before the runner did
+            return None
+        its_last, its_seen, prepared = message
+        if its_last != last or its_seen != {name: seen.get(name) for name in its_seen}:
+            return None  # it read another batch (events written since it did, say)
+        return dict(prepared)
+
+    def close(self) -> None:
+        if self._messages is not None:
+            self._messages.close()
+            self._messages = None
+        if self.process.poll() is None:
+            self.process.kill()
+        self.process.wait()
+        if self.process.stdin is not None and not self.process.stdin.closed:
+            with contextlib.suppress(BrokenPipeError):
+                self.process.stdin.close()

@@ -25,11 +25,12 @@ if TYPE_CHECKING:
 
 
 @contextmanager
-def opened(settings: Settings | None = None) -> Iterator[Container]:
-    """The container of the store ``settings`` name (read from YSWD_* by default)."""
+def opened(settings: Settings | None = None, schema: bool = True) -> Iterator[Container]:
+    """The container of the store ``settings`` name (read from YSWD_* by default);
+    ``schema=False``: one whose tables another process has made (``build``)."""
     from yswd.bootstrap import build
 
-    container = build(settings or Settings())
+    container = build(settings or Settings(), schema=schema)
     try:
         yield container
     finally:

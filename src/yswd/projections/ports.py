@@ -82,6 +82,42 @@ class RebuildHelper(Protocol):
         """Start replaying the read models ``names`` elsewhere."""
 
 
+class PreparedAhead(Protocol):
+    """A rebuild's batches worked out in another process, one batch ahead of the runner.
+
+    The other process reads the log as the runner does (the same positions, the
+    same batch size, so the same batches) and works out what the named models
+    will write (``prepare_batch``/``prepare_plain_batch``); the runner writes it in
+    its own batch transaction, with the tracking positions, as if it had worked
+    it out itself.
+    """
+
+    #: the models it prepares
+    names: list[str]
+
+    def begin(self, positions: dict[str, int]) -> None:
+        """Start from these positions (the models' own, after the rebuild's reset)."""
+
+    def next(self, last: int, seen: dict[str, int]) -> dict[str, Any] | None:
+        """What each model prepares for the batch up to ``last`` that the runner is
+        about to write, the models having seen ``seen``; None when the other process
+        worked out another batch, failed or has ended (the runner prepares it)."""
+
+    def close(self) -> None:
+        """Stop the other process (whatever it is doing) and wait for it."""
+
+
+class PrepareHelper(Protocol):
+    """Starts the process that prepares a rebuild's batches ahead of the runner.
+
+    The composition root gives one when there is a second core: the runner then
+    reads, decodes and folds on one core while it writes on the other.
+    """
+
+    def start(self, names: Sequence[str], batch_size: int) -> PreparedAhead:
+        """Start (not yet reading) a process preparing the models ``names``."""
+
+
 class EventDecoder(Protocol):
     """Turns a stored event back into its domain event (decrypting what it may)."""
 

@@ -44,7 +44,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from eventsourcing.persistence import Notification
@@ -59,12 +59,15 @@ from yswd.projections.batches import (
     fewer_collections,
     followed,
     prepare,
+    prepared_ahead,
     write,
 )
 from yswd.projections.feeds import Feeds, as_notification
 from yswd.projections.ports import (
     BulkEventSource,
     EventLog,
+    PreparedAhead,
+    PrepareHelper,
     ReadModelDatabase,
     RebuildHelper,
     RunningRebuild,
@@ -79,6 +82,9 @@ STALE_ROUNDS = 3
 #: two (lets waiting writers in)
 SQLITE_SLICE = 100
 SLICE_PAUSE_SECONDS = 0.002
+#: a rebuild of fewer events than this prepares its batches itself: the preparing
+#: process's start-up (an interpreter and a container, about a second) would cost more
+AHEAD_FROM_EVENTS = 20_000
 
 
 class ProjectionRunner:
@@ -97,6 +103,7 @@ class ProjectionRunner:
         answers_unit_version_sql: str | None = None,
         bulk: BulkEventSource | None = None,
         helper: RebuildHelper | None = None,
+        preparer: PrepareHelper | None = None,
     ) -> None:
         #: the event log (the application object, in practice)
         self.app = app
@@ -119,6 +126,12 @@ class ProjectionRunner:
         self.bulk = bulk
         #: where a rebuild replays its ``rebuilds_apart`` models, when given
         self.helper = helper
+        #: what works out a rebuild's batches in another process, when given
+        self.preparer = preparer
+        #: that process, during a rebuild
+        self._ahead: PreparedAhead | None = None
+        #: the fewest events to replay for which a rebuild starts that process
+        self.ahead_from_events = AHEAD_FROM_EVENTS
         #: what each model is given of a batch
         self._feeds = Feeds(app.mapper, bulk)
         self._lock = threading.Lock()
@@ -211,26 +224,37 @@ class ProjectionRunner:
         ``prepare_plain_batch`` folds those (``staff_items``) and the audit chain
         hashes the rows as stored, both before the batch's write transaction, and
         the rest get domain events as always.
-        With a ``helper`` too, the models that may be rebuilt apart (the audit
-        chain) are replayed in another process at the same time, on the other
-        core, and the rest here. Batches, transactions and tracking positions are
-        the same as a catch-up's, so a rebuild that crashes resumes from its last
-        committed batch (through the ordinary catch-up, which continues from the
-        rows written so far); so does one whose other process fails: the last
-        step here catches every model up, whoever got it where it is.
+        With a ``preparer`` too (and ``ahead_from_events`` to replay), the models
+        that may be prepared ahead (``prepares_ahead``: staff items) are read,
+        decoded and folded in another process, a batch ahead, and their rows are written
+        here in the runner's own batch transactions: one core folds while the other
+        writes. With a ``helper``, the models that may be rebuilt apart (the audit
+        chain, on PostgreSQL) are replayed in another process at the same time, and
+        the rest here. Batches, transactions and tracking positions are the same
+        as a catch-up's, so a rebuild that crashes resumes from its last committed
+        batch (through the ordinary catch-up, which continues from the rows written
+        so far); so does one whose other process fails: the runner prepares what
+        the preparing process did not, and its last step catches every model up,
+        whoever got it where it is.
         """
         chosen = [m for m in self.read_models if names is None or m.name in names]
         batch = max(self.batch_size, self.rebuild_batch_size)
-        with self._lock:
-            self._reset(chosen)
         bulk = self.bulk is not None
         apart = self._apart(chosen)
+        # started before the reset: its start-up (a second interpreter) costs nothing then
+        ahead = self._start_ahead([m for m in chosen if m not in apart], batch)
         try:
+            with self._lock:
+                self._reset(chosen)
+            if ahead is not None:
+                ahead.begin({name: self._positions[name] for name in ahead.names})
+                self._ahead = ahead
             with fewer_collections():
                 if not apart:
                     return self._catch_up(batch, progress, bulk=bulk)
                 running = self._start_apart(apart)
                 here = self.part([m.name for m in self.read_models if m not in apart])
+                here._ahead = ahead
                 try:
                     applied = here._catch_up(batch, progress, bulk=bulk)
                 finally:
@@ -240,6 +264,9 @@ class ProjectionRunner:
                 # what the other process left (all of it, if it failed), and anything new
                 return applied + self._catch_up(batch, progress, bulk=bulk)
         finally:
+            self._stop_ahead()
+            if ahead is not None:
+                ahead.close()
             if self.bulk is not None:
                 self.bulk.close()
             # built once over the whole table, not row by row during the replay; a
@@ -295,6 +322,13 @@ class ProjectionRunner:
             if self.bulk is not None:
                 self.bulk.close()
 
+    def prepared_ahead(
+        self, positions: dict[str, int], batch_size: int
+    ) -> Iterator[tuple[int, dict[str, int], dict[str, Any]]]:
+        """What a rebuild's preparing process works out for this runner's models, from
+        ``positions`` on (``batches.prepared_ahead``; ``PreparedAhead`` hands it over)."""
+        return prepared_ahead(self.database, self._feeds, self.read_models, positions, batch_size)
+
     def _apart(self, chosen: Sequence[ReadModel]) -> list[ReadModel]:
         """The chosen models to rebuild in another process: only if some stay here too."""
         if self.helper is None or self.bulk is None:
@@ -309,6 +343,38 @@ class ProjectionRunner:
         except Exception:
             log.exception("could not start the rebuild's other process; rebuilding here")
             return None
+
+    def _start_ahead(self, chosen: Sequence[ReadModel], batch: int) -> PreparedAhead | None:
+        """The process preparing the chosen ``prepares_ahead`` models, if there can be one."""
+        if self.preparer is None or self.bulk is None:
+            return None
+        if self.head() < self.ahead_from_events:  # the whole log is replayed
+            return None
+        names = [m.name for m in chosen if getattr(m, "prepares_ahead", False)]
+        if not names:
+            return None
+        try:
+            return self.preparer.start(names, batch)
+        except Exception:
+            log.exception("could not start the rebuild's preparing process; preparing here")
+            return None
+
+    def _prepared_ahead(self, last: int, seen: dict[str, int]) -> dict[str, Any]:
+        """What the preparing process worked out for this batch, by model (None: nothing
+        to write); empty when there is none, or it worked out something else."""
+        if self._ahead is None:
+            return {}
+        prepared = self._ahead.next(last, seen)
+        if prepared is None:
+            self._stop_ahead()
+            return {}
+        return prepared
+
+    def _stop_ahead(self) -> None:
+        """Prepare everything here from now on (the other process is stopped)."""
+        if self._ahead is not None:
+            self._ahead.close()
+            self._ahead = None
 
     @staticmethod
     def _wait_apart(running: RunningRebuild | None) -> None:
@@ -371,8 +437,11 @@ class ProjectionRunner:
         last = notifications[-1].id
         pending = [m for m in self.read_models if positions[m.name] < last]
         seen = {model.name: positions[model.name] for model in pending}
+        # a rebuild's models prepared in another process are neither decoded nor folded here
+        ahead = self._prepared_ahead(last, seen) if bulk else {}
+        here = [m for m in pending if m.name not in ahead]
         if bulk:
-            feed_of = self._feeds.bulk_feeds(pending, positions, notifications)
+            feed_of = self._feeds.bulk_feeds(here, positions, notifications)
         else:
             feed_of = self._feeds.stored(pending, positions, notifications)
         attempt = 0
@@ -381,14 +450,15 @@ class ProjectionRunner:
                 # a rebuild works out what it can before taking the write lock; the
                 # live loop does not: work it did outside the write gate competed with
                 # the POSTs it should wait for (B2's 8-client p99: 20 -> 60 ms)
-                prepared = prepare(self.database, pending, seen, feed_of) if bulk else {}
+                prepared = prepare(self.database, here, seen, feed_of) if bulk else {}
+                prepared.update((name, rows) for name, rows in ahead.items() if rows is not None)
                 with self.database.batch_transaction() as conn:
                     tracking.lock_group(conn, self.lock_key)
                     tracking.require_positions(conn, seen)
                     for model in pending:
                         if model.name in prepared:
                             write(self.database, model, conn, prepared[model.name])
-                        else:
+                        elif model.name not in ahead:
                             feed(self.database, model, conn, feed_of[model.name], bulk)
                     followed(self.database, pending, conn, seen, last)
                     tracking.move_positions(conn, seen, last)
@@ -401,6 +471,10 @@ class ProjectionRunner:
                 return self._back_off(reason), False
             except ModelFailed as failure:
                 self._forget_caches()  # what was prepared for the batch is not stored
+                if ahead:  # from here on everything is prepared here, this batch too
+                    self._stop_ahead()
+                    ahead, here = {}, pending
+                    feed_of = self._feeds.bulk_feeds(pending, positions, notifications)
                 attempt += 1
                 log.warning(
                     "read model %s failed on a batch up to position %s (attempt %s): %s",

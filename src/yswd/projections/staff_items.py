@@ -83,6 +83,11 @@ class StaffItems:
     topic_prefixes = (*event_topics(Item), CONTRIBUTOR_ERASED_RECORDED)
     #: writes go by primary key only: a rebuild builds these once, at the end
     bulk_indexes = tuple(items.indexes)
+    #: a rebuild may fold this model's batches in another process, a batch ahead of the
+    #: runner's writes (``ProjectionRunner.rebuild``): the fold and the decoding it needs
+    #: are most of a rebuild's Python. The audit chain's hashing stays with the runner,
+    #: beside its writes, so that the two processes have about as much to do
+    prepares_ahead = True
     #: emptied for a rebuild with TRUNCATE on PostgreSQL (``ProjectionRunner.rebuild``)
     bulk_tables = (items, board_counts_table)
 
