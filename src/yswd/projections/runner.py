@@ -128,8 +128,8 @@ class ProjectionRunner:
         self.helper = helper
         #: what works out a rebuild's batches in another process, when given
         self.preparer = preparer
-        #: that process, during a rebuild
-        self._ahead: PreparedAhead | None = None
+        #: those processes, one a model, during a rebuild
+        self._ahead: list[PreparedAhead] = []
         #: the fewest events to replay for which a rebuild starts that process
         self.ahead_from_events = AHEAD_FROM_EVENTS
         #: what each model is given of a batch
@@ -226,16 +226,16 @@ class ProjectionRunner:
         the rest get domain events as always.
         With a ``preparer`` too (and ``ahead_from_events`` to replay), the models
         that may be prepared ahead (``prepares_ahead``: staff items) are read,
-        decoded and folded in another process, a batch ahead, and their rows are written
-        here in the runner's own batch transactions: one core folds while the other
-        writes. With a ``helper``, the models that may be rebuilt apart (the audit
-        chain, on PostgreSQL) are replayed in another process at the same time, and
-        the rest here. Batches, transactions and tracking positions are the same
-        as a catch-up's, so a rebuild that crashes resumes from its last committed
-        batch (through the ordinary catch-up, which continues from the rows written
-        so far); so does one whose other process fails: the runner prepares what
-        the preparing process did not, and its last step catches every model up,
-        whoever got it where it is.
+        decoded and folded, each in a process of its own, a batch ahead, and their
+        rows are written here in the runner's own batch transactions: the other
+        core folds while this one writes. With a ``helper``, the models
+        that may be rebuilt apart (the audit chain, on PostgreSQL) are replayed in
+        another process at the same time, and the rest here. Batches, transactions
+        and tracking positions are the same as a catch-up's, so a rebuild that
+        crashes resumes from its last committed batch (through the ordinary
+        catch-up, which continues from the rows written so far); so does one whose
+        other process fails: the runner prepares what a preparing process did not,
+        and its last step catches every model up, whoever got it where it is.
         """
         chosen = [m for m in self.read_models if names is None or m.name in names]
         batch = max(self.batch_size, self.rebuild_batch_size)
@@ -246,15 +246,15 @@ class ProjectionRunner:
         try:
             with self._lock:
                 self._reset(chosen)
-            if ahead is not None:
-                ahead.begin({name: self._positions[name] for name in ahead.names})
-                self._ahead = ahead
+            for process in ahead:
+                process.begin({name: self._positions[name] for name in process.names})
+            self._ahead = list(ahead)
             with fewer_collections():
                 if not apart:
                     return self._catch_up(batch, progress, bulk=bulk)
                 running = self._start_apart(apart)
                 here = self.part([m.name for m in self.read_models if m not in apart])
-                here._ahead = ahead
+                here._ahead = self._ahead  # the same list: a process stopped there is gone here
                 try:
                     applied = here._catch_up(batch, progress, bulk=bulk)
                 finally:
@@ -265,8 +265,8 @@ class ProjectionRunner:
                 return applied + self._catch_up(batch, progress, bulk=bulk)
         finally:
             self._stop_ahead()
-            if ahead is not None:
-                ahead.close()
+            for process in ahead:
+                process.close()
             if self.bulk is not None:
                 self.bulk.close()
             # built once over the whole table, not row by row during the replay; a
@@ -344,37 +344,40 @@ class ProjectionRunner:
             log.exception("could not start the rebuild's other process; rebuilding here")
             return None
 
-    def _start_ahead(self, chosen: Sequence[ReadModel], batch: int) -> PreparedAhead | None:
-        """The process preparing the chosen ``prepares_ahead`` models, if there can be one."""
+    def _start_ahead(self, chosen: Sequence[ReadModel], batch: int) -> list[PreparedAhead]:
+        """A process for each chosen ``prepares_ahead`` model, if there can be any."""
         if self.preparer is None or self.bulk is None:
-            return None
+            return []
         if self.head() < self.ahead_from_events:  # the whole log is replayed
-            return None
-        names = [m.name for m in chosen if getattr(m, "prepares_ahead", False)]
-        if not names:
-            return None
-        try:
-            return self.preparer.start(names, batch)
-        except Exception:
-            log.exception("could not start the rebuild's preparing process; preparing here")
-            return None
+            return []
+        started = []
+        for model in chosen:
+            if getattr(model, "prepares_ahead", False):
+                try:
+                    started.append(self.preparer.start([model.name], batch))
+                except Exception:
+                    log.exception("could not start the process preparing %s", model.name)
+        return started
 
     def _prepared_ahead(self, last: int, seen: dict[str, int]) -> dict[str, Any]:
-        """What the preparing process worked out for this batch, by model (None: nothing
-        to write); empty when there is none, or it worked out something else."""
-        if self._ahead is None:
-            return {}
-        prepared = self._ahead.next(last, seen)
-        if prepared is None:
-            self._stop_ahead()
-            return {}
+        """What the preparing processes worked out for this batch, by model (None: nothing
+        to write). A process that worked out another batch, or failed, is stopped, and
+        its model is prepared here from this batch on."""
+        prepared: dict[str, Any] = {}
+        for process in list(self._ahead):
+            got = process.next(last, seen)
+            if got is None:
+                process.close()
+                self._ahead.remove(process)
+            else:
+                prepared.update(got)
         return prepared
 
     def _stop_ahead(self) -> None:
-        """Prepare everything here from now on (the other process is stopped)."""
-        if self._ahead is not None:
-            self._ahead.close()
-            self._ahead = None
+        """Prepare everything here from now on (the other processes are stopped)."""
+        for process in self._ahead:
+            process.close()
+        self._ahead.clear()
 
     @staticmethod
     def _wait_apart(running: RunningRebuild | None) -> None:

@@ -85,8 +85,7 @@ class StaffItems:
     bulk_indexes = tuple(items.indexes)
     #: a rebuild may fold this model's batches in another process, a batch ahead of the
     #: runner's writes (``ProjectionRunner.rebuild``): the fold and the decoding it needs
-    #: are most of a rebuild's Python. The audit chain's hashing stays with the runner,
-    #: beside its writes, so that the two processes have about as much to do
+    #: are most of a rebuild's Python
     prepares_ahead = True
     #: emptied for a rebuild with TRUNCATE on PostgreSQL (``ProjectionRunner.rebuild``)
     bulk_tables = (items, board_counts_table)
