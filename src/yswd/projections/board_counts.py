@@ -17,7 +17,7 @@ rebuild, or both after a crash); the tests hold them to that.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any, NamedTuple
 
@@ -103,10 +103,13 @@ def stored(conn: Connection, item_ids: Iterable[str]) -> dict[str, Counted]:
 
 
 @contextmanager
-def moving(conn: Connection, after: Mapping[str, Counted]) -> Iterator[None]:
+def moving(
+    conn: Connection, after: Mapping[str, Counted], new: Collection[str] = ()
+) -> Iterator[None]:
     """Around the write of the rows of ``after``'s items: what they counted for is read
-    before the block, and the counts are moved to what they count for after it."""
-    before = stored(conn, after)
+    before the block, and the counts are moved to what they count for after it. Items
+    in ``new`` are known to have no row yet, and are not looked for."""
+    before = stored(conn, [item_id for item_id in after if item_id not in new] if new else after)
     yield
     move(conn, before, after)
 

@@ -172,7 +172,7 @@ class StaffItems:
                 row[at[0]]: board_counts.Counted(row[at[1]], row[at[2]], row[at[3]], row[at[4]])
                 for row in rows.items
             }
-            with board_counts.moving(conn, counted):
+            with board_counts.moving(conn, counted, new=rows.new):
                 insert_many(conn, items.name, item_fold.STAFF_COLUMNS, rows.items, _UPSERT_ITEM)
             if rows.flags:
                 upsert(conn, safeguarding, rows.flags, "item_id")
@@ -191,13 +191,15 @@ class StaffItems:
         """
         touched: dict[str, item_fold.View] = {}
         revealed: list[dict[str, Any]] = []
+        new: set[str] = set()
         kept = self._views
         handlers, raised = item_fold.HANDLERS, item_fold.raised
         raised_topic, revealed_topic = item_fold.RAISED, item_fold.REVEALED
         for _, (record, state) in events:
             _, aggregate_id, version, topic, _ = record
             if topic == raised_topic:
-                touched[aggregate_id] = raised(aggregate_id, state, version)
+                touched[aggregate_id] = view = raised(aggregate_id, state, version)
+                new.add(view["id"])
                 continue
             if topic == CONTRIBUTOR_ERASED_RECORDED:
                 for erased_id, item in self._render_erased(state.get("item_ids", [])).items():
@@ -224,7 +226,7 @@ class StaffItems:
         rows = [item_fold.staff_values(view, path, target_days) for view in views]
         flagged = [item_fold.flag_row(v, path) for v in views if "safeguarding" in v]
         self._keep_views(touched)
-        return PlainRows(rows, flagged, revealed)
+        return PlainRows(rows, flagged, revealed, frozenset(new))
 
     def _keep_views(self, touched: dict[str, item_fold.View]) -> None:
         """Keep a batch's views for the batches after it, the most recent ``cache_size``.
@@ -397,6 +399,9 @@ class PlainRows(NamedTuple):
     items: list[tuple[Any, ...]]
     flags: list[dict[str, Any]]
     reveals: list[dict[str, Any]]
+    #: the items raised in the batch: none has a row yet (an item's row is written only
+    #: by its events, and ``Raised`` is the first), so the board counts read none back
+    new: frozenset[str] = frozenset()
 
 
 def _is_erasure(event: Any) -> bool:
