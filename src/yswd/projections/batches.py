@@ -150,8 +150,10 @@ def prepared_ahead(
     when the batch holds nothing for it). Each model's views and hashes are kept for
     the next batch as the runner's own would be; the rows are written by the runner.
     """
-    assert feeds.bulk is not None and all(preparer_of(model) for model in models)
     bulk = feeds.bulk
+    cannot = [model.name for model in models if preparer_of(model) is None]
+    if bulk is None or cannot:
+        raise ValueError(f"cannot prepare ahead: {', '.join(cannot) or 'no bulk scan'}")
     positions = dict(positions)
     while True:
         records = bulk.stored_events(min(positions.values()) + 1, batch_size)
