@@ -113,6 +113,16 @@ def prepared_here(container: Container) -> dict[str, list[tuple[Any, ...]]]:
     return every_row(container)
 
 
+def rebuilt_through(container: Container, watched: Watched, seed: int) -> dict[str, Any]:
+    """A history's rows as the live models wrote them; then a rebuild through ``watched``."""
+    flags_reveals_repeats_and_an_erasure(container, seed=seed)
+    container.runner.catch_up()
+    incremental = every_row(container)
+    container.runner.preparer = watched
+    assert container.runner.rebuild() == container.runner.head()
+    return incremental
+
+
 def test_the_preparer_is_wired_on_the_embedded_store(container: Container) -> None:
     assert isinstance(container.runner.preparer, ProcessPrepare)
 
@@ -120,14 +130,8 @@ def test_the_preparer_is_wired_on_the_embedded_store(container: Container) -> No
 def test_a_rebuild_prepared_ahead_equals_one_prepared_here(
     container: Container, settings: Settings
 ) -> None:
-    flags_reveals_repeats_and_an_erasure(container, seed=13)
-    container.runner.catch_up()
-    incremental = every_row(container)
-    assert incremental == prepared_here(container)
     watched = Watched(settings)
-    container.runner.preparer = watched
-
-    assert container.runner.rebuild() == container.runner.head()
+    incremental = rebuilt_through(container, watched, seed=13)
 
     assert watched.started == [["staff_items"]]
     # every batch came from the child
@@ -135,18 +139,15 @@ def test_a_rebuild_prepared_ahead_equals_one_prepared_here(
     assert every_row(container) == incremental
     assert container.audit.verify(SYSTEM)["ok"] is True
     assert all(lag["lag"] == 0 for lag in container.runner.lag().values())
+    assert prepared_here(container) == incremental  # and so does one prepared here
 
 
 def test_the_preparing_process_leaves_the_dropped_indexes_dropped(
     container: Container, settings: Settings
 ) -> None:
-    flags_reveals_repeats_and_an_erasure(container, seed=17)
-    container.runner.catch_up()
     watched = Watched(settings)
     watched.container = container
-    container.runner.preparer = watched
-
-    container.runner.rebuild()
+    rebuilt_through(container, watched, seed=17)
 
     assert watched.taken > 3
     # the rebuild built the item rows' indexes at its end (those of this store)...
@@ -177,13 +178,8 @@ def test_a_store_opened_without_its_schema_gets_no_index_back(settings: Settings
 def test_a_preparing_process_that_dies_leaves_the_runner_to_finish(
     container: Container, settings: Settings
 ) -> None:
-    flags_reveals_repeats_and_an_erasure(container, seed=19)
-    container.runner.catch_up()
-    incremental = every_row(container)
     watched = Watched(settings, kill=True)
-    container.runner.preparer = watched
-
-    assert container.runner.rebuild() == container.runner.head()
+    incremental = rebuilt_through(container, watched, seed=19)
 
     assert watched.taken == 0 and watched.refused == 1  # then it was asked no more
     assert every_row(container) == incremental
@@ -195,15 +191,10 @@ def test_the_runner_goes_on_alone_from_a_batch_the_process_read_otherwise(
 ) -> None:
     """Half way: the batches before came from the child, the rest are folded here,
     where no view is kept (they are read from the rows the child's batches wrote)."""
-    flags_reveals_repeats_and_an_erasure(container, seed=31)
-    container.runner.catch_up()
-    incremental = every_row(container)
-    assert container.runner.head() > 6 * BATCH
     watched = Watched(settings, other_after=3)
-    container.runner.preparer = watched
+    incremental = rebuilt_through(container, watched, seed=31)
 
-    assert container.runner.rebuild() == container.runner.head()
-
+    assert container.runner.head() > 6 * BATCH
     assert watched.taken == 3 and watched.refused == 1
     assert every_row(container) == incremental
     assert container.audit.verify(SYSTEM)["ok"] is True
@@ -214,13 +205,8 @@ def test_batches_the_process_read_otherwise_are_prepared_here(
 ) -> None:
     """A child whose batches are not the runner's (as when events are written while it
     reads) is not used: the first one it sends is refused, and the runner goes on alone."""
-    flags_reveals_repeats_and_an_erasure(container, seed=23)
-    container.runner.catch_up()
-    incremental = every_row(container)
     watched = Watched(settings, batch=BATCH + 1)
-    container.runner.preparer = watched
-
-    container.runner.rebuild()
+    incremental = rebuilt_through(container, watched, seed=23)
 
     assert watched.taken == 0 and watched.refused == 1
     assert every_row(container) == incremental
