@@ -198,8 +198,8 @@ class StaffItems:
         for _, (record, state) in events:
             _, aggregate_id, version, topic, _ = record
             if topic == raised_topic:
-                touched[aggregate_id] = view = raised(aggregate_id, state, version)
-                new.add(view["id"])
+                touched[aggregate_id] = raised(aggregate_id, state, version)
+                new.add(item_fold.item_id_of(aggregate_id))
                 continue
             if topic == CONTRIBUTOR_ERASED_RECORDED:
                 for erased_id, item in self._render_erased(state.get("item_ids", [])).items():
