@@ -56,11 +56,24 @@ ROUNDS = 3
 SEAL = 32
 
 
+def cpu_seconds() -> float:
+    """CPU time of this process and of every child it has waited for (user and system).
+
+    Steadier than the wall clock on this machine, whose speed moved by 40% within an
+    hour in session 11; a rebuild's other processes are waited for, so they count
+    (PostgreSQL's server processes are not this process's children, and do not).
+    """
+    me = resource.getrusage(resource.RUSAGE_SELF)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return me.ru_utime + me.ru_stime + children.ru_utime + children.ru_stime
+
+
 def child(kind: str, data_dir: Path) -> dict[str, float]:
     container = build(store_settings(data_dir))
     try:
         app = container.app
         base_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        cpu0 = cpu_seconds()
         t0 = time.perf_counter()
         if kind == "rebuild":
             count = container.runner.rebuild()
@@ -85,6 +98,7 @@ def child(kind: str, data_dir: Path) -> dict[str, float]:
                 count += len(batch)
                 start = batch[-1].id + 1
         elapsed = time.perf_counter() - t0
+        cpu = cpu_seconds() - cpu0
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
         # a rebuild's own processes (folding ahead, the chain apart): the largest of them
         helpers = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
@@ -92,6 +106,7 @@ def child(kind: str, data_dir: Path) -> dict[str, float]:
             "events": count,
             "seconds": elapsed,
             "rate": count / elapsed,
+            "cpu_s": cpu,
             "peak_mb": peak / 1024,
             "base_mb": base_rss / 1024,
             "helper_peak_mb": helpers / 1024,
@@ -362,18 +377,20 @@ def run(quick: bool, events: int | None = None, data_dir: Path | None = None) ->
     report.add("rebuild vs raw log scan", rebuilt["rate"], scan["rate"], "events/s")
     report.add("rebuild vs plain scan-and-decode", rebuilt["rate"], raw["rate"], "events/s")
     report.add("peak RSS, rebuild vs scan", rebuilt["peak_mb"], scan["peak_mb"], "MB")
-    report.add(
-        "peak RSS, the rebuild's other process vs scan",
-        rebuilt["helper_peak_mb"],
-        scan["peak_mb"],
-        "MB",
-    )
+    if rebuilt["helper_peak_mb"]:  # a small rebuild starts no other process
+        report.add(
+            "peak RSS, the rebuild's other process vs scan",
+            rebuilt["helper_peak_mb"],
+            scan["peak_mb"],
+            "MB",
+        )
     every_rebuild = ", ".join(f"{m['rate']:,.0f}" for m in rebuilds)
     every_scan = ", ".join(f"{m['rate']:,.0f}" for m in scans)
     every_raw = ", ".join(f"{m['rate']:,.0f}" for m in raws)
     report.note(
         f"{int(rebuilt['events']):,} events; best of {ROUNDS} alternated runs each: rebuild "
-        f"{rebuilt['seconds']:.2f}s (all: {every_rebuild} events/s), scan "
+        f"{rebuilt['seconds']:.2f}s, {rebuilt['cpu_s']:.2f} CPU-s "
+        f"(all: {every_rebuild} events/s), scan "
         f"{scan['seconds']:.2f}s (all: {every_scan} events/s), plain scan-and-decode "
         f"{raw['seconds']:.2f}s (all: {every_raw} events/s); "
         f"RSS after start-up {rebuilt['base_mb']:.0f} MB"
