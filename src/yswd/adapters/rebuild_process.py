@@ -49,11 +49,19 @@ def cores() -> int:
         return os.cpu_count() or 1
 
 
+def for_a_child(settings: Settings) -> Settings:
+    """The settings a rebuild's child gets: no bootstrap administrator, no sign-in, and
+    no projections of its own (it does only what it is started for)."""
+    return settings.model_copy(
+        update={"admin_token": None, "oidc_issuer": None, "run_projections": False}
+    )
+
+
 class ProcessRebuild:
     """Starts ``python -m yswd.cli.rebuild_child`` for the named read models."""
 
     def __init__(self, settings: Settings) -> None:
-        self.settings = settings.model_copy(update={"admin_token": None, "oidc_issuer": None})
+        self.settings = for_a_child(settings)
 
     def start(self, names: Sequence[str]) -> RunningProcess:
         process = subprocess.Popen(
@@ -107,9 +115,7 @@ class ProcessPrepare:
     """
 
     def __init__(self, settings: Settings) -> None:
-        self.settings = settings.model_copy(
-            update={"admin_token": None, "oidc_issuer": None, "run_projections": False}
-        )
+        self.settings = for_a_child(settings)
 
     def start(self, names: Sequence[str], batch_size: int) -> PreparingProcess:
         process = subprocess.Popen(

@@ -18,7 +18,7 @@ from typing import Any, Protocol
 
 from sqlalchemy import Connection, MetaData
 
-from yswd.projections.feeds import PLAIN, Feeds, form_of
+from yswd.projections.feeds import PLAIN, form_of
 from yswd.projections.ports import ReadModelDatabase
 
 #: the collector's first threshold during a rebuild (Python's default is 700)
@@ -39,7 +39,7 @@ class ReadModel(Protocol):
     ``after`` is the model's position) and the writes done in it; and
     ``rebuilds_apart``, True when a rebuild may replay it in another process; and
     ``prepares_ahead``, True when a rebuild may have another process prepare its
-    batches (``prepared_ahead``; it must then have one of the two ``prepare`` methods).
+    batches (``ahead``; it must then have one of the two ``prepare`` methods).
     """
 
     name: str
@@ -133,40 +133,6 @@ def preparer_of(model: ReadModel) -> Any:
     """The method a rebuild prepares ``model``'s batches with, or None (it has none)."""
     plain = form_of(model) == PLAIN
     return getattr(model, "prepare_plain_batch" if plain else "prepare_batch", None)
-
-
-def prepared_ahead(
-    database: ReadModelDatabase,
-    feeds: Feeds,
-    models: Sequence[ReadModel],
-    positions: dict[str, int],
-    batch_size: int,
-) -> Iterator[tuple[int, dict[str, int], dict[str, Any]]]:
-    """What a rebuild's preparing process works out, batch after batch, for ``models``.
-
-    The batches are the runner's: from the lowest position on, ``batch_size`` stored
-    events each, ending with the first that is not full. For each: its last position,
-    what each model not yet past it had seen, and what each of those prepares (None
-    when the batch holds nothing for it). Each model's views and hashes are kept for
-    the next batch as the runner's own would be; the rows are written by the runner.
-    """
-    bulk = feeds.bulk
-    cannot = [model.name for model in models if preparer_of(model) is None]
-    if bulk is None or cannot:
-        raise ValueError(f"cannot prepare ahead: {', '.join(cannot) or 'no bulk scan'}")
-    positions = dict(positions)
-    while True:
-        records = bulk.stored_events(min(positions.values()) + 1, batch_size)
-        if not records:
-            return
-        last = records[-1].id
-        pending = [model for model in models if positions[model.name] < last]
-        seen = {model.name: positions[model.name] for model in pending}
-        prepared = prepare(database, pending, seen, feeds.bulk_feeds(pending, positions, records))
-        yield last, seen, {name: prepared.get(name) for name in seen}
-        positions.update(dict.fromkeys(seen, last))
-        if len(records) < batch_size:
-            return
 
 
 def followed(

@@ -51,6 +51,7 @@ from eventsourcing.persistence import Notification
 from sqlalchemy import Connection
 
 from yswd.projections import tracking
+from yswd.projections.ahead import AheadProcesses, prepared_ahead
 from yswd.projections.answers import AnswerCache
 from yswd.projections.batches import (
     ModelFailed,
@@ -59,14 +60,12 @@ from yswd.projections.batches import (
     fewer_collections,
     followed,
     prepare,
-    prepared_ahead,
     write,
 )
 from yswd.projections.feeds import Feeds, as_notification
 from yswd.projections.ports import (
     BulkEventSource,
     EventLog,
-    PreparedAhead,
     PrepareHelper,
     ReadModelDatabase,
     RebuildHelper,
@@ -129,7 +128,7 @@ class ProjectionRunner:
         #: what works out a rebuild's batches in another process, when given
         self.preparer = preparer
         #: those processes, one a model, during a rebuild
-        self._ahead: list[PreparedAhead] = []
+        self._ahead = AheadProcesses()
         #: the fewest events to replay for which a rebuild starts that process
         self.ahead_from_events = AHEAD_FROM_EVENTS
         #: what each model is given of a batch
@@ -246,15 +245,14 @@ class ProjectionRunner:
         try:
             with self._lock:
                 self._reset(chosen)
-            for process in ahead:
-                process.begin({name: self._positions[name] for name in process.names})
-            self._ahead = list(ahead)
+            ahead.begin(self._positions)
+            self._ahead = ahead
             with fewer_collections():
                 if not apart:
                     return self._catch_up(batch, progress, bulk=bulk)
                 running = self._start_apart(apart)
                 here = self.part([m.name for m in self.read_models if m not in apart])
-                here._ahead = self._ahead  # the same list: a process stopped there is gone here
+                here._ahead = ahead  # the same: a process stopped there is gone here
                 try:
                     applied = here._catch_up(batch, progress, bulk=bulk)
                 finally:
@@ -264,9 +262,8 @@ class ProjectionRunner:
                 # what the other process left (all of it, if it failed), and anything new
                 return applied + self._catch_up(batch, progress, bulk=bulk)
         finally:
-            self._stop_ahead()
-            for process in ahead:
-                process.close()
+            ahead.stop()
+            self._ahead = AheadProcesses()
             if self.bulk is not None:
                 self.bulk.close()
             # built once over the whole table, not row by row during the replay; a
@@ -326,7 +323,7 @@ class ProjectionRunner:
         self, positions: dict[str, int], batch_size: int
     ) -> Iterator[tuple[int, dict[str, int], dict[str, Any]]]:
         """What a rebuild's preparing process works out for this runner's models, from
-        ``positions`` on (``batches.prepared_ahead``; ``PreparedAhead`` hands it over)."""
+        ``positions`` on (``ahead.prepared_ahead``; ``PreparedAhead`` hands it over)."""
         return prepared_ahead(self.database, self._feeds, self.read_models, positions, batch_size)
 
     def _apart(self, chosen: Sequence[ReadModel]) -> list[ReadModel]:
@@ -344,40 +341,13 @@ class ProjectionRunner:
             log.exception("could not start the rebuild's other process; rebuilding here")
             return None
 
-    def _start_ahead(self, chosen: Sequence[ReadModel], batch: int) -> list[PreparedAhead]:
-        """A process for each chosen ``prepares_ahead`` model, if there can be any."""
+    def _start_ahead(self, chosen: Sequence[ReadModel], batch: int) -> AheadProcesses:
+        """The processes preparing the chosen models ahead, if there can be any."""
         if self.preparer is None or self.bulk is None:
-            return []
+            return AheadProcesses()
         if self.head() < self.ahead_from_events:  # the whole log is replayed
-            return []
-        started = []
-        for model in chosen:
-            if getattr(model, "prepares_ahead", False):
-                try:
-                    started.append(self.preparer.start([model.name], batch))
-                except Exception:
-                    log.exception("could not start the process preparing %s", model.name)
-        return started
-
-    def _prepared_ahead(self, last: int, seen: dict[str, int]) -> dict[str, Any]:
-        """What the preparing processes worked out for this batch, by model (None: nothing
-        to write). A process that worked out another batch, or failed, is stopped, and
-        its model is prepared here from this batch on."""
-        prepared: dict[str, Any] = {}
-        for process in list(self._ahead):
-            got = process.next(last, seen)
-            if got is None:
-                process.close()
-                self._ahead.remove(process)
-            else:
-                prepared.update(got)
-        return prepared
-
-    def _stop_ahead(self) -> None:
-        """Prepare everything here from now on (the other processes are stopped)."""
-        for process in self._ahead:
-            process.close()
-        self._ahead.clear()
+            return AheadProcesses()
+        return AheadProcesses.start(self.preparer, chosen, batch)
 
     @staticmethod
     def _wait_apart(running: RunningRebuild | None) -> None:
@@ -441,7 +411,7 @@ class ProjectionRunner:
         pending = [m for m in self.read_models if positions[m.name] < last]
         seen = {model.name: positions[model.name] for model in pending}
         # a rebuild's models prepared in another process are neither decoded nor folded here
-        ahead = self._prepared_ahead(last, seen) if bulk else {}
+        ahead = self._ahead.take(last, seen) if bulk else {}
         here = [m for m in pending if m.name not in ahead]
         if bulk:
             feed_of = self._feeds.bulk_feeds(here, positions, notifications)
@@ -475,7 +445,7 @@ class ProjectionRunner:
             except ModelFailed as failure:
                 self._forget_caches()  # what was prepared for the batch is not stored
                 if ahead:  # from here on everything is prepared here, this batch too
-                    self._stop_ahead()
+                    self._ahead.stop()
                     ahead, here = {}, pending
                     feed_of = self._feeds.bulk_feeds(pending, positions, notifications)
                 attempt += 1
